@@ -1,0 +1,10 @@
+//! Fuzzes Socket.IO packets (`Packet::decode`), their placeholders and their reassembly: no input may panic, and whatever decodes must survive encode -> decode.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+// The same checks replay the committed corpus in `cargo test` (tests/fuzz_corpus.rs).
+#[path = "../../tests/roundtrip/mod.rs"]
+mod roundtrip;
+
+fuzz_target!(|data: &[u8]| roundtrip::socketio(data));
