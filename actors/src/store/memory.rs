@@ -1,0 +1,118 @@
+//! In-memory backends: the default, for a single node with no setup. Nothing survives a
+//! restart; history per user is capped so memory stays bounded.
+
+use super::{MessageBackend, Session, SessionBackend, StoreError, StoredMessage, UserEntry};
+use futures_util::future::{self, BoxFuture, FutureExt};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Sessions by sessionID, plus the user directory by userID (insertion order kept so the
+/// `users` list is stable).
+#[derive(Default, Clone)]
+pub struct MemorySessions {
+    inner: Arc<Mutex<SessionTables>>,
+}
+
+#[derive(Default)]
+struct SessionTables {
+    sessions: HashMap<String, Session>,
+    users: HashMap<String, UserEntry>,
+    order: Vec<String>,
+}
+
+/// A poisoned lock only means another thread panicked mid-update of plain maps; the data is
+/// still usable, so recover it rather than propagate the panic to every connection.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SessionBackend for MemorySessions {
+    fn find(&self, session_id: &str) -> BoxFuture<'static, Result<Option<Session>, StoreError>> {
+        let found = lock(&self.inner).sessions.get(session_id).cloned();
+        future::ready(Ok(found)).boxed()
+    }
+
+    fn save(
+        &self,
+        session_id: &str,
+        session: &Session,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut t = lock(&self.inner);
+        t.sessions.insert(session_id.to_owned(), session.clone());
+        let entry = UserEntry {
+            user_id: session.user_id.clone(),
+            username: session.username.clone(),
+            connected: session.connected,
+        };
+        if t.users.insert(session.user_id.clone(), entry).is_none() {
+            t.order.push(session.user_id.clone());
+        }
+        future::ready(Ok(())).boxed()
+    }
+
+    fn list_users(&self) -> BoxFuture<'static, Result<Vec<UserEntry>, StoreError>> {
+        let t = lock(&self.inner);
+        let users = t
+            .order
+            .iter()
+            .filter_map(|id| t.users.get(id).cloned())
+            .collect();
+        future::ready(Ok(users)).boxed()
+    }
+
+    fn user_exists(&self, user_id: &str) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let exists = lock(&self.inner).users.contains_key(user_id);
+        future::ready(Ok(exists)).boxed()
+    }
+}
+
+/// Per-user histories, each capped at `cap` messages.
+#[derive(Clone)]
+pub struct MemoryMessages {
+    inner: Arc<Mutex<HashMap<String, VecDeque<StoredMessage>>>>,
+    cap: usize,
+}
+
+impl MemoryMessages {
+    pub fn new(cap: usize) -> MemoryMessages {
+        MemoryMessages {
+            inner: Arc::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn push(
+        &self,
+        histories: &mut HashMap<String, VecDeque<StoredMessage>>,
+        user: &str,
+        m: &StoredMessage,
+    ) {
+        let history = histories.entry(user.to_owned()).or_default();
+        history.push_back(m.clone());
+        while history.len() > self.cap {
+            history.pop_front();
+        }
+    }
+}
+
+impl MessageBackend for MemoryMessages {
+    fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut histories = lock(&self.inner);
+        self.push(&mut histories, &message.from, message);
+        if message.to != message.from {
+            self.push(&mut histories, &message.to, message);
+        }
+        future::ready(Ok(())).boxed()
+    }
+
+    fn messages_of(
+        &self,
+        user_id: &str,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        let found = lock(&self.inner)
+            .get(user_id)
+            .map(|h| h.iter().cloned().collect())
+            .unwrap_or_default();
+        future::ready(Ok(found)).boxed()
+    }
+}

@@ -1,0 +1,59 @@
+//! Persistence of sessions and conversations, behind small async backend traits so that the
+//! in-memory default and the Redis backend are interchangeable.
+//!
+//! The traits return `'static` boxed futures: the store actors ([`SessionStore`],
+//! [`MessageStore`]) hand them to the actor runtime without holding a borrow of themselves, so
+//! a slow Redis round trip never blocks the actor's mailbox.
+
+mod memory;
+mod message_store;
+mod redis;
+mod session_store;
+mod types;
+
+pub use self::memory::{MemoryMessages, MemorySessions};
+pub use self::message_store::{AppendMessage, ConversationsOf, MessageStore};
+pub use self::redis::{
+    RedisConnection, RedisMessages, RedisSessions, Replay, DEFAULT_MESSAGE_TTL_SECS,
+    DEFAULT_SESSION_TTL_SECS,
+};
+pub use self::session_store::{
+    FindSession, ListUsers, SaveSession, SessionStore, SetConnected, UserExists,
+};
+pub use self::types::{Session, StoreError, StoredMessage, UserEntry};
+
+use futures_util::future::BoxFuture;
+
+/// Where sessions live. A session maps a secret sessionID to a public user identity.
+pub trait SessionBackend: Send + Sync + 'static {
+    /// The session stored under `session_id`, if any (expired sessions are absent).
+    fn find(&self, session_id: &str) -> BoxFuture<'static, Result<Option<Session>, StoreError>>;
+
+    /// Creates or replaces the session and refreshes its TTL; also records the user in the
+    /// user directory so that [`SessionBackend::list_users`] sees it.
+    fn save(
+        &self,
+        session_id: &str,
+        session: &Session,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Every known user (one entry per userID, whatever the number of its sessions), with
+    /// whether it is connected. Must not scan the keyspace: backed by a user directory.
+    fn list_users(&self) -> BoxFuture<'static, Result<Vec<UserEntry>, StoreError>>;
+
+    /// Whether `user_id` is a known user (a message to an unknown user is refused).
+    fn user_exists(&self, user_id: &str) -> BoxFuture<'static, Result<bool, StoreError>>;
+}
+
+/// Where conversations live: each message is kept in the sender's and the recipient's history.
+pub trait MessageBackend: Send + Sync + 'static {
+    /// Appends `message` to the history of `message.from` and of `message.to` (once when they
+    /// are the same user), trimming each history to the configured cap, oldest dropped first.
+    fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Every stored message `user_id` sent or received, oldest first.
+    fn messages_of(
+        &self,
+        user_id: &str,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>>;
+}

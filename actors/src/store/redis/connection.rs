@@ -1,0 +1,188 @@
+//! The one connection to Redis that all store operations share: multiplexed, created without
+//! touching the network, healing itself, and never letting a caller wait longer than a bound.
+//!
+//! Why these choices:
+//! - A node must start and serve local chat while Redis is unreachable, so constructing a
+//!   [`RedisConnection`] only parses the URL; the TCP connection is opened by the first command.
+//! - [`ConnectionManager`] replaces a broken connection by itself. It is configured not to retry
+//!   in a backoff loop: while Redis is down each command makes one connection attempt and fails
+//!   at once (a refused connection costs microseconds) instead of queueing behind a backoff, and
+//!   the first command after Redis returns reconnects.
+//! - Every command is bounded by a timeout so that a Redis that accepts connections but does not
+//!   answer (paused, overloaded, network black hole) turns into [`StoreError::Timeout`], never
+//!   into a chat message waiting forever for its acknowledgement.
+//! - The manager is built inside the first command, not in [`RedisConnection::new`], because it
+//!   spawns tasks and therefore needs the async runtime; this keeps the constructor usable from
+//!   plain configuration code.
+
+use crate::store::StoreError;
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// A cheap-to-clone handle on the shared Redis connection.
+#[derive(Clone, Debug)]
+pub struct RedisConnection {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    client: Client,
+    manager: OnceCell<ConnectionManager>,
+    timeout: Duration,
+    round_trips: Arc<AtomicU64>,
+}
+
+/// Whether a request may be sent a second time when the connection broke under it. The
+/// second attempt goes over the freshly re-established connection, so a Redis restart costs no
+/// failed operation; it stays within the same timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Running the request twice has the effect of running it once (reads, `HSET` + `EXPIRE`):
+    /// resend once after any error that made the connection be replaced.
+    Safe,
+    /// Running it twice would duplicate data (`RPUSH`): resend only when the first attempt
+    /// certainly never reached Redis (the connection was refused).
+    OnlyIfUnsent,
+}
+
+impl Replay {
+    fn allows_resend_after(self, error: &RedisError) -> bool {
+        match self {
+            Replay::Safe => error.is_unrecoverable_error(),
+            Replay::OnlyIfUnsent => error.is_connection_refusal(),
+        }
+    }
+}
+
+/// What can be sent: a single command or a pipeline (possibly a `MULTI` transaction).
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    Command(&'a Cmd),
+    Pipeline(&'a Pipeline),
+}
+
+impl RedisConnection {
+    /// Default bound on one operation, connection attempt included.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// A handle on the Redis at `url` (`redis://host:port/db`). Does not connect: fails only
+    /// when the URL cannot be parsed. `timeout` bounds every operation.
+    pub fn new(url: &str, timeout: Duration) -> Result<RedisConnection, StoreError> {
+        let client = Client::open(url)
+            .map_err(|e| StoreError::Redis(format!("invalid redis url {url:?}: {e}")))?;
+        Ok(RedisConnection {
+            inner: Arc::new(Shared {
+                client,
+                manager: OnceCell::new(),
+                timeout,
+                round_trips: Arc::new(AtomicU64::new(0)),
+            }),
+        })
+    }
+
+    /// The bound on every operation.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// How many requests (a transaction counts once) were sent to Redis so far, resends included.
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// The counter behind [`RedisConnection::round_trips`], for a metrics registry to read.
+    pub fn round_trip_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.inner.round_trips)
+    }
+
+    /// One `PING`: whether Redis answers right now (for `/health`). Also (re)connects.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let reply: String = self.query(&::redis::cmd("PING"), Replay::Safe).await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Redis(format!(
+                "unexpected PING reply {reply:?}"
+            )))
+        }
+    }
+
+    /// Sends one command and converts its reply.
+    pub async fn query<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        replay: Replay,
+    ) -> Result<T, StoreError> {
+        self.run(Request::Command(cmd), replay).await
+    }
+
+    /// Sends a pipeline (a transaction when built with `.atomic()`) and converts its replies.
+    pub async fn query_pipeline<T: FromRedisValue>(
+        &self,
+        pipeline: &Pipeline,
+        replay: Replay,
+    ) -> Result<T, StoreError> {
+        self.run(Request::Pipeline(pipeline), replay).await
+    }
+
+    async fn run<T: FromRedisValue>(
+        &self,
+        request: Request<'_>,
+        replay: Replay,
+    ) -> Result<T, StoreError> {
+        let attempts = async {
+            let mut manager = self.manager().await?.clone();
+            match self.send(&mut manager, request).await {
+                Err(error) if replay.allows_resend_after(&error) => {
+                    log::debug!("redis connection replaced ({error}); resending once");
+                    self.send(&mut manager, request).await
+                }
+                result => result,
+            }
+        };
+        match tokio::time::timeout(self.inner.timeout, attempts).await {
+            Ok(result) => result.map_err(store_error),
+            Err(_elapsed) => Err(StoreError::Timeout),
+        }
+    }
+
+    async fn send<T: FromRedisValue>(
+        &self,
+        manager: &mut ConnectionManager,
+        request: Request<'_>,
+    ) -> RedisResult<T> {
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::METRICS.redis_round_trips.inc();
+        match request {
+            Request::Command(cmd) => cmd.query_async(manager).await,
+            Request::Pipeline(pipeline) => pipeline.query_async(manager).await,
+        }
+    }
+
+    /// The connection manager, built on first use (see the module documentation for why).
+    async fn manager(&self) -> RedisResult<&ConnectionManager> {
+        self.inner
+            .manager
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_number_of_retries(0)
+                    .set_connection_timeout(Some(self.inner.timeout))
+                    .set_response_timeout(Some(self.inner.timeout));
+                ConnectionManager::new_lazy_with_config(self.inner.client.clone(), config)
+            })
+            .await
+    }
+}
+
+fn store_error(error: RedisError) -> StoreError {
+    if error.is_timeout() {
+        StoreError::Timeout
+    } else {
+        StoreError::Redis(error.to_string())
+    }
+}

@@ -1,0 +1,87 @@
+//! Conversations in `messages:<userID>` lists (reference layout).
+
+use super::connection::{RedisConnection, Replay};
+use super::keys::messages_key;
+use crate::store::{MessageBackend, StoreError, StoredMessage};
+use futures_util::future::{BoxFuture, FutureExt};
+
+/// [`MessageBackend`] over Redis. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RedisMessages {
+    conn: RedisConnection,
+    ttl_secs: u64,
+    cap: usize,
+}
+
+impl RedisMessages {
+    /// Histories expiring `ttl_secs` after their last message and keeping the newest `cap`
+    /// messages (both at least 1: `EXPIRE 0` deletes, and an empty history keeps nothing).
+    pub fn new(conn: RedisConnection, ttl_secs: u64, cap: usize) -> RedisMessages {
+        RedisMessages {
+            conn,
+            ttl_secs: ttl_secs.max(1),
+            cap: cap.max(1),
+        }
+    }
+}
+
+impl MessageBackend for RedisMessages {
+    /// One transaction: for the sender and the recipient (once when they are the same user)
+    /// `RPUSH`, `LTRIM` to the newest `cap`, `EXPIRE`. Not resent after a broken connection
+    /// unless it surely never reached Redis, since a second `RPUSH` would duplicate the message.
+    fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
+        let conn = self.conn.clone();
+        let message = message.clone();
+        let ttl_secs = self.ttl_secs;
+        // LTRIM with a negative start keeps the last `cap` entries.
+        let keep_from = -i64::try_from(self.cap).unwrap_or(i64::MAX);
+        async move {
+            let json =
+                serde_json::to_string(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut owners = vec![message.from.as_str()];
+            if message.to != message.from {
+                owners.push(message.to.as_str());
+            }
+            let mut tx = ::redis::pipe();
+            tx.atomic();
+            for owner in owners {
+                let key = messages_key(owner);
+                tx.cmd("RPUSH").arg(&key).arg(&json).ignore();
+                tx.cmd("LTRIM").arg(&key).arg(keep_from).arg(-1).ignore();
+                tx.cmd("EXPIRE").arg(&key).arg(ttl_secs).ignore();
+            }
+            conn.query_pipeline::<()>(&tx, Replay::OnlyIfUnsent).await
+        }
+        .boxed()
+    }
+
+    /// `LRANGE 0 -1`. Entries that are not a message (corrupt, or written by a foreign tool)
+    /// are logged and skipped so that one bad entry does not hide a whole history; entries of
+    /// Node nodes, which have no `id`/`ts`, parse.
+    fn messages_of(
+        &self,
+        user_id: &str,
+    ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
+        let conn = self.conn.clone();
+        let key = messages_key(user_id);
+        async move {
+            let mut cmd = ::redis::cmd("LRANGE");
+            cmd.arg(&key).arg(0).arg(-1);
+            let raw: Vec<Vec<u8>> = conn.query(&cmd, Replay::Safe).await?;
+            Ok(raw
+                .iter()
+                .filter_map(|json| match serde_json::from_slice::<StoredMessage>(json) {
+                    Ok(message) => Some(message),
+                    Err(e) => {
+                        log::warn!(
+                            "skipping corrupt entry of {key}: {e}: {}",
+                            String::from_utf8_lossy(json)
+                        );
+                        None
+                    }
+                })
+                .collect())
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,33 @@
+//! Redis backends of the stores.
+//!
+//! # Keys
+//!
+//! The first two are the keys of the reference (Node.js) design, byte for byte, so that Node
+//! nodes and operators see the same data; the third is our own.
+//!
+//! | key                   | type | content                                                                                  | TTL                         |
+//! |-----------------------|------|------------------------------------------------------------------------------------------|-----------------------------|
+//! | `session:<sessionID>` | hash | `userID`, `username`, `connected` (`"true"`/`"false"`)                                   | session TTL, on every save  |
+//! | `messages:<userID>`   | list | JSON strings `{"content","from","to","id","ts"}` (`id`, `ts` absent in Node's entries), oldest first, newest `cap` kept | message TTL, on every message |
+//! | `chat:users`          | hash | field `<userID>` → JSON `{"userID","username","connected"}`: the user directory         | session TTL, on every save  |
+//!
+//! `chat:users` exists so that listing users reads one key instead of scanning the keyspace
+//! for `session:*` on every connection. Every write is a single `MULTI`/`EXEC` transaction so
+//! a crash between two commands never leaves a key without its TTL.
+
+mod connection;
+mod keys;
+mod messages;
+mod sessions;
+
+pub use self::connection::{RedisConnection, Replay};
+pub use self::messages::RedisMessages;
+pub use self::sessions::RedisSessions;
+
+/// Default lifetime of a `session:<sessionID>` hash after its last save, as in the reference
+/// design.
+pub const DEFAULT_SESSION_TTL_SECS: u64 = 86_400;
+
+/// Default lifetime of a `messages:<userID>` list after its last message, as in the reference
+/// design.
+pub const DEFAULT_MESSAGE_TTL_SECS: u64 = 86_400;

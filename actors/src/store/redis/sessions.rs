@@ -1,0 +1,160 @@
+//! Sessions in `session:<sessionID>` hashes (reference layout) plus the `chat:users` directory.
+
+use super::connection::{RedisConnection, Replay};
+use super::keys::{session_key, USER_DIRECTORY_KEY};
+use crate::store::{Session, SessionBackend, StoreError, UserEntry};
+use futures_util::future::{BoxFuture, FutureExt};
+
+/// Fields of a session hash, in the order `find` reads them.
+const SESSION_FIELDS: [&str; 3] = ["userID", "username", "connected"];
+
+/// [`SessionBackend`] over Redis. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct RedisSessions {
+    conn: RedisConnection,
+    ttl_secs: u64,
+}
+
+impl RedisSessions {
+    /// Sessions expiring `ttl_secs` after their last save (at least one second: `EXPIRE 0`
+    /// would delete the session as it is written).
+    pub fn new(conn: RedisConnection, ttl_secs: u64) -> RedisSessions {
+        RedisSessions {
+            conn,
+            ttl_secs: ttl_secs.max(1),
+        }
+    }
+}
+
+impl SessionBackend for RedisSessions {
+    fn find(&self, session_id: &str) -> BoxFuture<'static, Result<Option<Session>, StoreError>> {
+        let conn = self.conn.clone();
+        let key = session_key(session_id);
+        async move {
+            let mut cmd = ::redis::cmd("HMGET");
+            cmd.arg(&key).arg(&SESSION_FIELDS[..]);
+            let fields: Vec<Option<Vec<u8>>> = conn.query(&cmd, Replay::Safe).await?;
+            Ok(session_from_fields(&key, fields))
+        }
+        .boxed()
+    }
+
+    /// One transaction: the session hash and its TTL, and the user's directory entry. The
+    /// directory key gets the session TTL too, so that a deployment left idle for that long
+    /// forgets its users along with their sessions instead of keeping them forever.
+    fn save(
+        &self,
+        session_id: &str,
+        session: &Session,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let conn = self.conn.clone();
+        let key = session_key(session_id);
+        let session = session.clone();
+        let ttl_secs = self.ttl_secs;
+        async move {
+            let entry = UserEntry {
+                user_id: session.user_id.clone(),
+                username: session.username.clone(),
+                connected: session.connected,
+            };
+            let entry_json =
+                serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let connected = if session.connected { "true" } else { "false" };
+            let mut tx = ::redis::pipe();
+            tx.atomic()
+                .cmd("HSET")
+                .arg(&key)
+                .arg("userID")
+                .arg(&session.user_id)
+                .arg("username")
+                .arg(&session.username)
+                .arg("connected")
+                .arg(connected)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(ttl_secs)
+                .ignore()
+                .cmd("HSET")
+                .arg(USER_DIRECTORY_KEY)
+                .arg(&session.user_id)
+                .arg(entry_json)
+                .ignore()
+                .cmd("EXPIRE")
+                .arg(USER_DIRECTORY_KEY)
+                .arg(ttl_secs)
+                .ignore();
+            conn.query_pipeline::<()>(&tx, Replay::Safe).await
+        }
+        .boxed()
+    }
+
+    /// `HVALS chat:users`: one key read, however large the keyspace. Entries that do not parse
+    /// are logged and left out rather than failing the whole list, so one bad write (or a
+    /// foreign tool) cannot stop every user from connecting. Sorted by username then userID so
+    /// that every node lists users in the same order.
+    fn list_users(&self) -> BoxFuture<'static, Result<Vec<UserEntry>, StoreError>> {
+        let conn = self.conn.clone();
+        async move {
+            let mut cmd = ::redis::cmd("HVALS");
+            cmd.arg(USER_DIRECTORY_KEY);
+            let raw: Vec<Vec<u8>> = conn.query(&cmd, Replay::Safe).await?;
+            let mut users: Vec<UserEntry> = raw
+                .iter()
+                .filter_map(|json| match serde_json::from_slice::<UserEntry>(json) {
+                    Ok(entry) => Some(entry),
+                    Err(e) => {
+                        log::warn!(
+                            "skipping corrupt entry of {USER_DIRECTORY_KEY}: {e}: {}",
+                            String::from_utf8_lossy(json)
+                        );
+                        None
+                    }
+                })
+                .collect();
+            users.sort_by(|a, b| (&a.username, &a.user_id).cmp(&(&b.username, &b.user_id)));
+            Ok(users)
+        }
+        .boxed()
+    }
+
+    fn user_exists(&self, user_id: &str) -> BoxFuture<'static, Result<bool, StoreError>> {
+        let conn = self.conn.clone();
+        let user_id = user_id.to_owned();
+        async move {
+            let mut cmd = ::redis::cmd("HEXISTS");
+            cmd.arg(USER_DIRECTORY_KEY).arg(&user_id);
+            conn.query(&cmd, Replay::Safe).await
+        }
+        .boxed()
+    }
+}
+
+/// The session from the `HMGET` reply; `None` when the hash does not exist. A hash that exists
+/// but lacks its identity (written by something else, or half-deleted by hand) is also treated
+/// as absent, with a warning: the client then starts over with its username instead of being
+/// refused forever on a session that cannot be repaired.
+fn session_from_fields(key: &str, fields: Vec<Option<Vec<u8>>>) -> Option<Session> {
+    let mut fields = fields
+        .into_iter()
+        .map(|f| f.and_then(|bytes| String::from_utf8(bytes).ok()));
+    let (user_id, username, connected) = (
+        fields.next().flatten(),
+        fields.next().flatten(),
+        fields.next().flatten(),
+    );
+    match (user_id, username) {
+        (Some(user_id), Some(username)) => Some(Session {
+            user_id,
+            username,
+            connected: connected.as_deref() == Some("true"),
+        }),
+        (None, None) if connected.is_none() => None,
+        _ => {
+            log::warn!(
+                "ignoring corrupt session hash {key}: userID or username missing or not UTF-8"
+            );
+            None
+        }
+    }
+}
