@@ -1,0 +1,12 @@
+//! The private-messaging chat on namespace `/` (SPEC §2): payload shapes, input validation and
+//! the services a connection needs to serve a user.
+
+mod payloads;
+mod services;
+mod validate;
+
+pub use self::payloads::{
+    AckError, AckOk, HandshakeAuth, OutgoingMessage, PrivateMessageIn, SessionEvent, UserEvent,
+};
+pub use self::services::ChatServices;
+pub use self::validate::{validate_private_message, validate_username, MessageRefusal};

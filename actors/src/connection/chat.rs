@@ -1,0 +1,399 @@
+//! The chat on a connection (SPEC §2): the handshake middleware, the connection sequence
+//! (`session`, own room, `users`, `user connected` to the others), and `private message`.
+
+use super::app::App;
+use super::Connection;
+use crate::chat::{
+    validate_private_message, validate_username, AckError, AckOk, ChatServices, HandshakeAuth,
+    MessageRefusal, SessionEvent, UserEvent,
+};
+use crate::engine::{random_hex, socket_id};
+use crate::hub::{Broadcast, Join, Leave, OutboundEvent};
+use crate::metrics::METRICS;
+use crate::store::{
+    AppendMessage, ConversationsOf, FindSession, ListUsers, SaveSession, Session, StoreError,
+    StoredMessage, UserEntry, UserExists,
+};
+use actix::prelude::*;
+use chat_protocol::socketio::Packet as SioPacket;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Who this connection is, once its handshake succeeded.
+#[derive(Debug, Clone)]
+pub(super) struct Identity {
+    pub session_id: String,
+    pub user_id: String,
+    pub username: String,
+}
+
+/// Chat state of one connection.
+pub(super) struct ChatSocket {
+    services: ChatServices,
+    identity: Option<Identity>,
+}
+
+/// Why a handshake was refused; the text is the CONNECT_ERROR message.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+enum Refusal {
+    #[error("invalid username")]
+    InvalidUsername,
+    #[error("session store unavailable")]
+    StoreUnavailable,
+}
+
+impl ChatSocket {
+    pub fn new(services: ChatServices) -> ChatSocket {
+        ChatSocket {
+            services,
+            identity: None,
+        }
+    }
+
+    /// The socket left: the hub decides whether its user is now gone.
+    pub fn leave(&mut self, socket_id: &str) {
+        let Some(identity) = self.identity.take() else {
+            return;
+        };
+        self.services.hub.do_send(Leave {
+            socket_id: socket_id.to_owned(),
+            user_id: identity.user_id.clone(),
+            session_id: identity.session_id,
+            session: Session {
+                user_id: identity.user_id,
+                username: identity.username,
+                connected: true,
+            },
+        });
+    }
+}
+
+/// Everything the connection sequence needs, gathered before anything is emitted.
+struct Welcome {
+    identity: Identity,
+    users: Vec<UserEvent>,
+}
+
+fn store_result<T>(r: Result<Result<T, StoreError>, MailboxError>) -> Result<T, StoreError> {
+    r.unwrap_or(Err(StoreError::Unavailable))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    // Our payload structs contain only strings, bools and vectors: serialising cannot fail.
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl Connection {
+    fn chat(&self) -> Option<&ChatSocket> {
+        match &self.app {
+            App::Chat(chat) => Some(chat),
+            _ => None,
+        }
+    }
+
+    /// The handshake middleware and the connection sequence. Runs as the actor's only task
+    /// until done (`ctx.wait`), so no event of this socket is handled before its `session`.
+    pub(super) fn chat_connect(&mut self, auth: Option<Value>, ctx: &mut Context<Self>) {
+        let Some(chat) = self.chat() else { return };
+        let services = chat.services.clone();
+        let socket_id = socket_id();
+        let recipient = ctx.address().recipient();
+        let joining = socket_id.clone();
+        let welcome = async move {
+            let auth: HandshakeAuth = auth
+                .and_then(|a| serde_json::from_value(a).ok())
+                .unwrap_or_default();
+            let identity = authenticate(&services, auth).await?;
+            services
+                .hub
+                .send(Join {
+                    socket_id: joining,
+                    user_id: identity.user_id.clone(),
+                    recipient,
+                })
+                .await
+                .ok();
+            let session = Session {
+                user_id: identity.user_id.clone(),
+                username: identity.username.clone(),
+                connected: true,
+            };
+            let saved = services
+                .sessions
+                .send(SaveSession {
+                    session_id: identity.session_id.clone(),
+                    session,
+                })
+                .await;
+            if let Err(e) = store_result(saved) {
+                METRICS.error("store_save_session");
+                log::warn!("could not save session of {}: {e}", identity.user_id);
+            }
+            let users = list_users_with_history(&services, &identity).await;
+            Ok::<_, Refusal>(Welcome { identity, users })
+        };
+        ctx.wait(
+            welcome
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(welcome) => act.chat_welcome(socket_id, welcome, ctx),
+                    Err(refusal) => {
+                        METRICS.error(match refusal {
+                            Refusal::InvalidUsername => "invalid_username",
+                            Refusal::StoreUnavailable => "handshake_store_unavailable",
+                        });
+                        let packet = SioPacket::connect_error("/", &refusal.to_string(), None);
+                        act.send_packet(&packet, &[], ctx);
+                    }
+                }),
+        );
+    }
+
+    fn chat_welcome(&mut self, socket_id: String, welcome: Welcome, ctx: &mut Context<Self>) {
+        let Welcome { identity, users } = welcome;
+        let App::Chat(chat) = &mut self.app else {
+            return;
+        };
+        chat.identity = Some(identity.clone());
+        let hub = chat.services.hub.clone();
+        self.sio.insert("/", socket_id.clone());
+        if self.closing {
+            // Closed while the handshake ran: undo the join.
+            self.leave_all_namespaces();
+            return;
+        }
+        self.send_packet(&SioPacket::connect_ok("/", &socket_id), &[], ctx);
+        let session = SessionEvent {
+            session_id: &identity.session_id,
+            user_id: &identity.user_id,
+        };
+        self.emit(
+            "/",
+            Value::Array(vec!["session".into(), to_json(&session)]),
+            None,
+            &[],
+            ctx,
+        );
+        self.emit(
+            "/",
+            Value::Array(vec!["users".into(), to_json(&users)]),
+            None,
+            &[],
+            ctx,
+        );
+        let me = UserEvent {
+            user_id: identity.user_id,
+            username: identity.username,
+            connected: true,
+            messages: Vec::new(),
+        };
+        hub.do_send(Broadcast {
+            rooms: Vec::new(),
+            except: vec![socket_id],
+            event: OutboundEvent::new("user connected", vec![to_json(&me)]),
+        });
+    }
+
+    pub(super) fn chat_event(
+        &mut self,
+        socket_id: &str,
+        data: Vec<Value>,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        match data.first().and_then(Value::as_str) {
+            Some("private message") => {
+                self.private_message(socket_id.to_owned(), data.get(1), ack, ctx)
+            }
+            _ => METRICS.error("unknown_event"),
+        }
+    }
+
+    /// Validates, checks the recipient exists, delivers, persists, then acks. Messages of one
+    /// socket are handled one at a time (`ctx.wait`), so they are delivered in the order sent.
+    fn private_message(
+        &mut self,
+        socket_id: String,
+        payload: Option<&Value>,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(chat) = self.chat() else { return };
+        let Some(me) = chat.identity.clone() else {
+            return;
+        };
+        let services = chat.services.clone();
+        let (content, to) = match validate_private_message(payload) {
+            Ok(valid) => valid,
+            Err(refusal) => return self.refuse_message(refusal, ack, ctx),
+        };
+        let recipient_known = {
+            let sessions = services.sessions.clone();
+            let to = to.clone();
+            let own = to == me.user_id;
+            async move {
+                if own {
+                    return Ok(true);
+                }
+                store_result(sessions.send(UserExists(to)).await)
+            }
+        };
+        ctx.wait(
+            recipient_known
+                .into_actor(self)
+                .map(move |known, act, ctx| match known {
+                    Ok(true) => {
+                        let message = StoredMessage {
+                            content,
+                            from: me.user_id.clone(),
+                            to: to.clone(),
+                            id: Some(random_hex(8)),
+                            ts: Some(now_millis()),
+                        };
+                        METRICS.messages_routed.inc();
+                        services.hub.do_send(Broadcast {
+                            rooms: vec![to, me.user_id],
+                            except: vec![socket_id],
+                            event: OutboundEvent::new("private message", vec![to_json(&message)]),
+                        });
+                        act.persist_and_ack(&services, message, ack, ctx);
+                    }
+                    Ok(false) => act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx),
+                    Err(e) => {
+                        log::warn!("could not check recipient: {e}");
+                        act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
+                    }
+                }),
+        );
+    }
+
+    fn persist_and_ack(
+        &mut self,
+        services: &ChatServices,
+        message: StoredMessage,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        let id = message.id.clone().unwrap_or_default();
+        let stored = services.messages.send(AppendMessage(message));
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            let reply = match store_result(result) {
+                Ok(()) => to_json(&AckOk { ok: true, id: &id }),
+                Err(e) => {
+                    METRICS.error("store_append_message");
+                    log::warn!("could not store message {id}: {e}");
+                    to_json(&AckError {
+                        error: &MessageRefusal::StoreUnavailable.to_string(),
+                    })
+                }
+            };
+            if let Some(ack) = ack {
+                act.send_ack("/", ack, vec![reply], &[], ctx);
+            }
+        }));
+    }
+
+    fn refuse_message(
+        &mut self,
+        refusal: MessageRefusal,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        METRICS.error(refusal.kind());
+        if let Some(ack) = ack {
+            let reply = to_json(&AckError {
+                error: &refusal.to_string(),
+            });
+            self.send_ack("/", ack, vec![reply], &[], ctx);
+        }
+    }
+}
+
+/// The handshake middleware: a known sessionID resumes its identity; otherwise a valid
+/// username starts a new one.
+async fn authenticate(services: &ChatServices, auth: HandshakeAuth) -> Result<Identity, Refusal> {
+    if let Some(Value::String(session_id)) = auth.session_id {
+        match store_result(
+            services
+                .sessions
+                .send(FindSession(session_id.clone()))
+                .await,
+        ) {
+            Ok(Some(session)) => {
+                return Ok(Identity {
+                    session_id,
+                    user_id: session.user_id,
+                    username: session.username,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Handing out a new identity would silently split the user in two.
+                log::warn!("session lookup failed: {e}");
+                return Err(Refusal::StoreUnavailable);
+            }
+        }
+    }
+    let username = validate_username(auth.username.as_ref()).ok_or(Refusal::InvalidUsername)?;
+    Ok(Identity {
+        session_id: random_hex(16),
+        user_id: random_hex(8),
+        username,
+    })
+}
+
+/// Every known user, each with its conversation with `me`, oldest first. A store failure
+/// degrades to what is known (at least the user itself) rather than refusing the connection.
+async fn list_users_with_history(services: &ChatServices, me: &Identity) -> Vec<UserEvent> {
+    let users = store_result(services.sessions.send(ListUsers).await).unwrap_or_else(|e| {
+        METRICS.error("store_list_users");
+        log::warn!("could not list users: {e}");
+        Vec::new()
+    });
+    let history = store_result(
+        services
+            .messages
+            .send(ConversationsOf(me.user_id.clone()))
+            .await,
+    )
+    .unwrap_or_else(|e| {
+        METRICS.error("store_messages_of");
+        log::warn!("could not load history of {}: {e}", me.user_id);
+        Vec::new()
+    });
+    let mut by_peer: HashMap<String, Vec<StoredMessage>> = HashMap::new();
+    for message in history {
+        let peer = if message.from == me.user_id {
+            message.to.clone()
+        } else {
+            message.from.clone()
+        };
+        by_peer.entry(peer).or_default().push(message);
+    }
+    let mut listed = users;
+    if !listed.iter().any(|u| u.user_id == me.user_id) {
+        listed.push(UserEntry {
+            user_id: me.user_id.clone(),
+            username: me.username.clone(),
+            connected: true,
+        });
+    }
+    listed
+        .into_iter()
+        .map(|user| UserEvent {
+            connected: user.connected || user.user_id == me.user_id,
+            messages: by_peer.remove(&user.user_id).unwrap_or_default(),
+            user_id: user.user_id,
+            username: user.username,
+        })
+        .collect()
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,59 @@
+//! Messages the HTTP layer and the WebSocket tasks send to a connection actor.
+
+use super::transport::WsLink;
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, ProtocolError};
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+/// A long-polling GET. Answered with a receiver of the response body, so the actor never
+/// blocks on the request.
+#[derive(Message)]
+#[rtype(result = "Result<oneshot::Receiver<String>, RequestRefused>")]
+pub struct Poll;
+
+/// A long-polling POST body (already bounded to `maxPayload` by the HTTP layer).
+#[derive(Message)]
+#[rtype(result = "Result<(), RequestRefused>")]
+pub struct Post(pub Bytes);
+
+/// Why the actor refused an HTTP request on its session (the HTTP layer answers 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestRefused {
+    /// A second GET while one is pending: the session is closed, as Node does.
+    DuplicatePoll,
+    /// Polling request on a session that is no longer polling (it upgraded).
+    WrongTransport,
+    /// The body was not a valid payload: the session is closed.
+    Malformed,
+    /// The session is closing.
+    Closed,
+}
+
+/// A WebSocket opened with this session's sid: the probe of a polling -> WebSocket upgrade.
+/// Answers whether the actor took it (a refused link should be closed by the caller).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AttachWebSocket(pub WsLink);
+
+/// One frame (or a protocol error) read from a WebSocket of this session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WsIn {
+    pub ws_id: u64,
+    pub item: Result<AggregatedMessage, ProtocolError>,
+}
+
+/// A WebSocket of this session ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WsEnded {
+    pub ws_id: u64,
+}
+
+/// Closes the session cleanly (a close packet, then the transport), e.g. when draining.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSession {
+    pub reason: &'static str,
+}

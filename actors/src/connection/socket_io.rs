@@ -1,0 +1,148 @@
+//! The Socket.IO v5 layer of a connection: decoding packets out of Engine.IO messages,
+//! reassembling binary packets, tracking connected namespaces, and dispatching to the app.
+
+use super::app::App;
+use super::Connection;
+use crate::metrics::METRICS;
+use actix::prelude::*;
+use chat_protocol::binary::{validate_placeholders, Reassembler};
+use chat_protocol::engineio::Packet as EioPacket;
+use chat_protocol::socketio::{Packet as SioPacket, PacketKind};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// More attachments than this in one packet is refused: each costs a frame and a buffer, and
+/// no legitimate client needs thousands.
+const MAX_ATTACHMENTS: usize = 256;
+
+/// Namespace state of one session.
+#[derive(Default)]
+pub(super) struct SocketIo {
+    /// Connected namespaces and the socket id of each.
+    namespaces: HashMap<String, String>,
+    /// A binary packet waiting for its attachments.
+    reassembler: Option<Reassembler>,
+    next_ack_id: u64,
+}
+
+impl SocketIo {
+    pub fn any_namespace(&self) -> bool {
+        !self.namespaces.is_empty()
+    }
+
+    pub fn socket_id(&self, nsp: &str) -> Option<&str> {
+        self.namespaces.get(nsp).map(String::as_str)
+    }
+
+    pub fn insert(&mut self, nsp: &str, socket_id: String) {
+        self.namespaces.insert(nsp.to_owned(), socket_id);
+    }
+
+    pub fn remove(&mut self, nsp: &str) -> Option<String> {
+        self.namespaces.remove(nsp)
+    }
+
+    pub fn drain(&mut self) -> Vec<(String, String)> {
+        self.namespaces.drain().collect()
+    }
+
+    /// A fresh id for an ack the server asks of the client.
+    pub fn next_ack_id(&mut self) -> u64 {
+        let id = self.next_ack_id;
+        self.next_ack_id += 1;
+        id
+    }
+}
+
+impl Connection {
+    pub(super) fn on_message_text(&mut self, text: String, ctx: &mut Context<Self>) {
+        if matches!(self.app, App::Echo) {
+            return self.echo(EioPacket::Message(text), ctx);
+        }
+        if self.sio.reassembler.is_some() {
+            return self.malformed("text_during_attachments", ctx);
+        }
+        let packet = match SioPacket::decode(&text) {
+            Ok(packet) => packet,
+            Err(e) => return self.malformed(e.kind(), ctx),
+        };
+        if packet.attachments > 0 {
+            if packet.attachments > MAX_ATTACHMENTS {
+                return self.malformed("attachments", ctx);
+            }
+            let placeholders = packet
+                .data
+                .as_ref()
+                .map(|d| validate_placeholders(d, packet.attachments));
+            if let Some(Err(e)) = placeholders {
+                return self.malformed(e.kind(), ctx);
+            }
+            self.sio.reassembler = Some(Reassembler::new(packet));
+            return;
+        }
+        self.on_socket_packet(packet, Vec::new(), ctx);
+    }
+
+    pub(super) fn on_message_binary(&mut self, bytes: Vec<u8>, ctx: &mut Context<Self>) {
+        if matches!(self.app, App::Echo) {
+            return self.echo(EioPacket::Binary(bytes), ctx);
+        }
+        let Some(reassembler) = self.sio.reassembler.as_mut() else {
+            return self.malformed("unexpected_binary", ctx);
+        };
+        if let Some((packet, buffers)) = reassembler.push(bytes) {
+            self.sio.reassembler = None;
+            self.on_socket_packet(packet, buffers, ctx);
+        }
+    }
+
+    fn on_socket_packet(
+        &mut self,
+        packet: SioPacket,
+        buffers: Vec<Vec<u8>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let nsp = packet.nsp;
+        match packet.kind {
+            PacketKind::Connect => {
+                // A second CONNECT to a connected namespace is ignored, as Node does.
+                if self.sio.socket_id(&nsp).is_none() {
+                    self.on_connect(nsp, packet.data, ctx);
+                }
+            }
+            PacketKind::Disconnect => {
+                if let Some(socket_id) = self.sio.remove(&nsp) {
+                    self.on_leave(&nsp, &socket_id);
+                }
+            }
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                // Events for a namespace the client never joined are dropped, as Node does.
+                let Some(socket_id) = self.sio.socket_id(&nsp).map(str::to_owned) else {
+                    METRICS.error("event_without_namespace");
+                    return;
+                };
+                let data = match packet.data {
+                    Some(Value::Array(data)) => data,
+                    _ => return self.malformed("event_data", ctx),
+                };
+                self.on_event(&nsp, &socket_id, data, packet.id, buffers, ctx);
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
+                    return self.malformed("ack", ctx);
+                };
+                if self.sio.socket_id(&nsp).is_some() {
+                    self.on_ack(&nsp, id, args, buffers, ctx);
+                }
+            }
+            PacketKind::ConnectError => self.malformed("connect_error_from_client", ctx),
+        }
+    }
+
+    /// Leaves every namespace when the session ends.
+    pub(super) fn leave_all_namespaces(&mut self) {
+        for (nsp, socket_id) in self.sio.drain() {
+            self.on_leave(&nsp, &socket_id);
+        }
+    }
+}

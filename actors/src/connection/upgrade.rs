@@ -1,0 +1,91 @@
+//! The polling -> WebSocket upgrade: the client opens a WebSocket with the session's sid,
+//! probes it (`2probe` / `3probe`), and switches with `5`. Meanwhile the pending poll is ended
+//! with a noop so the client can pause polling. An upgrade that does not finish within
+//! `upgradeTimeout` is abandoned and its WebSocket closed; the session stays on polling.
+
+use super::messages::AttachWebSocket;
+use super::transport::{Transport, WsCommand, WsLink};
+use super::Connection;
+use crate::engine::Frame;
+use crate::metrics::METRICS;
+use actix::prelude::*;
+use chat_protocol::engineio::Packet as EioPacket;
+
+/// A WebSocket being probed.
+pub(super) struct Upgrade {
+    pub link: WsLink,
+    pub probed: bool,
+    timer: SpawnHandle,
+}
+
+impl Handler<AttachWebSocket> for Connection {
+    type Result = bool;
+    fn handle(&mut self, msg: AttachWebSocket, ctx: &mut Context<Self>) -> bool {
+        if self.closing
+            || self.upgrade.is_some()
+            || !matches!(self.transport, Transport::Polling(_))
+        {
+            return false;
+        }
+        let timer = ctx.run_later(self.server.config.upgrade_timeout, |act, _| {
+            if let Some(upgrade) = act.upgrade.take() {
+                METRICS.error("upgrade_timeout");
+                let _ = upgrade.link.send(WsCommand::Close);
+            }
+        });
+        self.upgrade = Some(Upgrade {
+            link: msg.0,
+            probed: false,
+            timer,
+        });
+        true
+    }
+}
+
+impl Connection {
+    /// A packet on the probing WebSocket.
+    pub(super) fn on_upgrade_packet(&mut self, packet: EioPacket, ctx: &mut Context<Self>) {
+        let Some(upgrade) = self.upgrade.as_mut() else {
+            return;
+        };
+        match packet {
+            EioPacket::Ping(data) if data == "probe" => {
+                let _ = upgrade
+                    .link
+                    .send(WsCommand::Send(Frame::Text("3probe".into())));
+                upgrade.probed = true;
+                if let Transport::Polling(polling) = &mut self.transport {
+                    polling.answer_waiting_with("6");
+                }
+            }
+            EioPacket::Upgrade if upgrade.probed => self.complete_upgrade(ctx),
+            _ => self.abandon_upgrade(ctx),
+        }
+    }
+
+    /// Whether a probe succeeded and the client is expected to switch any moment.
+    pub(super) fn upgrade_probed(&self) -> bool {
+        self.upgrade.as_ref().is_some_and(|u| u.probed)
+    }
+
+    fn complete_upgrade(&mut self, ctx: &mut Context<Self>) {
+        let Some(upgrade) = self.upgrade.take() else {
+            return;
+        };
+        ctx.cancel_future(upgrade.timer);
+        let old = std::mem::replace(&mut self.transport, Transport::WebSocket(upgrade.link));
+        if let Transport::Polling(mut polling) = old {
+            polling.answer_waiting_with("6");
+            for frame in polling.take_queue() {
+                self.send(frame, ctx);
+            }
+        }
+    }
+
+    pub(super) fn abandon_upgrade(&mut self, ctx: &mut Context<Self>) {
+        if let Some(upgrade) = self.upgrade.take() {
+            ctx.cancel_future(upgrade.timer);
+            let _ = upgrade.link.send(WsCommand::Close);
+        }
+    }
+}

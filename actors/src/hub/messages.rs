@@ -1,0 +1,87 @@
+//! Messages of the `ChatHub` actor.
+
+use super::OutboundEvent;
+use crate::engine::Frame;
+use crate::store::Session;
+use actix::prelude::*;
+use std::sync::Arc;
+
+/// To a connection: frames to send to its client, shared with the other recipients.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Arc<[Frame]>);
+
+/// A socket joins its own room and the room of its user.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub socket_id: String,
+    pub user_id: String,
+    pub recipient: Recipient<Deliver>,
+}
+
+/// A socket left (namespace disconnect or closed session). The session is carried so that
+/// the hub can save it with `connected: false` when this was the user's last socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub socket_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub session: Session,
+}
+
+/// Sends `event` to the sockets in any of `rooms` (all when empty) except those in any room of
+/// `except`, on this node and on every other node.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Broadcast {
+    pub rooms: Vec<String>,
+    pub except: Vec<String>,
+    pub event: Arc<OutboundEvent>,
+}
+
+/// A broadcast that came from another node: delivered to local sockets only.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoteBroadcast {
+    pub rooms: Vec<String>,
+    pub except: Vec<String>,
+    pub event: Arc<OutboundEvent>,
+}
+
+/// Ids of the local sockets in any of `rooms` (all when empty).
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct LocalSockets {
+    pub rooms: Vec<String>,
+}
+
+/// Every room with a local member.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct LocalRooms;
+
+/// Id and rooms of each local socket matching `rooms`/`except`.
+#[derive(Message)]
+#[rtype(result = "Vec<(String, Vec<String>)>")]
+pub struct LocalSocketDetails {
+    pub rooms: Vec<String>,
+    pub except: Vec<String>,
+}
+
+/// To the bridge: how many sockets the other nodes have in any of `rooms`. `None` when that
+/// cannot be known (Redis down, a node did not answer in time).
+#[derive(Message)]
+#[rtype(result = "Option<usize>")]
+pub struct PeerSockets {
+    pub rooms: Vec<String>,
+}
+
+/// Connects the hub to the cross-node bridge.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPeers {
+    pub peers: Recipient<PeerSockets>,
+    pub publish: Recipient<Broadcast>,
+}

@@ -1,0 +1,182 @@
+//! The `ChatHub` actor: one per node, it knows which local sockets belong to which users and
+//! routes events to them, and it forwards broadcasts to the other nodes through the bridge.
+
+mod event;
+mod messages;
+mod rooms;
+
+pub use self::event::{event_frames, packet_frames, OutboundEvent};
+pub use self::messages::{
+    Broadcast, Deliver, Join, Leave, LocalRooms, LocalSocketDetails, LocalSockets, PeerSockets,
+    RemoteBroadcast, SetPeers,
+};
+pub use self::rooms::Rooms;
+
+use crate::metrics::METRICS;
+use crate::store::{SessionStore, SetConnected};
+use actix::prelude::*;
+use std::sync::Arc;
+
+/// Routes events between the local sockets of namespace `/` and to the other nodes.
+pub struct ChatHub {
+    rooms: Rooms<Recipient<Deliver>>,
+    sessions: Addr<SessionStore>,
+    /// The cross-node bridge, when the node runs in a cluster.
+    peers: Option<Recipient<PeerSockets>>,
+    publish: Option<Recipient<Broadcast>>,
+}
+
+impl ChatHub {
+    pub fn new(sessions: Addr<SessionStore>) -> ChatHub {
+        ChatHub {
+            rooms: Rooms::default(),
+            sessions,
+            peers: None,
+            publish: None,
+        }
+    }
+
+    fn deliver_locally(&self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+        for (_, recipient) in self.rooms.select(rooms, except) {
+            METRICS.deliveries.inc();
+            recipient.do_send(Deliver(event.frames.clone()));
+        }
+    }
+}
+
+impl Actor for ChatHub {
+    type Context = Context<Self>;
+}
+
+impl Handler<SetPeers> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, msg: SetPeers, _: &mut Context<Self>) {
+        self.peers = Some(msg.peers);
+        self.publish = Some(msg.publish);
+    }
+}
+
+impl Handler<Join> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        self.rooms
+            .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
+    }
+}
+
+impl Handler<Leave> for ChatHub {
+    type Result = ();
+
+    /// A socket left. When it was its user's last socket on this node, ask the other nodes
+    /// (if any) whether the user still has a tab there; only when nobody has one is the user
+    /// announced as disconnected and its session saved with `connected: false`.
+    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
+        if self.rooms.leave(&msg.socket_id).is_none() {
+            return;
+        }
+        if self.rooms.room_size(&msg.user_id) > 0 {
+            return;
+        }
+        let Some(peers) = self.peers.clone() else {
+            self.announce_disconnect(msg);
+            return;
+        };
+        let query = PeerSockets {
+            rooms: vec![msg.user_id.clone()],
+        };
+        ctx.spawn(
+            peers
+                .send(query)
+                .into_actor(self)
+                .map(move |answer, hub, _| {
+                    // Between the question and the answer the user may have come back on this node.
+                    if hub.rooms.room_size(&msg.user_id) > 0 {
+                        return;
+                    }
+                    match answer {
+                        Ok(Some(remote)) if remote > 0 => {}
+                        Ok(Some(_)) => hub.announce_disconnect(msg),
+                        // "Unknown" is not "nobody": a node that did not answer may still hold a tab.
+                        // Node liveness tracking announces users of nodes that really died.
+                        _ => log::warn!(
+                            "could not learn whether {} has other tabs; not announcing",
+                            msg.user_id
+                        ),
+                    }
+                }),
+        );
+    }
+}
+
+impl ChatHub {
+    fn announce_disconnect(&mut self, msg: Leave) {
+        self.sessions.do_send(SetConnected {
+            session_id: msg.session_id,
+            session: msg.session,
+            connected: false,
+        });
+        let event = OutboundEvent::new("user disconnected", vec![msg.user_id.into()]);
+        self.broadcast(Vec::new(), Vec::new(), event);
+    }
+
+    fn broadcast(&mut self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
+        self.deliver_locally(&rooms, &except, &event);
+        if let Some(publish) = &self.publish {
+            publish.do_send(Broadcast {
+                rooms,
+                except,
+                event,
+            });
+        }
+    }
+}
+
+impl Handler<Broadcast> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
+        self.broadcast(msg.rooms, msg.except, msg.event);
+    }
+}
+
+impl Handler<RemoteBroadcast> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
+        self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
+    }
+}
+
+impl Handler<LocalSockets> for ChatHub {
+    type Result = Vec<String>;
+    fn handle(&mut self, msg: LocalSockets, _: &mut Context<Self>) -> Vec<String> {
+        self.rooms
+            .select(&msg.rooms, &[])
+            .into_iter()
+            .map(|(id, _)| id.to_owned())
+            .collect()
+    }
+}
+
+impl Handler<LocalRooms> for ChatHub {
+    type Result = Vec<String>;
+    fn handle(&mut self, _: LocalRooms, _: &mut Context<Self>) -> Vec<String> {
+        self.rooms.all_rooms()
+    }
+}
+
+impl Handler<LocalSocketDetails> for ChatHub {
+    type Result = Vec<(String, Vec<String>)>;
+    fn handle(&mut self, msg: LocalSocketDetails, _: &mut Context<Self>) -> Self::Result {
+        let ids: Vec<String> = self
+            .rooms
+            .select(&msg.rooms, &msg.except)
+            .into_iter()
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        ids.into_iter()
+            .map(|id| {
+                let rooms = self.rooms.rooms_of(&id);
+                (id, rooms)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,104 @@
+//! Command-line flags. Every setting is optional here: a flag wins over its environment
+//! variable (clap reads both), which wins over the config file, which wins over the built-in
+//! default shown in `--help`.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// Which conformance server to run instead of the chat (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Conformance {
+    /// Engine.IO only: every message is echoed back.
+    Engineio,
+    /// Socket.IO: namespaces `/` and `/custom` with the echo events.
+    Socketio,
+}
+
+/// chat-server: a horizontally scalable private-messaging server speaking Socket.IO.
+#[derive(Debug, Parser)]
+#[command(name = "chat-server", version)]
+pub struct Cli {
+    /// Config file (TOML) [default: config/default.toml when present]
+    #[arg(long, env = "CHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Listen port [default: 3000]
+    #[arg(long, env = "PORT")]
+    pub port: Option<u16>,
+
+    /// Listen address [default: 0.0.0.0]
+    #[arg(long, env = "CHAT_HOST")]
+    pub host: Option<String>,
+
+    /// Redis URL; absent = in-memory stores, single node [default: none]
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// This node's id in the cluster (a short string) [default: random 6 characters]
+    #[arg(long, env = "CHAT_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Prefix of the Redis pub/sub channels shared with other nodes [default: socket.io]
+    #[arg(long, env = "CHAT_CHANNEL_PREFIX")]
+    pub channel_prefix: Option<String>,
+
+    /// Engine.IO pingInterval, ms [default: 25000]
+    #[arg(long, env = "CHAT_PING_INTERVAL_MS")]
+    pub ping_interval_ms: Option<u64>,
+
+    /// Engine.IO pingTimeout, ms [default: 20000]
+    #[arg(long, env = "CHAT_PING_TIMEOUT_MS")]
+    pub ping_timeout_ms: Option<u64>,
+
+    /// Largest accepted packet, WebSocket frame or polling body, bytes [default: 1000000]
+    #[arg(long, env = "CHAT_MAX_PAYLOAD")]
+    pub max_payload: Option<usize>,
+
+    /// Socket.IO connectTimeout: close sessions that join no namespace by then, ms [default: 45000]
+    #[arg(long, env = "CHAT_CONNECT_TIMEOUT_MS")]
+    pub connect_timeout_ms: Option<u64>,
+
+    /// Abandon a polling -> WebSocket upgrade not completed by then, ms [default: 10000]
+    #[arg(long, env = "CHAT_UPGRADE_TIMEOUT_MS")]
+    pub upgrade_timeout_ms: Option<u64>,
+
+    /// Frames queued per client before it is closed as a slow consumer [default: 1024]
+    #[arg(long, env = "CHAT_OUTBOUND_CAPACITY")]
+    pub outbound_capacity: Option<usize>,
+
+    /// Allowed CORS origins: "*" or a comma-separated list; empty = same origin only [default: empty]
+    #[arg(long, env = "CHAT_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
+    /// Directory served at / (the chat page) [default: static]
+    #[arg(long, env = "CHAT_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Session TTL in Redis, seconds [default: 86400]
+    #[arg(long, env = "CHAT_SESSION_TTL_SECS")]
+    pub session_ttl_secs: Option<u64>,
+
+    /// Message history TTL in Redis, seconds, refreshed on every message [default: 86400]
+    #[arg(long, env = "CHAT_MESSAGE_TTL_SECS")]
+    pub message_ttl_secs: Option<u64>,
+
+    /// Messages kept per user, oldest dropped first [default: 1000]
+    #[arg(long, env = "CHAT_HISTORY_LIMIT")]
+    pub history_limit: Option<usize>,
+
+    /// Timeout of one Redis command, ms [default: 2000]
+    #[arg(long, env = "CHAT_REDIS_TIMEOUT_MS")]
+    pub redis_timeout_ms: Option<u64>,
+
+    /// On SIGTERM, how long to wait for sessions to close before exiting, seconds [default: 10]
+    #[arg(long, env = "CHAT_DRAIN_TIMEOUT_SECS")]
+    pub drain_timeout_secs: Option<u64>,
+
+    /// HTTP worker threads [default: number of CPUs]
+    #[arg(long, env = "CHAT_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Run a protocol conformance server instead of the chat (fixed timers, CORS open)
+    #[arg(long, value_enum)]
+    pub conformance: Option<Conformance>,
+}

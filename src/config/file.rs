@@ -1,0 +1,29 @@
+//! The TOML config file: the same settings as the flags, all optional, unknown keys refused
+//! (a typo in a config file should stop the node, not be silently ignored).
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub port: Option<u16>,
+    pub host: Option<String>,
+    pub redis_url: Option<String>,
+    pub node_id: Option<String>,
+    pub channel_prefix: Option<String>,
+    pub ping_interval_ms: Option<u64>,
+    pub ping_timeout_ms: Option<u64>,
+    pub max_payload: Option<usize>,
+    pub connect_timeout_ms: Option<u64>,
+    pub upgrade_timeout_ms: Option<u64>,
+    pub outbound_capacity: Option<usize>,
+    pub cors_origins: Option<String>,
+    pub static_dir: Option<PathBuf>,
+    pub session_ttl_secs: Option<u64>,
+    pub message_ttl_secs: Option<u64>,
+    pub history_limit: Option<usize>,
+    pub redis_timeout_ms: Option<u64>,
+    pub drain_timeout_secs: Option<u64>,
+    pub workers: Option<usize>,
+}

@@ -1,0 +1,247 @@
+//! The server's settings, resolved once at start-up from flags, environment, config file and
+//! built-in defaults (in that order of precedence), then validated.
+
+mod cli;
+mod file;
+
+pub use self::cli::{Cli, Conformance};
+use self::file::FileConfig;
+
+use chat_actors::engine::EngineConfig;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why the settings are unusable; the binary prints it and exits with status 2.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid value for {name}: {reason}")]
+    Invalid {
+        name: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// Allowed cross-origin callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Same origin only: no CORS headers at all.
+    SameOrigin,
+    Any,
+    List(Vec<String>),
+}
+
+/// Every setting of a node.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub redis_url: Option<String>,
+    pub node_id: String,
+    pub channel_prefix: String,
+    pub engine: EngineConfig,
+    pub cors: CorsOrigins,
+    pub static_dir: PathBuf,
+    pub session_ttl: Duration,
+    pub message_ttl: Duration,
+    pub history_limit: usize,
+    pub redis_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub workers: Option<usize>,
+    pub conformance: Option<Conformance>,
+}
+
+const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
+
+impl Settings {
+    /// Resolves the settings from parsed flags (which already carry the environment).
+    pub fn resolve(cli: Cli) -> Result<Settings, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => FileConfig::default(),
+        };
+        macro_rules! pick {
+            ($field:ident, $default:expr) => {
+                cli.$field
+                    .clone()
+                    .or(file.$field.clone())
+                    .unwrap_or_else(|| $default)
+            };
+        }
+        let mut engine = EngineConfig {
+            ping_interval: Duration::from_millis(pick!(ping_interval_ms, 25_000)),
+            ping_timeout: Duration::from_millis(pick!(ping_timeout_ms, 20_000)),
+            max_payload: pick!(max_payload, 1_000_000),
+            connect_timeout: Duration::from_millis(pick!(connect_timeout_ms, 45_000)),
+            upgrade_timeout: Duration::from_millis(pick!(upgrade_timeout_ms, 10_000)),
+            outbound_capacity: pick!(outbound_capacity, 1024),
+        };
+        let mut cors = parse_cors(&pick!(cors_origins, String::new()));
+        if cli.conformance.is_some() {
+            // SPEC §1 fixes these for the conformance servers, whatever else is configured.
+            engine.ping_interval = Duration::from_millis(300);
+            engine.ping_timeout = Duration::from_millis(200);
+            engine.max_payload = 1_000_000;
+            engine.connect_timeout = Duration::from_millis(1000);
+            cors = CorsOrigins::Any;
+        }
+        let settings = Settings {
+            host: pick!(host, "0.0.0.0".to_owned()),
+            port: pick!(port, 3000),
+            redis_url: cli
+                .redis_url
+                .clone()
+                .or(file.redis_url.clone())
+                .filter(|u| !u.is_empty()),
+            node_id: pick!(node_id, chat_actors::engine::random_hex(3)),
+            channel_prefix: pick!(channel_prefix, "socket.io".to_owned()),
+            engine,
+            cors,
+            static_dir: pick!(static_dir, PathBuf::from("static")),
+            session_ttl: Duration::from_secs(pick!(session_ttl_secs, 86_400)),
+            message_ttl: Duration::from_secs(pick!(message_ttl_secs, 86_400)),
+            history_limit: pick!(history_limit, 1000),
+            redis_timeout: Duration::from_millis(pick!(redis_timeout_ms, 2000)),
+            drain_timeout: Duration::from_secs(pick!(drain_timeout_secs, 10)),
+            workers: cli.workers.or(file.workers),
+            conformance: cli.conformance,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, reason| Err(ConfigError::Invalid { name, reason });
+        let e = &self.engine;
+        if e.ping_interval.is_zero() || e.ping_timeout.is_zero() {
+            return invalid("ping-interval-ms/ping-timeout-ms", "must be greater than 0");
+        }
+        if e.max_payload < 64 {
+            return invalid("max-payload", "must be at least 64 bytes");
+        }
+        if e.connect_timeout.is_zero() || e.upgrade_timeout.is_zero() {
+            return invalid(
+                "connect-timeout-ms/upgrade-timeout-ms",
+                "must be greater than 0",
+            );
+        }
+        if e.outbound_capacity == 0 {
+            return invalid("outbound-capacity", "must be greater than 0");
+        }
+        if self.history_limit == 0 {
+            return invalid("history-limit", "must be greater than 0");
+        }
+        if self.session_ttl.is_zero() || self.message_ttl.is_zero() {
+            return invalid(
+                "session-ttl-secs/message-ttl-secs",
+                "must be greater than 0",
+            );
+        }
+        if self.redis_timeout.is_zero() {
+            return invalid("redis-timeout-ms", "must be greater than 0");
+        }
+        if self.workers == Some(0) {
+            return invalid("workers", "must be greater than 0");
+        }
+        if self.node_id.is_empty() || self.node_id.contains('#') {
+            return invalid("node-id", "must be non-empty and must not contain '#'");
+        }
+        if self.channel_prefix.is_empty() {
+            return invalid("channel-prefix", "must not be empty");
+        }
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://")
+                || url.starts_with("unix://"))
+            {
+                return invalid(
+                    "redis-url",
+                    "must start with redis://, rediss:// or unix://",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn parse_cors(value: &str) -> CorsOrigins {
+    let value = value.trim();
+    if value.is_empty() {
+        CorsOrigins::SameOrigin
+    } else if value == "*" {
+        CorsOrigins::Any
+    } else {
+        CorsOrigins::List(
+            value
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
+        let mut argv = vec!["chat-server", "--config", "/dev/null"];
+        argv.extend_from_slice(args);
+        Settings::resolve(Cli::try_parse_from(argv).expect("valid flags"))
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = settings(&["--port", "4001", "--cors-origins", "http://a, http://b"]).unwrap();
+        assert_eq!(s.port, 4001);
+        assert_eq!(s.engine.max_payload, 1_000_000);
+        assert_eq!(
+            s.cors,
+            CorsOrigins::List(vec!["http://a".into(), "http://b".into()])
+        );
+        assert_eq!(s.channel_prefix, "socket.io");
+        assert_eq!(s.node_id.len(), 6);
+    }
+
+    #[test]
+    fn conformance_fixes_timers() {
+        let s = settings(&["--conformance", "socketio", "--ping-interval-ms", "9"]).unwrap();
+        assert_eq!(s.engine.ping_interval, Duration::from_millis(300));
+        assert_eq!(s.engine.connect_timeout, Duration::from_millis(1000));
+        assert_eq!(s.cors, CorsOrigins::Any);
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        assert!(settings(&["--max-payload", "0"]).is_err());
+        assert!(settings(&["--history-limit", "0"]).is_err());
+        assert!(settings(&["--redis-url", "http://x"]).is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! HTTP wiring: the Engine.IO endpoint, the chat page, health and metrics.
+
+mod engine_io;
+mod errors;
+mod health;
+mod metrics;
+mod security;
+
+pub use self::health::RedisProbe;
+
+use crate::config::CorsOrigins;
+use actix_cors::Cors;
+use actix_web::web;
+use chat_actors::connection::ServerContext;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What every HTTP handler can reach.
+pub struct AppState {
+    pub server: Arc<ServerContext>,
+    pub node_id: String,
+    pub redis: Option<Arc<dyn RedisProbe>>,
+}
+
+/// Registers every route on an actix-web service config.
+pub fn routes(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
+    cfg.service(
+        web::resource(["/socket.io/", "/socket.io"]).route(web::route().to(engine_io::handle)),
+    )
+    .service(web::resource("/health").route(web::get().to(health::handle)))
+    .service(web::resource("/metrics").route(web::get().to(metrics::handle)))
+    .service(actix_files::Files::new("/", static_dir).index_file("index.html"));
+}
+
+/// The CORS policy of the configured origins (same-origin only adds nothing).
+pub fn cors(origins: &CorsOrigins) -> Cors {
+    let base = Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .max_age(3600);
+    match origins {
+        CorsOrigins::SameOrigin => Cors::default(),
+        CorsOrigins::Any => base.allow_any_origin().send_wildcard(),
+        CorsOrigins::List(list) => list
+            .iter()
+            .fold(base.supports_credentials(), |c, o| c.allowed_origin(o)),
+    }
+}
+
+pub use self::security::security_headers;

@@ -1,0 +1,26 @@
+//! `chat-server`: one node of the private-messaging chat (or a protocol conformance server).
+
+mod config;
+mod http;
+mod server;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let settings = match config::Settings::resolve(config::Cli::parse()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("chat-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match actix_web::rt::System::new().block_on(server::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

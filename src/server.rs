@@ -1,0 +1,159 @@
+//! Starts a node: the store and hub actors, the HTTP server, and the SIGTERM drain.
+
+use crate::config::{Conformance, Settings};
+use crate::http::{self, AppState};
+use actix::Actor;
+use actix_web::{middleware, web, App, HttpServer};
+use chat_actors::chat::ChatServices;
+use chat_actors::connection::{CloseSession, Mode, ServerContext};
+use chat_actors::engine::SessionRegistry;
+use chat_actors::hub::ChatHub;
+use chat_actors::store::{
+    MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
+    RedisSessions, SessionBackend, SessionStore,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs the node until SIGTERM/SIGINT, then drains.
+pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let redis = match (&settings.redis_url, settings.conformance) {
+        (Some(url), None) => Some(
+            RedisConnection::new(url, settings.redis_timeout)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        _ => None,
+    };
+    let mode = match settings.conformance {
+        Some(Conformance::Engineio) => Mode::EngineEcho,
+        Some(Conformance::Socketio) => Mode::SocketIoConformance,
+        None => Mode::Chat(start_chat(&settings, redis.clone())),
+    };
+    let redis_probe = redis.map(|conn| Arc::new(Probe(conn)) as Arc<dyn http::RedisProbe>);
+    let server = Arc::new(ServerContext {
+        config: settings.engine.clone(),
+        registry: SessionRegistry::default(),
+        mode,
+    });
+    let state = web::Data::new(AppState {
+        server: server.clone(),
+        node_id: settings.node_id.clone(),
+        redis: redis_probe,
+    });
+    let cors = settings.cors.clone();
+    let static_dir = settings.static_dir.clone();
+    let mut http_server = HttpServer::new(move || {
+        let static_dir = static_dir.clone();
+        App::new()
+            .app_data(state.clone())
+            .wrap(http::cors(&cors))
+            .wrap(http::security_headers())
+            .wrap(middleware::Compress::default())
+            .configure(move |cfg| http::routes(cfg, static_dir))
+    })
+    .disable_signals()
+    .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
+    if let Some(workers) = settings.workers {
+        http_server = http_server.workers(workers);
+    }
+    let running = http_server
+        .bind((settings.host.as_str(), settings.port))?
+        .run();
+    log::info!(
+        "chat-server node {} listening on http://{}:{} ({})",
+        settings.node_id,
+        settings.host,
+        settings.port,
+        match settings.conformance {
+            Some(Conformance::Engineio) => "engine.io conformance",
+            Some(Conformance::Socketio) => "socket.io conformance",
+            None if settings.redis_url.is_some() => "chat, redis",
+            None => "chat, in-memory",
+        }
+    );
+    let handle = running.handle();
+    let drain_timeout = settings.drain_timeout;
+    actix_web::rt::spawn(async move {
+        wait_for_signal().await;
+        log::info!("shutting down: closing {} sessions", server.registry.len());
+        handle.pause().await;
+        drain(&server.registry, drain_timeout).await;
+        handle.stop(true).await;
+    });
+    running.await
+}
+
+/// The chat's actors: stores over Redis when a URL is configured, in memory otherwise.
+fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServices {
+    let (session_backend, message_backend): (Box<dyn SessionBackend>, Box<dyn MessageBackend>) =
+        match redis {
+            Some(conn) => (
+                Box::new(RedisSessions::new(
+                    conn.clone(),
+                    settings.session_ttl.as_secs(),
+                )),
+                Box::new(RedisMessages::new(
+                    conn,
+                    settings.message_ttl.as_secs(),
+                    settings.history_limit,
+                )),
+            ),
+            None => (
+                Box::new(MemorySessions::default()),
+                Box::new(MemoryMessages::new(settings.history_limit)),
+            ),
+        };
+    let sessions = SessionStore::new(session_backend).start();
+    let messages = MessageStore::new(message_backend).start();
+    let hub = ChatHub::new(sessions.clone()).start();
+    ChatServices {
+        hub,
+        sessions,
+        messages,
+    }
+}
+
+/// `/health`'s view of Redis.
+struct Probe(RedisConnection);
+
+impl http::RedisProbe for Probe {
+    fn ping(&self) -> futures_util::future::BoxFuture<'static, bool> {
+        let conn = self.0.clone();
+        Box::pin(async move { conn.ping().await.is_ok() })
+    }
+}
+
+/// Asks every session to close cleanly (clients reconnect, to another node behind the load
+/// balancer) and waits until they are gone or the timeout passes.
+async fn drain(registry: &SessionRegistry, timeout: Duration) {
+    for session in registry.all() {
+        session.do_send(CloseSession {
+            reason: "server shutting down",
+        });
+    }
+    let deadline = Instant::now() + timeout;
+    while !registry.is_empty() && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Give writer tasks a moment to flush the close frames they were handed.
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            log::error!("cannot install signal handlers; use SIGKILL to stop");
+            std::future::pending::<()>().await;
+        }
+    }
+}
