@@ -110,6 +110,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         hub,
         sessions,
         messages,
+        limits: settings.chat_limits,
     }
 }
 

@@ -94,6 +94,14 @@ pub struct Cli {
     #[arg(long, env = "CHAT_DRAIN_TIMEOUT_SECS")]
     pub drain_timeout_secs: Option<u64>,
 
+    /// Sustained private messages per second allowed per socket [default: 100]
+    #[arg(long, env = "CHAT_MESSAGE_RATE")]
+    pub message_rate: Option<f64>,
+
+    /// Burst of private messages allowed per socket above the rate [default: 200]
+    #[arg(long, env = "CHAT_MESSAGE_BURST")]
+    pub message_burst: Option<f64>,
+
     /// HTTP worker threads [default: number of CPUs]
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,

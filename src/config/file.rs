@@ -25,5 +25,7 @@ pub struct FileConfig {
     pub history_limit: Option<usize>,
     pub redis_timeout_ms: Option<u64>,
     pub drain_timeout_secs: Option<u64>,
+    pub message_rate: Option<f64>,
+    pub message_burst: Option<f64>,
     pub workers: Option<usize>,
 }

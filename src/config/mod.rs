@@ -7,6 +7,7 @@ mod file;
 pub use self::cli::{Cli, Conformance};
 use self::file::FileConfig;
 
+use chat_actors::chat::ChatLimits;
 use chat_actors::engine::EngineConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +58,7 @@ pub struct Settings {
     pub history_limit: usize,
     pub redis_timeout: Duration,
     pub drain_timeout: Duration,
+    pub chat_limits: ChatLimits,
     pub workers: Option<usize>,
     pub conformance: Option<Conformance>,
 }
@@ -116,6 +118,10 @@ impl Settings {
             history_limit: pick!(history_limit, 1000),
             redis_timeout: Duration::from_millis(pick!(redis_timeout_ms, 2000)),
             drain_timeout: Duration::from_secs(pick!(drain_timeout_secs, 10)),
+            chat_limits: ChatLimits {
+                messages_per_sec: pick!(message_rate, 100.0),
+                message_burst: pick!(message_burst, 200.0),
+            },
             workers: cli.workers.or(file.workers),
             conformance: cli.conformance,
         };
@@ -152,6 +158,15 @@ impl Settings {
         }
         if self.redis_timeout.is_zero() {
             return invalid("redis-timeout-ms", "must be greater than 0");
+        }
+        let limits = &self.chat_limits;
+        let rate_ok = limits.messages_per_sec.is_finite() && limits.messages_per_sec > 0.0;
+        let burst_ok = limits.message_burst.is_finite() && limits.message_burst >= 1.0;
+        if !(rate_ok && burst_ok) {
+            return invalid(
+                "message-rate/message-burst",
+                "rate must be > 0 and burst >= 1",
+            );
         }
         if self.workers == Some(0) {
             return invalid("workers", "must be greater than 0");

@@ -2,11 +2,13 @@
 //! the services a connection needs to serve a user.
 
 mod payloads;
+mod rate_limit;
 mod services;
 mod validate;
 
 pub use self::payloads::{
     AckError, AckOk, HandshakeAuth, OutgoingMessage, PrivateMessageIn, SessionEvent, UserEvent,
 };
-pub use self::services::ChatServices;
+pub use self::rate_limit::RateLimiter;
+pub use self::services::{ChatLimits, ChatServices};
 pub use self::validate::{validate_private_message, validate_username, MessageRefusal};

@@ -11,4 +11,23 @@ pub struct ChatServices {
     pub hub: Addr<ChatHub>,
     pub sessions: Addr<SessionStore>,
     pub messages: Addr<MessageStore>,
+    pub limits: ChatLimits,
+}
+
+/// Per-socket limits on what a client may send.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatLimits {
+    /// Sustained `private message` rate allowed per socket (messages per second).
+    pub messages_per_sec: f64,
+    /// Burst of messages allowed above the sustained rate.
+    pub message_burst: f64,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        ChatLimits {
+            messages_per_sec: 100.0,
+            message_burst: 200.0,
+        }
+    }
 }

@@ -35,6 +35,8 @@ pub enum MessageRefusal {
     UnknownRecipient,
     #[error("store unavailable")]
     StoreUnavailable,
+    #[error("rate limited")]
+    RateLimited,
 }
 
 impl MessageRefusal {
@@ -47,6 +49,7 @@ impl MessageRefusal {
             MessageRefusal::InvalidRecipient => "message_invalid_recipient",
             MessageRefusal::UnknownRecipient => "message_unknown_recipient",
             MessageRefusal::StoreUnavailable => "message_store_unavailable",
+            MessageRefusal::RateLimited => "message_rate_limited",
         }
     }
 }

@@ -5,7 +5,7 @@ use super::app::App;
 use super::Connection;
 use crate::chat::{
     validate_private_message, validate_username, AckError, AckOk, ChatServices, HandshakeAuth,
-    MessageRefusal, SessionEvent, UserEvent,
+    MessageRefusal, RateLimiter, SessionEvent, UserEvent,
 };
 use crate::engine::{random_hex, socket_id};
 use crate::hub::{Broadcast, Join, Leave, OutboundEvent};
@@ -33,6 +33,7 @@ pub(super) struct Identity {
 pub(super) struct ChatSocket {
     services: ChatServices,
     identity: Option<Identity>,
+    limiter: RateLimiter,
 }
 
 /// Why a handshake was refused; the text is the CONNECT_ERROR message.
@@ -46,9 +47,11 @@ enum Refusal {
 
 impl ChatSocket {
     pub fn new(services: ChatServices) -> ChatSocket {
+        let limits = services.limits;
         ChatSocket {
             services,
             identity: None,
+            limiter: RateLimiter::new(limits.messages_per_sec, limits.message_burst),
         }
     }
 
@@ -220,10 +223,15 @@ impl Connection {
         ack: Option<u64>,
         ctx: &mut Context<Self>,
     ) {
-        let Some(chat) = self.chat() else { return };
+        let App::Chat(chat) = &mut self.app else {
+            return;
+        };
         let Some(me) = chat.identity.clone() else {
             return;
         };
+        if !chat.limiter.allow() {
+            return self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
+        }
         let services = chat.services.clone();
         let (content, to) = match validate_private_message(payload) {
             Ok(valid) => valid,
