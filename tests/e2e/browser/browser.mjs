@@ -1,0 +1,47 @@
+// Headless Chromium for the browser tests, plus a watch on every page's console.
+//
+// Chromium is a system package (apt `chromium`), not a Playwright download: the machines reach no
+// browser CDN. A missing browser fails the tests with the path that was tried, never skips them,
+// because a skipped browser suite would hide a broken page.
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+/** Launches headless Chromium or throws an error saying how to install it. */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ["--no-sandbox"] });
+}
+
+/**
+ * Records console errors and uncaught exceptions of every page opened in the contexts it watches,
+ * so a test can assert that the page ran cleanly.
+ */
+export class ConsoleWatch {
+  constructor() {
+    /** @type {string[]} */
+    this.errors = [];
+  }
+
+  /** Watches every current and future page of a browser context. */
+  watchContext(context, label) {
+    for (const page of context.pages()) this.watchPage(page, label);
+    context.on("page", (page) => this.watchPage(page, label));
+    return context;
+  }
+
+  watchPage(page, label) {
+    page.on("console", (message) => {
+      if (message.type() === "error") this.errors.push(`[${label}] console.error: ${message.text()}`);
+    });
+    page.on("pageerror", (error) => this.errors.push(`[${label}] uncaught: ${error.message}`));
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,283 @@
+// The chat page (static/) in headless Chromium against a real chat-server: Alice, Bob and others
+// each get their own browser context (own localStorage, like separate browsers); tabs of one user
+// are pages of one context. The tests run in order and build on each other's state.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { startServer } from "../lib/server.mjs";
+import { ConsoleWatch, launchBrowser, sleep } from "./browser.mjs";
+
+const STEP_TIMEOUT_MS = 5000;
+
+let server;
+let browser;
+const consoleWatch = new ConsoleWatch();
+
+async function newUserContext(label, options = {}) {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  return consoleWatch.watchContext(context, label);
+}
+
+/** Opens the page and waits until it shows either the prompt or the chat. */
+async function openPage(context) {
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => !document.getElementById("login").hidden || !document.getElementById("chat").hidden);
+  return page;
+}
+
+async function login(page, username) {
+  await page.getByLabel("Choose a username").fill(username);
+  await page.getByRole("button", { name: "Join" }).click();
+  await waitForUser(page, username, { self: true });
+}
+
+/** The user-list button of `username`, found by its accessible name. */
+function userButton(page, username) {
+  const escaped = username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return page.getByRole("button", { name: new RegExp(`^${escaped}( \\(yourself\\))?, (online|offline)`) });
+}
+
+/** Waits until the list shows `username` (as ourselves or not) with the given presence. */
+async function waitForUser(page, username, { self = false, state = "online" } = {}) {
+  await page.waitForFunction(
+    ([name, isSelf, wanted]) =>
+      [...document.querySelectorAll("#user-list button.user")].some(
+        (button) =>
+          button.querySelector(".user-name").textContent === name &&
+          !button.querySelector(".user-self").hidden === isSelf &&
+          button.dataset.state === wanted,
+      ),
+    [username, self, state],
+  );
+}
+
+async function userIdOf(page, username) {
+  return userButton(page, username).getAttribute("data-user-id");
+}
+
+/** Sends through the form and returns the status the message had right after submitting. */
+async function send(page, content) {
+  return page.evaluate((text) => {
+    document.getElementById("message-input").value = text;
+    document.getElementById("message-form").requestSubmit();
+    return document.querySelector("#messages > li:last-child").dataset.status;
+  }, content);
+}
+
+async function conversation(page) {
+  return page.$$eval("#messages > li", (items) =>
+    items.map((item) => ({
+      content: item.querySelector(".message-content").textContent,
+      status: item.dataset.status,
+      fromSelf: item.dataset.fromSelf === "true",
+    })),
+  );
+}
+
+async function waitForMessage(page, content, status = "sent") {
+  await page.waitForFunction(
+    ([text, wanted]) =>
+      [...document.querySelectorAll("#messages > li")].some(
+        (item) => item.querySelector(".message-content").textContent === text && item.dataset.status === wanted,
+      ),
+    [content, status],
+  );
+}
+
+async function conversationTitle(page) {
+  return page.locator("#conversation-title").textContent();
+}
+
+describe("chat page in Chromium", { timeout: 60_000 }, () => {
+  let alice;
+  let bob;
+  let aliceTab;
+  let bobTab;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    alice = await newUserContext("alice");
+    bob = await newUserContext("bob");
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("lets two users pick names and see each other online", async () => {
+    aliceTab = await openPage(alice);
+    await login(aliceTab, "alice");
+    bobTab = await openPage(bob);
+    await login(bobTab, "bob");
+
+    await waitForUser(aliceTab, "bob", { state: "online" });
+    await waitForUser(bobTab, "alice", { state: "online" });
+    const names = await bobTab.$$eval("#user-list .user-name", (spans) => spans.map((s) => s.textContent));
+    assert.equal(names[0], "bob", "ourselves first");
+    assert.ok(names.includes("alice"));
+  });
+
+  it("exchanges messages both ways, pending until acknowledged, with an unread badge", async () => {
+    await userButton(aliceTab, "bob").click();
+    assert.equal(await conversationTitle(aliceTab), "bob");
+    assert.equal(await send(aliceTab, "hello bob"), "pending");
+    await waitForMessage(aliceTab, "hello bob", "sent");
+
+    await bobTab.waitForFunction(() => {
+      const badge = [...document.querySelectorAll("#user-list button.user")].find(
+        (b) => b.querySelector(".user-name").textContent === "alice",
+      )?.querySelector(".badge");
+      return badge && !badge.hidden && badge.textContent === "1";
+    });
+    await userButton(bobTab, "alice").click();
+    await waitForMessage(bobTab, "hello bob");
+    assert.equal(await userButton(bobTab, "alice").getAttribute("data-unread"), "0", "selecting clears the badge");
+
+    assert.equal(await send(bobTab, "hi alice\nsecond line"), "pending");
+    await waitForMessage(bobTab, "hi alice\nsecond line", "sent");
+    await waitForMessage(aliceTab, "hi alice\nsecond line");
+    assert.deepEqual(await conversation(aliceTab), [
+      { content: "hello bob", status: "sent", fromSelf: true },
+      { content: "hi alice\nsecond line", status: "sent", fromSelf: false },
+    ]);
+  });
+
+  it("shows HTML in messages and names as text, and fits a phone screen", async () => {
+    const eve = await newUserContext("eve", { viewport: { width: 375, height: 667 } });
+    const eveTab = await openPage(eve);
+    await login(eveTab, "<b>eve</b>");
+    await waitForUser(aliceTab, "<b>eve</b>");
+    assert.equal(await aliceTab.locator("#user-list b").count(), 0, "no element made from a username");
+
+    // Phone width: one pane at a time, a back button returns to the list.
+    assert.equal(await eveTab.locator("#conversation").isVisible(), false);
+    await userButton(eveTab, "alice").click();
+    assert.equal(await eveTab.locator(".users-panel").isVisible(), false);
+    assert.equal(await eveTab.getByRole("button", { name: "Back to the user list" }).isVisible(), true);
+
+    const attack = `<img src="x" onerror="window.injected = true"><script>window.injected = true</script><b>bold</b>`;
+    assert.equal(await send(eveTab, attack), "pending");
+    await waitForMessage(eveTab, attack);
+    await userButton(aliceTab, "<b>eve</b>").click();
+    await waitForMessage(aliceTab, attack);
+    for (const tab of [aliceTab, eveTab]) {
+      assert.equal(await tab.locator("#messages img, #messages script, #messages b").count(), 0);
+      assert.equal(await tab.evaluate(() => window.injected), undefined);
+    }
+
+    await eveTab.getByRole("button", { name: "Back to the user list" }).click();
+    assert.equal(await eveTab.locator(".users-panel").isVisible(), true);
+    assert.equal(await eveTab.locator("#conversation").isVisible(), false);
+    await eve.close();
+    await userButton(aliceTab, "bob").click();
+  });
+
+  it("keeps identity, history and the open conversation across a reload", async () => {
+    const before = await userIdOf(aliceTab, "alice");
+    const storedSession = await aliceTab.evaluate(() => localStorage.getItem("sessionID"));
+    assert.ok(storedSession, "sessionID stored in localStorage");
+
+    await aliceTab.reload();
+    await waitForUser(aliceTab, "alice", { self: true });
+    assert.equal(await userIdOf(aliceTab, "alice"), before, "same userID after reload");
+    assert.equal(await aliceTab.locator("#login").isVisible(), false, "no username prompt");
+    assert.equal(await conversationTitle(aliceTab), "bob", "conversation still open");
+    await waitForMessage(aliceTab, "hi alice\nsecond line");
+    const history = await conversation(aliceTab);
+    assert.deepEqual(
+      history.map((m) => [m.content, m.fromSelf]),
+      [
+        ["hello bob", true],
+        ["hi alice\nsecond line", false],
+      ],
+    );
+  });
+
+  let aliceSecondTab;
+
+  it("shows in a second tab the messages sent from the first", async () => {
+    aliceSecondTab = await openPage(alice);
+    await waitForUser(aliceSecondTab, "alice", { self: true });
+    assert.equal(await userIdOf(aliceSecondTab, "alice"), await userIdOf(aliceTab, "alice"), "same user in both tabs");
+    await userButton(aliceSecondTab, "bob").click();
+    await waitForMessage(aliceSecondTab, "hello bob");
+
+    assert.equal(await send(aliceTab, "from the first tab"), "pending");
+    await waitForMessage(aliceTab, "from the first tab", "sent");
+    await waitForMessage(aliceSecondTab, "from the first tab");
+    await waitForMessage(bobTab, "from the first tab");
+    const last = (await conversation(aliceSecondTab)).at(-1);
+    assert.deepEqual(last, { content: "from the first tab", status: "sent", fromSelf: true });
+  });
+
+  it("announces Alice offline to Bob only when her last tab closes", async () => {
+    await aliceSecondTab.close();
+    await sleep(500);
+    assert.equal(await userButton(bobTab, "alice").getAttribute("data-state"), "online", "one tab left");
+
+    await aliceTab.close();
+    await waitForUser(bobTab, "alice", { state: "offline" });
+    assert.equal(await bobTab.locator("#conversation-status").textContent(), "offline");
+  });
+
+  it("refuses bad usernames: on the page, from the server, and for an unknown stored session", async () => {
+    const carol = await newUserContext("carol");
+    const tab = await openPage(carol);
+    const error = tab.locator("#login-error");
+
+    await tab.getByLabel("Choose a username").fill("   ");
+    await tab.getByRole("button", { name: "Join" }).click();
+    assert.match(await error.textContent(), /enter a username/);
+    await tab.getByLabel("Choose a username").fill("x".repeat(65));
+    await tab.getByRole("button", { name: "Join" }).click();
+    assert.match(await error.textContent(), /at most 64 characters/);
+
+    // A stored session the server does not know: back to the prompt, the stale secret forgotten.
+    await tab.evaluate(() => localStorage.setItem("sessionID", "no-such-session"));
+    await tab.reload();
+    await tab.waitForFunction(() => document.getElementById("login-error").textContent.includes("no longer known"));
+    assert.equal(await tab.evaluate(() => localStorage.getItem("sessionID")), null);
+    await login(tab, "carol");
+    await waitForUser(bobTab, "carol");
+    await carol.close();
+
+    // The server's own check: rewrite the CONNECT on its way so the name is one it must refuse.
+    const mallory = await newUserContext("mallory");
+    await mallory.routeWebSocket(/\/socket\.io\//, (ws) => {
+      const upstream = ws.connectToServer();
+      ws.onMessage((message) => upstream.send(String(message).replace(/"username":"[^"]*"/, '"username":"\\u0007"')));
+    });
+    const refused = await openPage(mallory);
+    await refused.getByLabel("Choose a username").fill("mallory");
+    await refused.getByRole("button", { name: "Join" }).click();
+    await refused.waitForFunction(() =>
+      document.getElementById("login-error").textContent.includes("invalid username"),
+    );
+    assert.equal(await refused.locator("#chat").isVisible(), false);
+    assert.equal(await refused.getByRole("button", { name: "Join" }).isEnabled(), true, "the prompt can be used again");
+    await mallory.close();
+  });
+
+  it("shows the server's error when a message is refused", async () => {
+    const dave = await newUserContext("dave");
+    // Send to a recipient the server does not know by rewriting the EVENT on its way.
+    await dave.routeWebSocket(/\/socket\.io\//, (ws) => {
+      const upstream = ws.connectToServer();
+      ws.onMessage((message) => upstream.send(String(message).replace(/"to":"[^"]*"/, '"to":"nobody-here"')));
+    });
+    const tab = await openPage(dave);
+    await login(tab, "dave");
+    await userButton(tab, "bob").click();
+    assert.equal(await send(tab, "lost letter"), "pending");
+    await waitForMessage(tab, "lost letter", "failed");
+    assert.match(await tab.locator("#messages > li:last-child .message-status").textContent(), /unknown recipient/);
+    await dave.close();
+  });
+
+  it("logs no console errors on any page", () => {
+    assert.deepEqual(consoleWatch.errors, []);
+  });
+});

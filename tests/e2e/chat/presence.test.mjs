@@ -1,0 +1,79 @@
+// SPEC §2: `user disconnected` only when a user's last tab closes; the session is then
+// saved connected: false and shows so in others' `users`.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { connectTab, connectUser, userEntry } from "../lib/chat.mjs";
+import { startServer } from "../lib/server.mjs";
+
+/** Waits for the `user disconnected` event about `userID` (ignoring other users'). */
+async function nextDisconnectOf(socket, userID, timeoutMs = 3000) {
+  for (;;) {
+    const [payload] = await once(socket, "user disconnected", timeoutMs);
+    if (payload === userID) return payload;
+  }
+}
+
+describe("chat: presence", () => {
+  let server;
+  before(async () => {
+    server = await startServer();
+  });
+  afterEach(() => disconnectAll());
+  after(() => server?.stop());
+
+  withTransports((clientOpts) => {
+    it("closing one of two tabs announces nothing; closing the last announces user disconnected", async () => {
+      const tab1 = await connectUser(server.url, clientOpts);
+      const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
+      const watcher = await connectUser(server.url, clientOpts);
+      tab1.socket.disconnect();
+      await expectNoEvent(watcher.socket, "user disconnected", 1000);
+      tab2.socket.disconnect();
+      const [payload] = await once(watcher.socket, "user disconnected");
+      assert.equal(typeof payload, "string", "the payload is the plain userID string");
+      assert.equal(payload, tab1.session.userID);
+    });
+
+    it("a disconnected user is listed connected: false for a newcomer, with its username", async () => {
+      const gone = await connectUser(server.url, clientOpts);
+      const watcher = await connectUser(server.url, clientOpts);
+      gone.socket.disconnect();
+      await nextDisconnectOf(watcher.socket, gone.session.userID);
+      const newcomer = await connectUser(server.url, clientOpts);
+      const entry = userEntry(newcomer.users, gone.session.userID);
+      assert.equal(entry.connected, false);
+      assert.equal(entry.username, userEntry(gone.users, gone.session.userID).username);
+      assert.equal(userEntry(newcomer.users, watcher.session.userID).connected, true);
+    });
+
+    it("a user whose connection drops without a DISCONNECT packet is announced too", async () => {
+      const dropped = await connectUser(server.url, clientOpts);
+      const watcher = await connectUser(server.url, clientOpts);
+      dropped.socket.io.engine.close(); // transport closed abruptly, no Socket.IO DISCONNECT
+      assert.equal(await nextDisconnectOf(watcher.socket, dropped.session.userID), dropped.session.userID);
+    });
+
+    it("coming back with the sessionID announces user connected and lists connected: true again", async () => {
+      const user = await connectUser(server.url, clientOpts);
+      const watcher = await connectUser(server.url, clientOpts);
+      user.socket.disconnect();
+      await nextDisconnectOf(watcher.socket, user.session.userID);
+      const back = await connectTab(server.url, clientOpts, user.session.sessionID);
+      assert.deepEqual(back.session, user.session);
+      let announcement;
+      do [announcement] = await once(watcher.socket, "user connected");
+      while (announcement.userID !== user.session.userID);
+      assert.equal(announcement.connected, true);
+      const newcomer = await connectUser(server.url, clientOpts);
+      assert.equal(userEntry(newcomer.users, user.session.userID).connected, true);
+    });
+
+    it("the disconnecting user's own remaining tab is not told it disconnected", async () => {
+      const tab1 = await connectUser(server.url, clientOpts);
+      const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
+      tab1.socket.disconnect();
+      await expectNoEvent(tab2.socket, "user disconnected", 500);
+    });
+  });
+});

@@ -1,0 +1,62 @@
+// SPEC §2 + COMMON: a malformed private message is refused with an exact error ack and
+// is never forwarded; the connection keeps working.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { assertAckOk, connectTab, connectUser, sendPrivateMessage } from "../lib/chat.mjs";
+import { startServer } from "../lib/server.mjs";
+
+/** [description, payload builder (recipient userID) -> payload, expected error]. */
+const MALFORMED = [
+  ["a string", () => "hello", "invalid payload"],
+  ["a number", () => 42, "invalid payload"],
+  ["null", () => null, "invalid payload"],
+  ["an array", (to) => [{ content: "x", to }], "invalid payload"],
+  ["missing content", (to) => ({ to }), "invalid content"],
+  ["numeric content", (to) => ({ content: 5, to }), "invalid content"],
+  ["empty content", (to) => ({ content: "", to }), "invalid content"],
+  ["10 001 characters", (to) => ({ content: "x".repeat(10_001), to }), "content too long"],
+  ["missing to", () => ({ content: "hi" }), "invalid recipient"],
+  ["numeric to", () => ({ content: "hi", to: 5 }), "invalid recipient"],
+  ["unknown to", () => ({ content: "hi", to: "no-such-user-id" }), "unknown recipient"],
+];
+
+describe("chat: malformed private messages", () => {
+  let server;
+  before(async () => {
+    server = await startServer();
+  });
+  afterEach(() => disconnectAll());
+  after(() => server?.stop());
+
+  withTransports((clientOpts) => {
+    for (const [name, build, error] of MALFORMED) {
+      it(`${name}: acked {error: "${error}"} and not forwarded`, async () => {
+        const alice = await connectUser(server.url, clientOpts);
+        const alice2 = await connectTab(server.url, clientOpts, alice.session.sessionID);
+        const bob = await connectUser(server.url, clientOpts);
+        const ack = await sendPrivateMessage(alice.socket, build(bob.session.userID));
+        assert.deepEqual(ack, { error });
+        await Promise.all([
+          expectNoEvent(bob.socket, "private message", 300),
+          expectNoEvent(alice2.socket, "private message", 300),
+        ]);
+        // The connection is still usable.
+        assertAckOk(await sendPrivateMessage(alice.socket, { content: "valid", to: bob.session.userID }));
+        assert.equal((await once(bob.socket, "private message"))[0].content, "valid");
+      });
+    }
+
+    it("malformed messages without an ack request are dropped silently, the socket stays connected", async () => {
+      const alice = await connectUser(server.url, clientOpts);
+      const bob = await connectUser(server.url, clientOpts);
+      for (const [, build] of MALFORMED) alice.socket.emit("private message", build(bob.session.userID));
+      alice.socket.emit("private message");
+      alice.socket.emit("private message", { content: "ok after garbage", to: bob.session.userID });
+      const [message] = await once(bob.socket, "private message");
+      assert.equal(message.content, "ok after garbage");
+      await expectNoEvent(bob.socket, "private message", 300);
+      assert.equal(alice.socket.connected, true);
+    });
+  });
+});

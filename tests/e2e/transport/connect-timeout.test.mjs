@@ -1,0 +1,46 @@
+// SPEC §1: an Engine.IO session that sends no Socket.IO CONNECT within connectTimeout
+// (conformance: 1000 ms) is closed, even though it answers every ping.
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { expectPollingSessionClosed, pollingHandshake, wsHandshake } from "../lib/engineio.mjs";
+import { startServer } from "../lib/server.mjs";
+import { sleep } from "../lib/client.mjs";
+
+const CONNECT_TIMEOUT = 1000;
+const SLACK = 700;
+
+describe("connect timeout (socket.io conformance server)", () => {
+  let server;
+  const raws = [];
+  before(async () => {
+    server = await startServer({ args: ["--conformance", "socketio"] });
+  });
+  afterEach(() => {
+    for (const ws of raws.splice(0)) ws.close();
+  });
+  after(() => server?.stop());
+
+  it("websocket without CONNECT is closed after connectTimeout (not before)", async () => {
+    const { ws } = await wsHandshake(server.url, { autoPong: true });
+    raws.push(ws);
+    const { at } = await ws.expectClosed(CONNECT_TIMEOUT + SLACK);
+    const elapsed = at - ws.openedAt;
+    assert.ok(elapsed >= CONNECT_TIMEOUT - 150, `closed too early (${elapsed} ms): heartbeat answered`);
+  });
+
+  it("websocket with CONNECT stays open past connectTimeout", async () => {
+    const { ws } = await wsHandshake(server.url, { autoPong: true });
+    raws.push(ws);
+    ws.send("40");
+    await ws.nextText("40");
+    await sleep(CONNECT_TIMEOUT + 300);
+    assert.equal(ws.isOpen, true);
+  });
+
+  it("polling without CONNECT is closed after connectTimeout", async () => {
+    const { sid } = await pollingHandshake(server.url);
+    const start = Date.now();
+    await expectPollingSessionClosed(server.url, sid, CONNECT_TIMEOUT + SLACK);
+    assert.ok(Date.now() - start >= CONNECT_TIMEOUT - 150, "closed too early");
+  });
+});
