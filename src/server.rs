@@ -3,15 +3,17 @@
 use crate::config::{Conformance, Settings};
 use crate::http::{self, AppState};
 use actix::Actor;
+use actix::Addr;
 use actix_web::{middleware, web, App, HttpServer};
 use chat_actors::chat::ChatServices;
 use chat_actors::connection::{CloseSession, Mode, ServerContext};
 use chat_actors::engine::SessionRegistry;
-use chat_actors::hub::ChatHub;
+use chat_actors::hub::{ChatHub, PendingChecks};
 use chat_actors::store::{
     MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
     RedisSessions, SessionBackend, SessionStore,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,10 +37,12 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         registry: SessionRegistry::default(),
         mode,
     });
+    let draining = Arc::new(AtomicBool::new(false));
     let state = web::Data::new(AppState {
         server: server.clone(),
         node_id: settings.node_id.clone(),
         redis: redis_probe,
+        draining: draining.clone(),
     });
     let cors = settings.cors.clone();
     let static_dir = settings.static_dir.clone();
@@ -76,8 +80,12 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     actix_web::rt::spawn(async move {
         wait_for_signal().await;
         log::info!("shutting down: closing {} sessions", server.registry.len());
-        handle.pause().await;
-        drain(&server.registry, drain_timeout).await;
+        draining.store(true, Ordering::SeqCst);
+        let hub = match &server.mode {
+            Mode::Chat(services) => Some(services.hub.clone()),
+            _ => None,
+        };
+        drain(&server.registry, hub, drain_timeout).await;
         handle.stop(true).await;
     });
     running.await
@@ -126,18 +134,28 @@ impl http::RedisProbe for Probe {
 
 /// Asks every session to close cleanly (clients reconnect, to another node behind the load
 /// balancer) and waits until they are gone or the timeout passes.
-async fn drain(registry: &SessionRegistry, timeout: Duration) {
+async fn drain(registry: &SessionRegistry, hub: Option<Addr<ChatHub>>, timeout: Duration) {
+    let started = Instant::now();
     for session in registry.all() {
         session.do_send(CloseSession {
             reason: "server shutting down",
         });
     }
-    let deadline = Instant::now() + timeout;
+    let deadline = started + timeout;
     while !registry.is_empty() && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
-    // Give writer tasks a moment to flush the close frames they were handed.
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    // Users whose last tab was here are announced once the other nodes have confirmed they
+    // hold no tab of theirs: wait for those questions (bounded by the same deadline).
+    if let Some(hub) = hub {
+        while Instant::now() < deadline && hub.send(PendingChecks).await.unwrap_or(0) > 0 {
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Give writer tasks and store actors a moment to flush what they were handed (close
+    // frames, `connected: false` saves).
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    log::info!("drained in {} ms", started.elapsed().as_millis());
 }
 
 async fn wait_for_signal() {

@@ -1,7 +1,10 @@
 //! Prometheus metrics of one node. A single process-wide set: every actor and HTTP handler
 //! counts into the same registry, and `GET /metrics` renders it.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
 use std::sync::LazyLock;
 
 /// Every metric the node exports.
@@ -9,10 +12,20 @@ pub struct Metrics {
     registry: Registry,
     /// Engine.IO sessions currently open.
     pub connections_active: IntGauge,
+    /// Engine.IO sessions currently open, by current transport.
+    pub connections_by_transport: IntGaugeVec,
     /// Engine.IO sessions opened since start, by initial transport.
     pub connections_total: IntCounterVec,
     /// Private messages accepted and routed.
     pub messages_routed: IntCounter,
+    /// Socket.IO handshakes on the chat namespace, by result (`accepted` or the refusal).
+    pub handshakes: IntCounterVec,
+    /// Broadcasts handled by the hub, by origin (`local` sockets or a `remote` node).
+    pub broadcasts: IntCounterVec,
+    /// `user connected` / `user disconnected` announcements made by this node.
+    pub presence_announcements: IntCounterVec,
+    /// Time from receiving a private message to acknowledging it (stored and routed).
+    pub message_latency: Histogram,
     /// Frames handed to local sockets (one per recipient socket).
     pub deliveries: IntCounter,
     /// Bytes received from clients (WebSocket frames and polling bodies).
@@ -23,6 +36,8 @@ pub struct Metrics {
     pub errors: IntCounterVec,
     /// Commands sent to Redis.
     pub redis_round_trips: IntCounter,
+    /// Redis commands that failed, by kind (`timeout`, `error`).
+    pub redis_errors: IntCounterVec,
     /// Broadcasts published to / received from other nodes.
     pub bridge_messages: IntCounterVec,
 }
@@ -54,8 +69,58 @@ impl Metrics {
         registry
             .register(Box::new(connections_active.clone()))
             .expect("metric registered once");
+        let connections_by_transport = IntGaugeVec::new(
+            Opts::new(
+                "chat_connections_open",
+                "Engine.IO sessions currently open, by transport",
+            ),
+            &["transport"],
+        )
+        .expect("valid metric name");
+        registry
+            .register(Box::new(connections_by_transport.clone()))
+            .expect("metric registered once");
+        let message_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "chat_private_message_seconds",
+                "Time from receiving a private message to acknowledging it",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+        )
+        .expect("valid metric name");
+        registry
+            .register(Box::new(message_latency.clone()))
+            .expect("metric registered once");
         Metrics {
             connections_active,
+            connections_by_transport,
+            message_latency,
+            handshakes: counter_vec(
+                &registry,
+                "chat_handshakes_total",
+                "Chat handshakes, by result",
+                "result",
+            ),
+            broadcasts: counter_vec(
+                &registry,
+                "chat_broadcasts_total",
+                "Broadcasts handled by the hub, by origin",
+                "origin",
+            ),
+            presence_announcements: counter_vec(
+                &registry,
+                "chat_presence_announcements_total",
+                "Presence announcements made by this node, by kind",
+                "kind",
+            ),
+            redis_errors: counter_vec(
+                &registry,
+                "chat_redis_errors_total",
+                "Redis commands that failed, by kind",
+                "kind",
+            ),
             connections_total: counter_vec(
                 &registry,
                 "chat_connections_total",

@@ -94,11 +94,11 @@ pub struct Cli {
     #[arg(long, env = "CHAT_DRAIN_TIMEOUT_SECS")]
     pub drain_timeout_secs: Option<u64>,
 
-    /// Sustained private messages per second allowed per socket [default: 100]
+    /// Sustained events per second allowed per socket (excess refused; a client still flooding after a refused burst is disconnected) [default: 100]
     #[arg(long, env = "CHAT_MESSAGE_RATE")]
     pub message_rate: Option<f64>,
 
-    /// Burst of private messages allowed per socket above the rate [default: 200]
+    /// Burst of events allowed per socket above the rate [default: 200]
     #[arg(long, env = "CHAT_MESSAGE_BURST")]
     pub message_burst: Option<f64>,
 

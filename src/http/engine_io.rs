@@ -49,6 +49,9 @@ pub async fn handle(
             if query.eio.as_deref() != Some("4") {
                 return Err(EngineError::UnsupportedProtocolVersion);
             }
+            if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(EngineError::Draining);
+            }
             handshake(req, body, &state, transport)
         }
     }

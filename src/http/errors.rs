@@ -16,6 +16,8 @@ pub enum EngineError {
     BadRequest,
     UnsupportedProtocolVersion,
     PayloadTooLarge,
+    /// The node is draining (SIGTERM): new sessions go to another node.
+    Draining,
 }
 
 impl EngineError {
@@ -28,6 +30,7 @@ impl EngineError {
             EngineError::BadRequest => (3, "Bad request"),
             EngineError::UnsupportedProtocolVersion => (5, "Unsupported protocol version"),
             EngineError::PayloadTooLarge => (3, "Payload too large"),
+            EngineError::Draining => (3, "Server draining"),
         }
     }
 
@@ -39,6 +42,7 @@ impl EngineError {
             EngineError::BadRequest => "http_bad_request",
             EngineError::UnsupportedProtocolVersion => "http_unsupported_protocol",
             EngineError::PayloadTooLarge => "http_payload_too_large",
+            EngineError::Draining => "http_draining",
         }
     }
 }
@@ -59,6 +63,7 @@ impl ResponseError for EngineError {
     fn status_code(&self) -> StatusCode {
         match self {
             EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EngineError::Draining => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub server: Arc<ServerContext>,
     pub node_id: String,
     pub redis: Option<Arc<dyn RedisProbe>>,
+    /// Set on SIGTERM: the node answers /health with 503 so load balancers stop sending.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Registers every route on an actix-web service config.

@@ -42,6 +42,10 @@ impl Connection {
     /// CONNECT_ERROR for a namespace this server does not have (Node's wording).
     pub(super) fn refuse_namespace(&mut self, nsp: &str, ctx: &mut Context<Self>) {
         crate::metrics::METRICS.error("invalid_namespace");
+        crate::metrics::METRICS
+            .handshakes
+            .with_label_values(&["invalid_namespace"])
+            .inc();
         self.send_packet(
             &SioPacket::connect_error(nsp, "Invalid namespace", None),
             &[],

@@ -19,7 +19,7 @@ use chat_protocol::socketio::Packet as SioPacket;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Who this connection is, once its handshake succeeded.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub(super) struct ChatSocket {
     services: ChatServices,
     identity: Option<Identity>,
     limiter: RateLimiter,
+    /// Events refused by the limiter since the last accepted one.
+    refused_in_a_row: u64,
 }
 
 /// Why a handshake was refused; the text is the CONNECT_ERROR message.
@@ -52,6 +54,7 @@ impl ChatSocket {
             services,
             identity: None,
             limiter: RateLimiter::new(limits.messages_per_sec, limits.message_burst),
+            refused_in_a_row: 0,
         }
     }
 
@@ -143,10 +146,12 @@ impl Connection {
                 .map(move |result, act, ctx| match result {
                     Ok(welcome) => act.chat_welcome(socket_id, welcome, ctx),
                     Err(refusal) => {
-                        METRICS.error(match refusal {
+                        let kind = match refusal {
                             Refusal::InvalidUsername => "invalid_username",
                             Refusal::StoreUnavailable => "handshake_store_unavailable",
-                        });
+                        };
+                        METRICS.error(kind);
+                        METRICS.handshakes.with_label_values(&[kind]).inc();
                         let packet = SioPacket::connect_error("/", &refusal.to_string(), None);
                         act.send_packet(&packet, &[], ctx);
                     }
@@ -159,6 +164,9 @@ impl Connection {
         let App::Chat(chat) = &mut self.app else {
             return;
         };
+        METRICS.handshakes.with_label_values(&["accepted"]).inc();
+        // The sessionID is a secret: logs name the sid and the public userID only.
+        log::debug!("session {}: user {} connected", self.sid, identity.user_id);
         chat.identity = Some(identity.clone());
         let hub = chat.services.hub.clone();
         self.sio.insert("/", socket_id.clone());
@@ -192,6 +200,10 @@ impl Connection {
             connected: true,
             messages: Vec::new(),
         };
+        METRICS
+            .presence_announcements
+            .with_label_values(&["connected"])
+            .inc();
         hub.do_send(Broadcast {
             rooms: Vec::new(),
             except: vec![socket_id],
@@ -206,10 +218,25 @@ impl Connection {
         ack: Option<u64>,
         ctx: &mut Context<Self>,
     ) {
+        let App::Chat(chat) = &mut self.app else {
+            return;
+        };
+        if !chat.limiter.allow() {
+            chat.refused_in_a_row += 1;
+            // A client that keeps flooding after a whole burst was refused is not a chat
+            // client having a bad second: close it.
+            if chat.refused_in_a_row > chat.services.limits.message_burst as u64 {
+                METRICS.error("flood_closed");
+                return self.close("event flood", false, ctx);
+            }
+            return self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
+        }
+        chat.refused_in_a_row = 0;
         match data.first().and_then(Value::as_str) {
             Some("private message") => {
                 self.private_message(socket_id.to_owned(), data.get(1), ack, ctx)
             }
+            // Unknown events are ignored (as Node does without a handler), but counted.
             _ => METRICS.error("unknown_event"),
         }
     }
@@ -229,9 +256,7 @@ impl Connection {
         let Some(me) = chat.identity.clone() else {
             return;
         };
-        if !chat.limiter.allow() {
-            return self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
-        }
+        let received = Instant::now();
         let services = chat.services.clone();
         let (content, to) = match validate_private_message(payload) {
             Ok(valid) => valid,
@@ -266,7 +291,7 @@ impl Connection {
                             except: vec![socket_id],
                             event: OutboundEvent::new("private message", vec![to_json(&message)]),
                         });
-                        act.persist_and_ack(&services, message, ack, ctx);
+                        act.persist_and_ack(&services, message, ack, received, ctx);
                     }
                     Ok(false) => act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx),
                     Err(e) => {
@@ -282,13 +307,19 @@ impl Connection {
         services: &ChatServices,
         message: StoredMessage,
         ack: Option<u64>,
+        received: Instant,
         ctx: &mut Context<Self>,
     ) {
         let id = message.id.clone().unwrap_or_default();
         let stored = services.messages.send(AppendMessage(message));
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             let reply = match store_result(result) {
-                Ok(()) => to_json(&AckOk { ok: true, id: &id }),
+                Ok(()) => {
+                    METRICS
+                        .message_latency
+                        .observe(received.elapsed().as_secs_f64());
+                    to_json(&AckOk { ok: true, id: &id })
+                }
                 Err(e) => {
                     METRICS.error("store_append_message");
                     log::warn!("could not store message {id}: {e}");

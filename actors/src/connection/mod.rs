@@ -191,6 +191,11 @@ impl Actor for Connection {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.server.registry.insert(&self.sid, ctx.address());
         METRICS.connections_active.inc();
+        METRICS
+            .connections_by_transport
+            .with_label_values(&[self.transport.name()])
+            .inc();
+        log::debug!("session {} opened ({})", self.sid, self.transport.name());
         self.schedule_ping(ctx);
         if self.app.speaks_socket_io() {
             let timeout = self.server.config.connect_timeout;
@@ -206,6 +211,11 @@ impl Actor for Connection {
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.server.registry.remove(&self.sid);
         METRICS.connections_active.dec();
+        METRICS
+            .connections_by_transport
+            .with_label_values(&[self.transport.name()])
+            .dec();
+        log::debug!("session {} closed", self.sid);
         self.leave_all_namespaces();
     }
 }

@@ -74,6 +74,15 @@ impl Connection {
         };
         ctx.cancel_future(upgrade.timer);
         let old = std::mem::replace(&mut self.transport, Transport::WebSocket(upgrade.link));
+        METRICS
+            .connections_by_transport
+            .with_label_values(&[old.name()])
+            .dec();
+        METRICS
+            .connections_by_transport
+            .with_label_values(&[self.transport.name()])
+            .inc();
+        log::debug!("session {} upgraded to websocket", self.sid);
         if let Transport::Polling(mut polling) = old {
             polling.answer_waiting_with("6");
             for frame in polling.take_queue() {

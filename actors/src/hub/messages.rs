@@ -85,3 +85,8 @@ pub struct SetPeers {
     pub peers: Recipient<PeerSockets>,
     pub publish: Recipient<Broadcast>,
 }
+
+/// How many presence questions to other nodes are still unanswered (0 = idle).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct PendingChecks;

@@ -8,7 +8,7 @@ mod rooms;
 pub use self::event::{event_frames, packet_frames, OutboundEvent};
 pub use self::messages::{
     Broadcast, Deliver, Join, Leave, LocalRooms, LocalSocketDetails, LocalSockets, PeerSockets,
-    RemoteBroadcast, SetPeers,
+    PendingChecks, RemoteBroadcast, SetPeers,
 };
 pub use self::rooms::Rooms;
 
@@ -24,6 +24,9 @@ pub struct ChatHub {
     /// The cross-node bridge, when the node runs in a cluster.
     peers: Option<Recipient<PeerSockets>>,
     publish: Option<Recipient<Broadcast>>,
+    /// Presence questions to other nodes still waiting for an answer (a drain waits for them,
+    /// so that the users of a stopping node get announced).
+    pending_checks: usize,
 }
 
 impl ChatHub {
@@ -33,6 +36,7 @@ impl ChatHub {
             sessions,
             peers: None,
             publish: None,
+            pending_checks: 0,
         }
     }
 
@@ -84,11 +88,13 @@ impl Handler<Leave> for ChatHub {
         let query = PeerSockets {
             rooms: vec![msg.user_id.clone()],
         };
+        self.pending_checks += 1;
         ctx.spawn(
             peers
                 .send(query)
                 .into_actor(self)
                 .map(move |answer, hub, _| {
+                    hub.pending_checks -= 1;
                     // Between the question and the answer the user may have come back on this node.
                     if hub.rooms.room_size(&msg.user_id) > 0 {
                         return;
@@ -115,6 +121,10 @@ impl ChatHub {
             session: msg.session,
             connected: false,
         });
+        METRICS
+            .presence_announcements
+            .with_label_values(&["disconnected"])
+            .inc();
         let event = OutboundEvent::new("user disconnected", vec![msg.user_id.into()]);
         self.broadcast(Vec::new(), Vec::new(), event);
     }
@@ -142,6 +152,13 @@ impl Handler<RemoteBroadcast> for ChatHub {
     type Result = ();
     fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
         self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
+    }
+}
+
+impl Handler<PendingChecks> for ChatHub {
+    type Result = usize;
+    fn handle(&mut self, _: PendingChecks, _: &mut Context<Self>) -> usize {
+        self.pending_checks
     }
 }
 

@@ -28,3 +28,27 @@ describe("SIGTERM drain", () => {
     await assert.rejects(fetch(`${server.url}/health`), "the node still accepts connections");
   });
 });
+
+describe("health while draining", () => {
+  after(() => disconnectAll());
+
+  it("answers 503 draining and refuses new sessions until the node exits", async () => {
+    const server = await startServer({ args: ["--drain-timeout-secs", "3"] });
+    // The drain ends with a short flush pause (close frames, store writes): long enough to
+    // look at the node while it drains.
+    const handshake = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(handshake.status, 200);
+    const stopped = server.stop();
+    let seen;
+    for (let i = 0; i < 50 && !seen; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const res = await fetch(`${server.url}/health`).catch(() => undefined);
+      if (res?.status === 503) seen = await res.json();
+    }
+    assert.equal(seen?.status, "draining", "never saw /health answer 503 while draining");
+    const refused = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(await refused.json(), { code: 3, message: "Server draining" });
+    assert.equal((await stopped).code, 0);
+  });
+});

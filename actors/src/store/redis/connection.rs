@@ -145,10 +145,21 @@ impl RedisConnection {
                 result => result,
             }
         };
-        match tokio::time::timeout(self.inner.timeout, attempts).await {
+        let result = match tokio::time::timeout(self.inner.timeout, attempts).await {
             Ok(result) => result.map_err(store_error),
             Err(_elapsed) => Err(StoreError::Timeout),
+        };
+        if let Err(e) = &result {
+            let kind = match e {
+                StoreError::Timeout => "timeout",
+                _ => "error",
+            };
+            crate::metrics::METRICS
+                .redis_errors
+                .with_label_values(&[kind])
+                .inc();
         }
+        result
     }
 
     async fn send<T: FromRedisValue>(
