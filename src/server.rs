@@ -43,6 +43,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         node_id: settings.node_id.clone(),
         redis: redis_probe,
         draining: draining.clone(),
+        origins: settings.cors.clone(),
     });
     let cors = settings.cors.clone();
     let static_dir = settings.static_dir.clone();

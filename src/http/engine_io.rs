@@ -3,6 +3,7 @@
 //! engine.io checks them, so the same bad request gets the same error from both.
 
 use super::errors::EngineError;
+use super::origin::websocket_origin_allowed;
 use super::AppState;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,6 +41,9 @@ pub async fn handle(
         Some("websocket") => TransportName::WebSocket,
         _ => return Err(EngineError::UnknownTransport),
     };
+    if transport == TransportName::WebSocket && !websocket_origin_allowed(&req, &state.origins) {
+        return Err(EngineError::Forbidden);
+    }
     match query.sid {
         Some(sid) => existing_session(req, body, &state, &sid, transport).await,
         None => {

@@ -16,6 +16,8 @@ pub enum EngineError {
     BadRequest,
     UnsupportedProtocolVersion,
     PayloadTooLarge,
+    /// A WebSocket from a browser page of a foreign origin.
+    Forbidden,
     /// The node is draining (SIGTERM): new sessions go to another node.
     Draining,
 }
@@ -31,6 +33,7 @@ impl EngineError {
             EngineError::UnsupportedProtocolVersion => (5, "Unsupported protocol version"),
             EngineError::PayloadTooLarge => (3, "Payload too large"),
             EngineError::Draining => (3, "Server draining"),
+            EngineError::Forbidden => (4, "Forbidden"),
         }
     }
 
@@ -43,6 +46,7 @@ impl EngineError {
             EngineError::UnsupportedProtocolVersion => "http_unsupported_protocol",
             EngineError::PayloadTooLarge => "http_payload_too_large",
             EngineError::Draining => "http_draining",
+            EngineError::Forbidden => "http_forbidden_origin",
         }
     }
 }
@@ -64,6 +68,7 @@ impl ResponseError for EngineError {
         match self {
             EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             EngineError::Draining => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::Forbidden => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -4,6 +4,7 @@ mod engine_io;
 mod errors;
 mod health;
 mod metrics;
+mod origin;
 mod security;
 
 pub use self::health::RedisProbe;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub redis: Option<Arc<dyn RedisProbe>>,
     /// Set on SIGTERM: the node answers /health with 503 so load balancers stop sending.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Who may open WebSockets (and get CORS headers).
+    pub origins: CorsOrigins,
 }
 
 /// Registers every route on an actix-web service config.

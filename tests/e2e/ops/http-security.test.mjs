@@ -4,6 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { startServer } from "../lib/server.mjs";
+import WebSocket from "ws";
 
 /** A raw GET whose path is sent exactly as written (fetch would normalise `..`). */
 function rawGet(port, path) {
@@ -64,6 +65,45 @@ describe("HTTP surface", () => {
       assert.equal(res.headers.get("access-control-allow-origin"), "*");
     } finally {
       await cors.stop();
+    }
+  });
+});
+
+describe("WebSocket Origin check", () => {
+  let server;
+  before(async () => (server = await startServer()));
+  after(async () => server?.stop());
+
+  const open = (url, headers) =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`, { headers });
+      ws.once("open", () => {
+        ws.terminate();
+        resolve(101);
+      });
+      ws.once("unexpected-response", (_req, res) => {
+        resolve(res.statusCode);
+        ws.terminate();
+      });
+      ws.once("error", () => {});
+    });
+
+  it("refuses a WebSocket from a foreign page origin by default", async () => {
+    assert.equal(await open(server.url, { Origin: "http://evil.example" }), 403);
+  });
+
+  it("accepts the page's own origin and clients that send no Origin", async () => {
+    assert.equal(await open(server.url, { Origin: `http://127.0.0.1:${server.port}` }), 101);
+    assert.equal(await open(server.url, {}), 101);
+  });
+
+  it("accepts exactly the configured origins", async () => {
+    const listed = await startServer({ args: ["--cors-origins", "http://good.example"] });
+    try {
+      assert.equal(await open(listed.url, { Origin: "http://good.example" }), 101);
+      assert.equal(await open(listed.url, { Origin: "http://evil.example" }), 403);
+    } finally {
+      await listed.stop();
     }
   });
 });
