@@ -44,6 +44,7 @@ fn placeholder_num(value: &Value) -> Option<Result<usize, DecodeError>> {
 
 /// Checks that every placeholder in `data` points at an attachment that exists (`num <
 /// attachments`); a packet with a dangling placeholder is malformed.
+///
 /// Like Node's `reconstructPacket`, placeholders are searched in nested arrays and objects,
 /// and a placeholder's other keys are ignored.
 pub fn validate_placeholders(data: &Value, attachments: usize) -> Result<(), DecodeError> {

@@ -9,6 +9,18 @@ use crate::json::{number_text, stringify};
 use crate::DecodeError;
 use serde_json::Value;
 
+/// The seven Socket.IO packet types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketKind {
+    Connect = 0,
+    Disconnect = 1,
+    Event = 2,
+    Ack = 3,
+    ConnectError = 4,
+    BinaryEvent = 5,
+    BinaryAck = 6,
+}
+
 /// The most attachments one binary packet may announce: Node's `socket.io-parser` (4.2.7)
 /// default `maxAttachments`, which refuses more so that a client cannot make the server wait
 /// for (and buffer) an unbounded number of binary frames.
@@ -33,18 +45,6 @@ impl PacketKind {
     pub fn is_binary(self) -> bool {
         matches!(self, PacketKind::BinaryEvent | PacketKind::BinaryAck)
     }
-}
-
-/// The seven Socket.IO packet types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PacketKind {
-    Connect = 0,
-    Disconnect = 1,
-    Event = 2,
-    Ack = 3,
-    ConnectError = 4,
-    BinaryEvent = 5,
-    BinaryAck = 6,
 }
 
 /// One Socket.IO packet. For the binary kinds, `data` holds placeholders and `attachments`

@@ -1,6 +1,7 @@
 //! The Redis adapter formats against bytes and text produced by Node: notepack.io 2.2.0 (inside
 //! `socket.io-redis` 6.1.1), notepack.io 3.0.1 (inside `@socket.io/redis-adapter` 8.3.0), and
 //! the request/response JSON of both adapters' sources.
+//! The bytes come from `tests/node/ground_truth.cjs`.
 
 mod roundtrip;
 mod strategy;
@@ -236,6 +237,27 @@ fn missing_nsp_rooms_except_and_flags_take_nodes_defaults() {
             json!({})
         ))
     );
+}
+
+#[test]
+fn repeated_keys_keep_the_first_position_and_the_last_value() {
+    // ['x', {type: 2, data: [{k: <Buffer 01>, j: 2, k: 1}]}, {}]: JavaScript reads {k: 1, j: 2};
+    // the overwritten buffer must not stay behind as an attachment (found by fuzzing).
+    let bytes = hex("93a17882a47479706502a4646174619183a16bc40101a16a02a16b0180");
+    let expected = broadcast(
+        "x",
+        json!([{"k": 1, "j": 2}]),
+        vec![],
+        "/",
+        &[],
+        &[],
+        json!({}),
+    );
+    assert_eq!(decode_broadcast(&bytes), Ok(expected));
+    // {k: <Buffer 01>, k: undefined} is {} for JSON.stringify.
+    let bytes = hex("93a17882a47479706502a4646174619182a16bc40101a16bd4000080");
+    let expected = broadcast("x", json!([{}]), vec![], "/", &[], &[], json!({}));
+    assert_eq!(decode_broadcast(&bytes), Ok(expected));
 }
 
 #[test]

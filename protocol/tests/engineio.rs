@@ -1,4 +1,5 @@
 //! Engine.IO packets against what Node's `engine.io-parser` 5.2.3 writes and reads.
+//! The Node-side strings come from `tests/node/ground_truth.cjs`.
 
 mod roundtrip;
 

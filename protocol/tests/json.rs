@@ -1,4 +1,5 @@
 //! `JSON.stringify` fidelity: numbers and strings as Node 20 writes them.
+//! The Node-side strings come from `tests/node/ground_truth.cjs`.
 
 use chat_protocol::json::{js_float_text, stringify};
 use proptest::prelude::*;
@@ -28,6 +29,21 @@ fn floats_as_node_writes_them() {
     ];
     for (value, node) in cases {
         assert_eq!(js_float_text(value), node, "{value:e}");
+    }
+}
+
+#[test]
+fn exact_ties_take_the_even_digit_as_node_does() {
+    // Doubles exactly halfway between two shortest candidates; Rust's `{:e}` rounds up.
+    let cases = [
+        (0x4313bb36c89077ed_u64, "1388467131260411.2"),
+        (0xc30f55c1e3ad53da, "-1102501939358331.2"),
+        (0x42d34dff00b7e068, "84902846586753.62"),
+        (0x42bd3c22e8174390, "32144120878915.562"),
+        (0xc2eea18e376b5b34, "-269433796516569.62"),
+    ];
+    for (bits, node) in cases {
+        assert_eq!(js_float_text(f64::from_bits(bits)), node);
     }
 }
 

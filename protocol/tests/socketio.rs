@@ -1,4 +1,5 @@
 //! Socket.IO packets against what Node's `socket.io-parser` 4.2.7 writes and reads.
+//! The Node-side strings come from `tests/node/ground_truth.cjs`.
 
 mod roundtrip;
 mod strategy;

@@ -17,6 +17,7 @@ pub(crate) use encode::Writer;
 
 use crate::DecodeError;
 use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
 
 /// One decoded msgpack value, as notepack hands it to JavaScript.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,15 +76,10 @@ impl Node {
             }
             Node::Map(entries) => {
                 let mut object = Map::new();
-                for (key, item) in entries {
-                    match item.into_json(binary)? {
-                        Some(value) => {
-                            object.insert(key, value);
-                        }
-                        // `obj[key] = undefined`: the key disappears from the JSON.
-                        None => {
-                            object.shift_remove(&key);
-                        }
+                for (key, item) in merge_repeated_keys(entries) {
+                    // `obj[key] = undefined`: the key disappears from the JSON.
+                    if let Some(value) = item.into_json(binary)? {
+                        object.insert(key, value);
                     }
                 }
                 if binary.is_some() && object.get("_placeholder") == Some(&Value::Bool(true)) {
@@ -93,4 +89,23 @@ impl Node {
             }
         }))
     }
+}
+
+/// The entries of a map as the JavaScript object notepack builds from them (`obj[key] = value`
+/// in order): a repeated key keeps its first position and takes its last value. Merging
+/// before converting matters: a binary value overwritten by a later one must not leave an
+/// attachment behind that no placeholder points at.
+fn merge_repeated_keys(entries: Vec<(String, Node)>) -> Vec<(String, Node)> {
+    let mut positions: HashMap<String, usize> = HashMap::new();
+    let mut merged: Vec<(String, Node)> = Vec::with_capacity(entries.len());
+    for (key, item) in entries {
+        match positions.get(&key) {
+            Some(&position) => merged[position].1 = item,
+            None => {
+                positions.insert(key.clone(), merged.len());
+                merged.push((key, item));
+            }
+        }
+    }
+    merged
 }
