@@ -22,6 +22,8 @@ pub(super) struct SocketIo {
     namespaces: HashMap<String, String>,
     /// A binary packet waiting for its attachments.
     reassembler: Option<Reassembler>,
+    /// Counts binary packets started, so a timer knows whether its packet is still waiting.
+    reassembly: u64,
     next_ack_id: u64,
 }
 
@@ -78,6 +80,16 @@ impl Connection {
                 return self.malformed(e.kind(), ctx);
             }
             self.sio.reassembler = Some(Reassembler::new(packet));
+            self.sio.reassembly += 1;
+            // Attachments follow their packet at once; a client that announces buffers and
+            // never sends them would otherwise pin the packet forever.
+            let reassembly = self.sio.reassembly;
+            let patience = self.server.config.ping_interval + self.server.config.ping_timeout;
+            ctx.run_later(patience, move |act, ctx| {
+                if act.sio.reassembler.is_some() && act.sio.reassembly == reassembly {
+                    act.malformed("attachments_missing", ctx);
+                }
+            });
             return;
         }
         self.on_socket_packet(packet, Vec::new(), ctx);
