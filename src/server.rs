@@ -8,7 +8,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use chat_actors::chat::ChatServices;
 use chat_actors::connection::{CloseSession, Mode, ServerContext};
 use chat_actors::engine::SessionRegistry;
-use chat_actors::hub::{ChatHub, PendingChecks};
+use chat_actors::hub::{watch_redis, ChatHub, PendingChecks};
 use chat_actors::store::{
     MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
     RedisSessions, SessionBackend, SessionStore,
@@ -95,7 +95,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
 /// The chat's actors: stores over Redis when a URL is configured, in memory otherwise.
 fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServices {
     let (session_backend, message_backend): (Box<dyn SessionBackend>, Box<dyn MessageBackend>) =
-        match redis {
+        match redis.clone() {
             Some(conn) => (
                 Box::new(RedisSessions::new(
                     conn.clone(),
@@ -115,6 +115,9 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
     let sessions = SessionStore::new(session_backend).start();
     let messages = MessageStore::new(message_backend).start();
     let hub = ChatHub::new(sessions.clone()).start();
+    if let Some(conn) = redis {
+        watch_redis(conn, hub.clone(), Duration::from_secs(2));
+    }
     ChatServices {
         hub,
         sessions,

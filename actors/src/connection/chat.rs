@@ -117,6 +117,8 @@ impl Connection {
                 .send(Join {
                     socket_id: joining,
                     user_id: identity.user_id.clone(),
+                    session_id: identity.session_id.clone(),
+                    username: identity.username.clone(),
                     recipient,
                 })
                 .await

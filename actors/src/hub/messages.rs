@@ -17,6 +17,9 @@ pub struct Deliver(pub Arc<[Frame]>);
 pub struct Join {
     pub socket_id: String,
     pub user_id: String,
+    /// Kept so the hub can write the live sessions back if Redis lost them.
+    pub session_id: String,
+    pub username: String,
     pub recipient: Recipient<Deliver>,
 }
 
@@ -90,3 +93,9 @@ pub struct SetPeers {
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct PendingChecks;
+
+/// Saves the session of every user with a socket on this node again (`connected: true`), so
+/// that sessions and the user directory come back after Redis restarted empty.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ResaveLiveSessions;

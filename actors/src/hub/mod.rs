@@ -3,18 +3,21 @@
 
 mod event;
 mod messages;
+mod redis_recovery;
 mod rooms;
 
 pub use self::event::{event_frames, packet_frames, OutboundEvent};
 pub use self::messages::{
     Broadcast, Deliver, Join, Leave, LocalRooms, LocalSocketDetails, LocalSockets, PeerSockets,
-    PendingChecks, RemoteBroadcast, SetPeers,
+    PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
+pub use self::redis_recovery::watch_redis;
 pub use self::rooms::Rooms;
 
 use crate::metrics::METRICS;
-use crate::store::{SessionStore, SetConnected};
+use crate::store::{SaveSession, Session, SessionStore, SetConnected};
 use actix::prelude::*;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Routes events between the local sockets of namespace `/` and to the other nodes.
@@ -27,6 +30,8 @@ pub struct ChatHub {
     /// Presence questions to other nodes still waiting for an answer (a drain waits for them,
     /// so that the users of a stopping node get announced).
     pending_checks: usize,
+    /// userID -> (sessionID, username) of every user with a local socket.
+    live_users: HashMap<String, (String, String)>,
 }
 
 impl ChatHub {
@@ -37,6 +42,7 @@ impl ChatHub {
             peers: None,
             publish: None,
             pending_checks: 0,
+            live_users: HashMap::new(),
         }
     }
 
@@ -65,6 +71,8 @@ impl Handler<Join> for ChatHub {
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
         self.rooms
             .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
+        self.live_users
+            .insert(msg.user_id, (msg.session_id, msg.username));
     }
 }
 
@@ -81,6 +89,7 @@ impl Handler<Leave> for ChatHub {
         if self.rooms.room_size(&msg.user_id) > 0 {
             return;
         }
+        self.live_users.remove(&msg.user_id);
         let Some(peers) = self.peers.clone() else {
             self.announce_disconnect(msg);
             return;
@@ -152,6 +161,23 @@ impl Handler<RemoteBroadcast> for ChatHub {
     type Result = ();
     fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
         self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
+    }
+}
+
+impl Handler<ResaveLiveSessions> for ChatHub {
+    type Result = usize;
+    fn handle(&mut self, _: ResaveLiveSessions, _: &mut Context<Self>) -> usize {
+        for (user_id, (session_id, username)) in &self.live_users {
+            self.sessions.do_send(SaveSession {
+                session_id: session_id.clone(),
+                session: Session {
+                    user_id: user_id.clone(),
+                    username: username.clone(),
+                    connected: true,
+                },
+            });
+        }
+        self.live_users.len()
     }
 }
 

@@ -8,6 +8,8 @@
 mod memory;
 mod message_store;
 mod redis;
+/// Names of our Redis keys.
+pub use self::redis::keys as redis_keys;
 mod session_store;
 mod types;
 

@@ -16,7 +16,7 @@
 //! a crash between two commands never leaves a key without its TTL.
 
 mod connection;
-mod keys;
+pub mod keys;
 mod messages;
 mod sessions;
 
