@@ -1,9 +1,9 @@
 // SPEC §2: handshake auth — who may connect, with which username, and when a sessionID wins.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { withTransports } from "../lib/client.mjs";
 import { assertRefused, connectTab, connectUser, connectWithAuth, uniqueName, userEntry } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 const REFUSED_AUTHS = [
   ["missing auth", undefined],
@@ -19,12 +19,7 @@ const REFUSED_AUTHS = [
 ];
 
 describe("chat: handshake auth", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     for (const [name, auth] of REFUSED_AUTHS) {

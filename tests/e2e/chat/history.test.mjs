@@ -1,18 +1,13 @@
 // SPEC §2: `users[].messages` is the stored conversation between the connecting user and
 // that user, oldest first; nobody else ever sees it.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("chat: conversation history", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     it("reconnecting with the sessionID returns the conversation with each user, oldest first", async () => {

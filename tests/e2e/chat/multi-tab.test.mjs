@@ -1,17 +1,12 @@
 // SPEC §2: several tabs (sockets) of one user share the session and the user's room.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("chat: multiple tabs of one user", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     it("a second tab with the sessionID gets the same session and userID", async () => {

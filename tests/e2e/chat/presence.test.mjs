@@ -1,10 +1,10 @@
 // SPEC §2: `user disconnected` only when a user's last tab closes; the session is then
 // saved connected: false and shows so in others' `users`.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { connectTab, connectUser, userEntry } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 /** Waits for the `user disconnected` event about `userID` (ignoring other users'). */
 async function nextDisconnectOf(socket, userID, timeoutMs = 3000) {
@@ -15,12 +15,7 @@ async function nextDisconnectOf(socket, userID, timeoutMs = 3000) {
 }
 
 describe("chat: presence", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     it("closing one of two tabs announces nothing; closing the last announces user disconnected", async () => {

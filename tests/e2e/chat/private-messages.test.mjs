@@ -1,18 +1,13 @@
 // SPEC §2: `private message` routing — to every tab of the recipient and every other tab of
 // the sender, never back to the sending tab — with the server-set `from` and an ack.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("chat: private messages", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     it("is delivered to the recipient as {content, from, to} and acked {ok: true, id}", async () => {

@@ -1,21 +1,16 @@
 // SPEC §2: what a connecting socket receives (session, users) and what everyone else
 // receives (user connected), in which order, and that sessionIDs stay secret.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, recorded, recordedEvents, withTransports } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { expectNoEvent, once, recorded, recordedEvents, withTransports } from "../lib/client.mjs";
 import { connectUser, uniqueName, userEntry } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 const HEX_128_BITS = /^[0-9a-f]{32,}$/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 describe("chat: session, users and user connected", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     it("session is {sessionID, userID}: a long random secret and a public id", async () => {

@@ -1,10 +1,10 @@
 // SPEC §2 + COMMON: a malformed private message is refused with an exact error ack and
 // is never forwarded; the connection keeps working.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { after, describe, it } from "node:test";
+import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, sendPrivateMessage } from "../lib/chat.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 /** [description, payload builder (recipient userID) -> payload, expected error]. */
 const MALFORMED = [
@@ -22,12 +22,7 @@ const MALFORMED = [
 ];
 
 describe("chat: malformed private messages", () => {
-  let server;
-  before(async () => {
-    server = await startServer();
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer();
 
   withTransports((clientOpts) => {
     for (const [name, build, error] of MALFORMED) {

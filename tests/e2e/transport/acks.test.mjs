@@ -1,16 +1,11 @@
 // SPEC §1: acknowledgements in both directions (ACK packets), over both transports.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, emitWithAckArgs, once, withTransports } from "../lib/client.mjs";
-import { startServer } from "../lib/server.mjs";
+import { describe, it } from "node:test";
+import { connect, emitWithAckArgs, once, withTransports } from "../lib/client.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("acknowledgements (socket.io conformance server)", () => {
-  let server;
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
 
   withTransports((clientOpts) => {
     it("client -> server: message-with-ack is acknowledged with the same arguments", async () => {

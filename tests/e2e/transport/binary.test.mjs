@@ -1,18 +1,13 @@
 // SPEC §1: BINARY_EVENT and BINARY_ACK (attachments, placeholders) over both transports.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, emitWithAckArgs, normaliseBinary, once, withTransports } from "../lib/client.mjs";
-import { startServer } from "../lib/server.mjs";
+import { describe, it } from "node:test";
+import { connect, emitWithAckArgs, normaliseBinary, once, withTransports } from "../lib/client.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 const bytes = (...values) => Buffer.from(values);
 
 describe("binary payloads (socket.io conformance server)", () => {
-  let server;
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
 
   withTransports((clientOpts) => {
     it("a Buffer argument of message comes back in message-back", async () => {

@@ -1,18 +1,13 @@
 // SPEC §1: a duplicate concurrent long-poll closes that session (as Node's engine.io:
 // the second GET gets 400, the pending one returns the CLOSE packet); others are unaffected.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, emitWithAckArgs, sleep } from "../lib/client.mjs";
+import { describe, it } from "node:test";
+import { connect, emitWithAckArgs, sleep } from "../lib/client.mjs";
 import { engineRequest, pollGet, pollingHandshake, pollPost } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("duplicate concurrent poll (socket.io conformance server)", () => {
-  let server;
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
 
   it("second GET gets 400, the first returns a close packet, the session is gone", async () => {
     const bystander = await connect(server.url, { transports: ["polling"] });

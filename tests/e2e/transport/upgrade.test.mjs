@@ -1,17 +1,12 @@
 // SPEC §1: both transports and the polling -> WebSocket upgrade, as socket.io-client uses them.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
-import { connect, connectSocket, createSocket, disconnectAll, emitWithAckArgs, once, sleep } from "../lib/client.mjs";
+import { after, describe, it } from "node:test";
+import { connect, connectSocket, createSocket, emitWithAckArgs, once, sleep } from "../lib/client.mjs";
 import { pollingHandshake } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useServer } from "../lib/suite.mjs";
 
 describe("transports and upgrade (socket.io conformance server)", () => {
-  let server;
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => disconnectAll());
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
 
   it("default options start on polling and upgrade to websocket", async () => {
     const socket = createSocket(server.url);
