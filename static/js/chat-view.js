@@ -5,9 +5,22 @@
  * an attribute, never through HTML parsing, so a message such as `<img onerror=…>` shows as text.
  * Nodes are kept per user and per message and only moved when their order changes, so a re-render
  * neither steals keyboard focus from the user list nor rebuilds long conversations.
+ *
+ * The user list is one tab stop (roving tabindex): Tab enters it on the open conversation (or the
+ * first user), the arrow keys, Home and End move between users, Enter or Space opens one. A list
+ * of dozens of users thus does not cost dozens of Tab presses to get past.
  */
 
-const STATUS_TEXT = { pending: "Sending…", failed: "Not sent", sent: "" };
+/** Shown under our own messages: waiting for the server's ack, refused, or acknowledged. */
+const STATUS_TEXT = { pending: "Sending…", failed: "Not sent", sent: "✓ Sent" };
+
+/** Default banner texts of the connection states (see setConnection). */
+const CONNECTION_TEXT = {
+  none: "",
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Connection lost, reconnecting…",
+};
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -54,6 +67,8 @@ export class ChatView {
     this._userNodes = new Map();
     this._messageNodes = new WeakMap();
     this._shownUserID = undefined;
+    /** The user whose button is the list's tab stop; follows focus and selection. */
+    this._tabStopUserID = undefined;
     this._bind(handlers, doc);
   }
 
@@ -66,6 +81,11 @@ export class ChatView {
     el.userList.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-user-id]");
       if (button) handlers.onSelect(button.dataset.userId);
+    });
+    el.userList.addEventListener("keydown", (event) => this._onUserListKey(event));
+    el.userList.addEventListener("focusin", (event) => {
+      const button = event.target.closest("button[data-user-id]");
+      if (button) this._setTabStop(button.dataset.userId);
     });
     el.messageForm.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -83,13 +103,44 @@ export class ChatView {
     doc.getElementById("logout-button").addEventListener("click", () => handlers.onLogout());
   }
 
-  setStatus(text) {
+  /**
+   * The connection banner: "none" hides it (username form), "connecting", "connected" or
+   * "reconnecting" show it with the default text or `text`. The state is also in `data-state`,
+   * which the styles (and the tests) read.
+   */
+  setConnection(state, text = CONNECTION_TEXT[state]) {
+    this.el.status.dataset.state = state;
     this.el.status.textContent = text;
-    this.el.status.hidden = text === "";
+    this.el.status.hidden = state === "none";
+  }
+
+  /** Arrow keys, Home and End move the focus through the user list; Enter/Space are the buttons' own. */
+  _onUserListKey(event) {
+    const buttons = [...this.el.userList.querySelectorAll("button[data-user-id]")];
+    const current = buttons.indexOf(event.target.closest("button[data-user-id]"));
+    if (current === -1 || event.altKey || event.ctrlKey || event.metaKey) return;
+    const targets = {
+      ArrowDown: Math.min(current + 1, buttons.length - 1),
+      ArrowUp: Math.max(current - 1, 0),
+      Home: 0,
+      End: buttons.length - 1,
+    };
+    if (!(event.key in targets)) return;
+    event.preventDefault();
+    const next = buttons[targets[event.key]];
+    this._setTabStop(next.dataset.userId);
+    next.focus();
+  }
+
+  _setTabStop(userID) {
+    this._tabStopUserID = userID;
+    for (const [id, nodes] of this._userNodes) nodes.button.tabIndex = id === userID ? 0 : -1;
   }
 
   /** Shows the username prompt, with an optional explanation (validation or server refusal). */
-  showLogin(error = "") {
+  showLogin(error = "", { clearName = false } = {}) {
+    this.setConnection("none");
+    if (clearName) this.el.username.value = "";
     this.el.chat.hidden = true;
     this.el.login.hidden = false;
     this.setLoginBusy(false);
@@ -135,6 +186,8 @@ export class ChatView {
       if (!state.users.has(userID)) this._userNodes.delete(userID);
     }
     placeInOrder(this.el.userList, items);
+    const stop = [this._tabStopUserID, state.selectedID].find((id) => id && state.users.has(id));
+    this._setTabStop(stop ?? users[0]?.userID);
   }
 
   _userItem(user, selected) {
@@ -221,7 +274,7 @@ export class ChatView {
     nodes.sender.hidden = !showSender;
     nodes.status.textContent =
       message.status === "failed" ? `${STATUS_TEXT.failed}: ${message.error}` : STATUS_TEXT[message.status];
-    nodes.status.hidden = message.status === "sent";
+    nodes.status.hidden = !fromSelf;
     return nodes.item;
   }
 }

@@ -6,6 +6,10 @@
  * server's `session` event hands us the sessionID to store and the public userID; `users` brings
  * presence and history on every (re)connection; `private message` brings new messages, including
  * the ones we sent from another tab. Our own messages show as pending until the server's ack.
+ *
+ * The socket tries a WebSocket first and falls back to HTTP long-polling where WebSockets do not
+ * get through; it reconnects by itself (backoff with jitter) while the banner says so, resuming
+ * the same session because `socket.auth` holds the sessionID from then on.
  */
 import { io } from "./socket-shim.js";
 import { ChatState } from "./chat-state.js";
@@ -19,7 +23,7 @@ const SELECTED_KEY = "selectedUserID";
 
 const server = serverFromLocation(window.location);
 const sessions = new SessionKeeper(window.localStorage, server.storageKey);
-const socket = io(server.url, { autoConnect: false, transports: ["websocket"] });
+const socket = io(server.url, { autoConnect: false, transports: ["websocket", "polling"] });
 let state = new ChatState();
 
 const view = new ChatView(document, {
@@ -31,7 +35,7 @@ const view = new ChatView(document, {
     }
     view.showLoginError("");
     view.setLoginBusy(true);
-    view.setStatus("Connecting…");
+    view.setConnection("connecting");
     socket.disconnect();
     socket.auth = { username: check.username };
     socket.connect();
@@ -64,8 +68,7 @@ const view = new ChatView(document, {
     socket.disconnect();
     socket.auth = undefined;
     resetState();
-    view.setStatus("");
-    view.showLogin();
+    view.showLogin("", { clearName: true });
   },
 });
 
@@ -95,7 +98,7 @@ function rememberedSelection() {
 function resume(sessionID) {
   socket.auth = { sessionID };
   view.showNothing();
-  view.setStatus("Connecting…");
+  view.setConnection("connecting");
   socket.connect();
 }
 
@@ -119,23 +122,22 @@ socket.on("user disconnected", (userID) => state.userDisconnected(userID));
 socket.on("private message", (message) => state.receive(message));
 
 socket.on("connect", () => {
-  view.setStatus("");
+  view.setConnection("connected", socket.transport === "polling" ? "Connected (HTTP long-polling)" : "Connected");
   state.setSelfConnected(true);
 });
 
 socket.on("disconnect", () => {
   state.setSelfConnected(false);
-  if (socket.active) view.setStatus("Connection lost, reconnecting…");
+  if (socket.active) view.setConnection("reconnecting");
 });
 
 socket.on("connect_error", (error) => {
   if (socket.active) {
     // The server could not be reached: the socket retries by itself.
-    view.setStatus("Cannot reach the server, retrying…");
+    view.setConnection("reconnecting", "Cannot reach the server, reconnecting…");
     return;
   }
-  // The server answered and refused us.
-  view.setStatus("");
+  // The server answered and refused us (showLogin hides the banner).
   const triedSession = socket.auth && typeof socket.auth.sessionID === "string";
   socket.auth = undefined;
   if (triedSession) {

@@ -6,25 +6,32 @@
  * `socket.io-client` does for the subset the chat needs.
  *
  * What it speaks:
- * - Engine.IO v4 over a WebSocket opened directly at `/socket.io/?EIO=4&transport=websocket`
- *   (packets: 0 open, 1 close, 2 ping -> answered with 3 pong, 4 message, 6 noop). The server drives
- *   the heartbeat; if nothing arrives within pingInterval + pingTimeout the connection counts as lost.
- * - Socket.IO v5 text packets `<type>[<nsp>,][<ackid>][JSON]`: CONNECT (with the `auth` payload),
- *   DISCONNECT, EVENT, ACK, CONNECT_ERROR; acknowledgements in both directions.
+ * - Engine.IO v4 over a WebSocket or over HTTP long-polling (engine-transports.js). Packets:
+ *   0 open, 1 close, 2 ping -> answered with 3 pong, 4 message, 6 noop. The server drives the
+ *   heartbeat; if nothing arrives within pingInterval + pingTimeout the connection counts as lost.
+ * - Socket.IO v5 text packets (socketio-packets.js): CONNECT (with the `auth` payload), DISCONNECT,
+ *   EVENT, ACK, CONNECT_ERROR; acknowledgements in both directions.
  *
  * API (a subset of socket.io-client 4): `io(url?, opts?)` returns a socket with `connect()`/`open()`,
  * `disconnect()`/`close()`, `on`, `off`, `once`, `onAny`, `offAny`, `emit(event, ...args, ack?)`,
  * `timeout(ms).emit(...)` (ack called as `(err, ...args)`), `emitWithAck`, and the properties `auth`
- * (object or `(cb) => cb(object)`, read on every connection attempt), `connected`, `active`, `id`.
+ * (object or `(cb) => cb(object)`, read again on every connection attempt, so a reconnect sends
+ * whatever the page put there last), `connected`, `active`, `id`, and `transport` (the name of the
+ * transport in use: "websocket" or "polling"; socket.io-client has it as io.engine.transport.name).
  * Reserved events: `connect`, `connect_error` (Error with `.data` from the server), `disconnect` (reason).
  * Options: `auth`, `autoConnect` (true), `reconnection` (true), `reconnectionDelay` (1000 ms),
- * `reconnectionDelayMax` (5000 ms), `randomizationFactor` (0.5), `timeout` (20000 ms for the whole
- * handshake), `path` ("/socket.io/"), `query`, `transports` (must include "websocket" if given).
+ * `reconnectionDelayMax` (5000 ms), `randomizationFactor` (0.5), `timeout` (20000 ms per transport
+ * tried), `path` ("/socket.io/"), `query`, `transports` (["websocket", "polling"]).
  *
  * Behaviour worth knowing, matching the official client:
- * - when an established connection drops (transport close, ping timeout, parse error) or an attempt
- *   fails before the server answered, it reconnects with exponential backoff capped at
- *   reconnectionDelayMax; it does not after `disconnect()`, after a CONNECT_ERROR (the server's
+ * - `transports` lists what to try, in order, on every connection attempt: the first transport that
+ *   completes the Engine.IO handshake is used; one that fails before (refused, closed, timed out)
+ *   hands over to the next at once. This is socket.io-client's `transports: ["websocket",
+ *   "polling"]` with `tryAllTransports`: WebSocket when the network allows it, polling otherwise.
+ *   `["polling"]` forces polling.
+ * - when an established connection drops (transport close or error, ping timeout, parse error) or
+ *   every transport of an attempt failed, it reconnects with exponential backoff with jitter
+ *   (backoff.js); it does not after `disconnect()`, after a CONNECT_ERROR (the server's
  *   middleware refused us: retrying with the same auth would fail again) or after the server sent a
  *   Socket.IO DISCONNECT ("io server disconnect").
  * - `emit` while disconnected buffers the packet and sends it once connected again.
@@ -33,24 +40,17 @@
  *
  * Limitations (deliberate, the chat does not need them):
  * - no binary: BINARY_EVENT/BINARY_ACK are not produced (emitting an ArrayBuffer, typed array or Blob
- *   throws a TypeError) and incoming binary packets or WebSocket binary frames are dropped;
- * - WebSocket only: no HTTP long-polling fallback and no polling -> WebSocket upgrade;
- * - one WebSocket per socket (no Manager multiplexing several namespaces on one connection);
+ *   throws a TypeError) and incoming binary packets or frames are dropped;
+ * - no polling -> WebSocket upgrade: a connection keeps the transport it was opened with (the
+ *   WebSocket is tried first instead, so the upgrade is rarely missed);
+ * - one connection per socket (no Manager multiplexing several namespaces on one connection);
  * - no connection state recovery, no `volatile`, no outgoing packet queue with retries.
  */
+import { Backoff } from "./backoff.js";
+import { EnginePacket, TRANSPORT_NAMES, createTransport, endpointFor } from "./engine-transports.js";
+import { PacketType, UnsupportedBinaryError, decodePacket, encodePacket, hasBinary } from "./socketio-packets.js";
 
-const ENGINE = Object.freeze({ OPEN: "0", CLOSE: "1", PING: "2", PONG: "3", MESSAGE: "4", NOOP: "6" });
-
-/** Socket.IO v5 packet types. */
-export const PacketType = Object.freeze({
-  CONNECT: 0,
-  DISCONNECT: 1,
-  EVENT: 2,
-  ACK: 3,
-  CONNECT_ERROR: 4,
-  BINARY_EVENT: 5,
-  BINARY_ACK: 6,
-});
+export { PacketType, decodePacket, encodePacket } from "./socketio-packets.js";
 
 /** Event names the socket emits itself; user code may listen to them but never emit them. */
 const RESERVED_EVENTS = new Set([
@@ -62,106 +62,15 @@ const RESERVED_EVENTS = new Set([
   "removeListener",
 ]);
 
-/**
- * Encodes a Socket.IO packet as text. The namespace is written only when it is not "/", which is
- * what the official parser does and what servers expect.
- */
-export function encodePacket({ type, nsp = "/", id, data }) {
-  let text = String(type);
-  if (nsp !== "/") text += `${nsp},`;
-  if (id !== undefined) text += String(id);
-  if (data !== undefined) text += JSON.stringify(data);
-  return text;
-}
-
-/**
- * Decodes a Socket.IO text packet. Throws on anything malformed so that the connection can be
- * dropped as the official client does ("parse error"), rather than acting on half-understood data.
- */
-export function decodePacket(text) {
-  const type = Number(text.charAt(0));
-  if (text.length === 0 || !Number.isInteger(type) || type < 0 || type > 6) {
-    throw new Error("invalid packet type");
+/** Checks the `transports` option: a non-empty list of names this shim implements. */
+function transportsFrom(option) {
+  if (option === undefined) return [...TRANSPORT_NAMES];
+  const list = Array.isArray(option) ? option : [];
+  const unknown = list.filter((name) => !TRANSPORT_NAMES.includes(name));
+  if (list.length === 0 || unknown.length > 0) {
+    throw new Error(`socket-shim implements the transports ${TRANSPORT_NAMES.join(", ")}; got ${JSON.stringify(option)}`);
   }
-  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
-    throw new Error("binary packets are not supported");
-  }
-  let rest = text.slice(1);
-  let nsp = "/";
-  if (rest.startsWith("/")) {
-    const comma = rest.indexOf(",");
-    nsp = comma === -1 ? rest : rest.slice(0, comma);
-    rest = comma === -1 ? "" : rest.slice(comma + 1);
-  }
-  let id;
-  const digits = /^\d+/.exec(rest);
-  if (digits) {
-    id = Number(digits[0]);
-    rest = rest.slice(digits[0].length);
-  }
-  const data = rest.length > 0 ? JSON.parse(rest) : undefined;
-  checkPayload(type, data);
-  return { type, nsp, id, data };
-}
-
-function checkPayload(type, data) {
-  const isObject = data !== null && typeof data === "object" && !Array.isArray(data);
-  const valid =
-    (type === PacketType.CONNECT && (data === undefined || isObject)) ||
-    (type === PacketType.DISCONNECT && data === undefined) ||
-    (type === PacketType.EVENT && Array.isArray(data) && data.length > 0 && typeof data[0] === "string") ||
-    (type === PacketType.ACK && Array.isArray(data)) ||
-    (type === PacketType.CONNECT_ERROR && (isObject || typeof data === "string"));
-  if (!valid) throw new Error(`invalid payload for packet type ${type}`);
-}
-
-/** True when a value (or anything inside it) would need Socket.IO's binary encoding. */
-function hasBinary(value, depth = 0) {
-  if (value === null || typeof value !== "object" || depth > 32) return false;
-  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
-  if (typeof Blob !== "undefined" && value instanceof Blob) return true;
-  if (typeof value.toJSON === "function") return false;
-  return Object.values(value).some((inner) => hasBinary(inner, depth + 1));
-}
-
-/** Exponential backoff with jitter, as socket.io-client's Manager computes it. */
-class Backoff {
-  constructor(min, max, jitter) {
-    this.min = min;
-    this.max = max;
-    this.jitter = Math.min(Math.max(jitter, 0), 1);
-    this.attempts = 0;
-  }
-
-  next() {
-    let delay = this.min * 2 ** this.attempts;
-    this.attempts += 1;
-    if (this.jitter) {
-      const deviation = Math.random() * this.jitter * delay;
-      delay = Math.random() < 0.5 ? delay - deviation : delay + deviation;
-    }
-    return Math.min(Math.max(Math.floor(delay), 0), this.max);
-  }
-
-  reset() {
-    this.attempts = 0;
-  }
-}
-
-/** Builds the WebSocket URL and the namespace from the `io()` arguments. */
-function endpointFor(uri, opts) {
-  const location = globalThis.location;
-  const base = location ? location.href : undefined;
-  const url = new URL(uri ?? (location ? location.origin : ""), base);
-  const nsp = url.pathname && url.pathname !== "/" ? url.pathname.replace(/\/+$/, "") : "/";
-  if (url.protocol === "https:") url.protocol = "wss:";
-  else if (url.protocol === "http:") url.protocol = "ws:";
-  url.pathname = opts.path ?? "/socket.io/";
-  url.hash = "";
-  for (const [key, value] of Object.entries(opts.query ?? {})) url.searchParams.set(key, String(value));
-  url.searchParams.set("EIO", "4");
-  url.searchParams.set("transport", "websocket");
-  return { wsUrl: url.toString(), nsp };
+  return [...list];
 }
 
 /** Runs a listener without letting its exception stop the others, while still reporting it. */
@@ -176,17 +85,15 @@ function callListener(fn, args) {
 
 export class Socket {
   constructor(uri, opts = {}) {
-    if (opts.transports && !opts.transports.includes("websocket")) {
-      throw new Error("socket-shim only implements the websocket transport");
-    }
-    const { wsUrl, nsp } = endpointFor(uri, opts);
+    const { engineUrl, nsp } = endpointFor(uri, opts);
     this.nsp = nsp;
     this.auth = opts.auth;
     this.connected = false;
     this.id = undefined;
     /** Packets emitted while disconnected, sent in order once the namespace is connected. */
     this.sendBuffer = [];
-    this._wsUrl = wsUrl;
+    this._engineUrl = engineUrl;
+    this._transportNames = transportsFrom(opts.transports);
     this._reconnection = opts.reconnection !== false;
     this._backoff = new Backoff(
       opts.reconnectionDelay ?? 1000,
@@ -195,7 +102,12 @@ export class Socket {
     );
     this._handshakeTimeout = opts.timeout ?? 20000;
     this._active = false;
-    this._ws = null;
+    /** The transport of the current connection or attempt, null when there is none. */
+    this._transport = null;
+    /** Transports still to try in the current attempt, should the current one fail before the handshake. */
+    this._fallbacks = [];
+    /** Whether the current transport completed the Engine.IO handshake. */
+    this._engineOpen = false;
     this._timers = { connect: null, heartbeat: null, reconnect: null };
     this._heartbeatWindow = 0;
     this._listeners = new Map();
@@ -210,12 +122,17 @@ export class Socket {
     return this._active;
   }
 
+  /** Name of the transport in use or being tried ("websocket" or "polling"), if any. */
+  get transport() {
+    return this._transport ? this._transport.name : undefined;
+  }
+
   get disconnected() {
     return !this.connected;
   }
 
   connect() {
-    if (this.connected || this._ws) return this;
+    if (this.connected || this._transport) return this;
     this._clearTimer("reconnect");
     this._active = true;
     this._openTransport();
@@ -339,29 +256,46 @@ export class Socket {
     this._acks.set(packet.id, entry);
   }
 
+  /** Starts a connection attempt: the transports are tried in the configured order. */
   _openTransport() {
-    const ws = new WebSocket(this._wsUrl);
-    this._ws = ws;
-    this._setTimer("connect", this._handshakeTimeout, () => this._onTransportLost("timeout"));
-    ws.onmessage = (event) => {
-      if (this._ws === ws && typeof event.data === "string") this._onEnginePacket(event.data);
-    };
-    ws.onclose = () => {
-      if (this._ws === ws) this._onTransportLost("transport close");
-    };
+    this._fallbacks = [...this._transportNames];
+    this._tryNextTransport();
   }
 
-  /** Closes the WebSocket (if any) and forgets it, so its late events are ignored. */
+  _tryNextTransport() {
+    const name = this._fallbacks.shift();
+    this._engineOpen = false;
+    const transport = createTransport(name, this._engineUrl, {
+      onPacket: (text) => {
+        if (this._transport === transport) this._onEnginePacket(text);
+      },
+      onClose: (reason) => {
+        if (this._transport === transport) this._onTransportFailed(reason);
+      },
+    });
+    this._transport = transport;
+    this._setTimer("connect", this._handshakeTimeout, () => this._onTransportFailed("timeout"));
+    transport.open();
+  }
+
+  /** A transport failed: before the handshake the next one is tried, after it the connection is lost. */
+  _onTransportFailed(reason) {
+    if (!this._engineOpen && this._fallbacks.length > 0) {
+      this._closeTransport();
+      this._tryNextTransport();
+    } else {
+      this._onTransportLost(reason);
+    }
+  }
+
+  /** Closes the transport (if any) and forgets it, so its late events are ignored. */
   _closeTransport() {
-    const ws = this._ws;
-    this._ws = null;
+    const transport = this._transport;
+    this._transport = null;
+    this._engineOpen = false;
     this._clearTimer("connect");
     this._clearTimer("heartbeat");
-    if (ws) {
-      ws.onmessage = null;
-      ws.onclose = null;
-      if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close();
-    }
+    if (transport) transport.close();
   }
 
   _onEnginePacket(text) {
@@ -370,10 +304,10 @@ export class Socket {
     }
     const kind = text.charAt(0);
     const body = text.slice(1);
-    if (kind === ENGINE.OPEN) this._onHandshake(body);
-    else if (kind === ENGINE.PING) this._sendEngine(ENGINE.PONG + body);
-    else if (kind === ENGINE.MESSAGE) this._onSocketText(body);
-    else if (kind === ENGINE.CLOSE) this._onTransportLost("transport close");
+    if (kind === EnginePacket.OPEN) this._onHandshake(body);
+    else if (kind === EnginePacket.PING) this._sendEngine(EnginePacket.PONG + body);
+    else if (kind === EnginePacket.MESSAGE) this._onSocketText(body);
+    else if (kind === EnginePacket.CLOSE) this._onTransportLost("transport close");
     // NOOP and anything unknown (e.g. upgrade packets) are ignored, as the official client does.
   }
 
@@ -387,10 +321,11 @@ export class Socket {
     }
     const interval = Number(handshake.pingInterval) || 25000;
     const timeout = Number(handshake.pingTimeout) || 20000;
+    this._engineOpen = true;
     this._heartbeatWindow = interval + timeout;
     this._setTimer("heartbeat", this._heartbeatWindow, () => this._onTransportLost("ping timeout"));
     const sendConnect = (auth) => {
-      if (this._ws) this._sendPacket({ type: PacketType.CONNECT, nsp: this.nsp, data: auth ?? undefined });
+      if (this._transport) this._sendPacket({ type: PacketType.CONNECT, nsp: this.nsp, data: auth ?? undefined });
     };
     if (typeof this.auth === "function") this.auth(sendConnect);
     else sendConnect(this.auth);
@@ -401,7 +336,7 @@ export class Socket {
     try {
       packet = decodePacket(text);
     } catch (error) {
-      if (String(error.message).startsWith("binary")) return; // documented limitation: dropped
+      if (error instanceof UnsupportedBinaryError) return; // documented limitation: dropped
       this._onTransportLost("parse error");
       return;
     }
@@ -479,20 +414,23 @@ export class Socket {
     else callListener(entry.fn, args);
   }
 
-  /** The WebSocket went away or stopped answering: report it and, if wanted, try again later. */
+  /** The connection went away or stopped answering: report it and, if wanted, try again later. */
   _onTransportLost(reason) {
     const wasConnected = this.connected;
+    const transportName = this.transport;
     this._closeTransport();
     if (wasConnected) {
       this._onDisconnected(reason);
     } else {
-      const error = new Error(reason === "timeout" ? "timeout" : "websocket error");
+      // The official client's messages: "websocket error", "xhr poll error" (polling), "timeout".
+      const kind = transportName === "polling" ? "xhr poll" : transportName;
+      const error = new Error(reason === "timeout" ? "timeout" : `${kind} error`);
       error.type = "TransportError";
       this._dispatch("connect_error", [error]);
     }
     if (this._active && this._reconnection) {
       this._setTimer("reconnect", this._backoff.next(), () => {
-        if (this._active && !this._ws) this._openTransport();
+        if (this._active && !this._transport) this._openTransport();
       });
     } else {
       this._active = false;
@@ -518,11 +456,11 @@ export class Socket {
   }
 
   _sendPacket(packet) {
-    this._sendEngine(ENGINE.MESSAGE + encodePacket(packet));
+    this._sendEngine(EnginePacket.MESSAGE + encodePacket(packet));
   }
 
   _sendEngine(text) {
-    if (this._ws && this._ws.readyState === WebSocket.OPEN) this._ws.send(text);
+    if (this._transport && this._engineOpen) this._transport.send([text]);
   }
 
   _setTimer(name, ms, fn) {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../lib/server.mjs";
 import { ConsoleWatch, launchBrowser, sleep } from "./browser.mjs";
+import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
 
 const STEP_TIMEOUT_MS = 5000;
 
@@ -12,16 +13,16 @@ let server;
 let browser;
 const consoleWatch = new ConsoleWatch();
 
-async function newUserContext(label, options = {}) {
+async function newUserContext(label, options = {}, expectedErrors = undefined) {
   const context = await browser.newContext(options);
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  return consoleWatch.watchContext(context, label);
+  return consoleWatch.watchContext(context, label, { expected: expectedErrors });
 }
 
 /** Opens the page and waits until it shows either the prompt or the chat. */
-async function openPage(context) {
+async function openPage(context, url = server.url) {
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(url);
   await page.waitForFunction(() => !document.getElementById("login").hidden || !document.getElementById("chat").hidden);
   return page;
 }
@@ -89,6 +90,27 @@ async function conversationTitle(page) {
   return page.locator("#conversation-title").textContent();
 }
 
+/** The connection banner: its state attribute and text. */
+async function banner(page) {
+  return page.locator("#connection-status").evaluate((el) => ({
+    state: el.dataset.state, text: el.textContent, visible: !el.hidden,
+  }));
+}
+
+async function waitForBanner(page, state) {
+  await page.waitForFunction((wanted) => document.getElementById("connection-status").dataset.state === wanted, state);
+}
+
+/** Names in the order the user list shows them. */
+async function listedNames(page) {
+  return page.$$eval("#user-list .user-name", (spans) => spans.map((s) => s.textContent));
+}
+
+/** Nothing wider than the viewport: no sideways scrolling on a phone. */
+async function fitsWidth(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
 describe("chat page in Chromium", { timeout: 60_000 }, () => {
   let alice;
   let bob;
@@ -115,9 +137,14 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
 
     await waitForUser(aliceTab, "bob", { state: "online" });
     await waitForUser(bobTab, "alice", { state: "online" });
-    const names = await bobTab.$$eval("#user-list .user-name", (spans) => spans.map((s) => s.textContent));
+    const names = await listedNames(bobTab);
     assert.equal(names[0], "bob", "ourselves first");
     assert.ok(names.includes("alice"));
+    assert.equal(await bobTab.locator("#user-list .user-self:visible").count(), 1);
+    assert.equal(await userButton(bobTab, "bob").getAttribute("aria-label"), "bob (yourself), online");
+    for (const tab of [aliceTab, bobTab]) {
+      assert.deepEqual(await banner(tab), { state: "connected", text: "Connected", visible: true });
+    }
   });
 
   it("exchanges messages both ways, pending until acknowledged, with an unread badge", async () => {
@@ -146,14 +173,15 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("shows HTML in messages and names as text, and fits a phone screen", async () => {
-    const eve = await newUserContext("eve", { viewport: { width: 375, height: 667 } });
+    const eve = await newUserContext("eve", { viewport: { width: 360, height: 640 } });
     const eveTab = await openPage(eve);
     await login(eveTab, "<b>eve</b>");
     await waitForUser(aliceTab, "<b>eve</b>");
     assert.equal(await aliceTab.locator("#user-list b").count(), 0, "no element made from a username");
 
-    // Phone width: one pane at a time, a back button returns to the list.
+    // Phone width (360 px): one pane at a time, a back button returns to the list.
     assert.equal(await eveTab.locator("#conversation").isVisible(), false);
+    assert.ok(await fitsWidth(eveTab), "user list fits 360 px");
     await userButton(eveTab, "alice").click();
     assert.equal(await eveTab.locator(".users-panel").isVisible(), false);
     assert.equal(await eveTab.getByRole("button", { name: "Back to the user list" }).isVisible(), true);
@@ -167,6 +195,20 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       assert.equal(await tab.locator("#messages img, #messages script, #messages b").count(), 0);
       assert.equal(await tab.evaluate(() => window.injected), undefined);
     }
+    const shown = await eveTab.locator("#messages .message-content").last().textContent();
+    assert.equal(shown, attack, "shown as typed");
+    const dialogs = [];
+    for (const tab of [aliceTab, eveTab]) tab.on("dialog", (dialog) => dialogs.push(dialog.message()));
+    const classic = "<img src=x onerror=alert(1)>";
+    assert.equal(await send(eveTab, classic), "pending");
+    await waitForMessage(aliceTab, classic);
+    await waitForMessage(eveTab, classic);
+    await sleep(100);
+    assert.deepEqual(dialogs, [], "no alert ran");
+    assert.equal(await aliceTab.locator("#messages .message-content").last().textContent(), classic);
+    assert.ok(await fitsWidth(eveTab), "conversation fits 360 px");
+    const fontSize = await eveTab.locator("#messages .message-content").last().evaluate((el) => getComputedStyle(el).fontSize);
+    assert.ok(Number.parseFloat(fontSize) >= 14, `readable text (${fontSize})`);
 
     await eveTab.getByRole("button", { name: "Back to the user list" }).click();
     assert.equal(await eveTab.locator(".users-panel").isVisible(), true);
@@ -275,6 +317,99 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
     await waitForMessage(tab, "lost letter", "failed");
     assert.match(await tab.locator("#messages > li:last-child .message-status").textContent(), /unknown recipient/);
     await dave.close();
+  });
+
+  it("lists others by name, and the list works from the keyboard; Enter sends", async () => {
+    const names = await listedNames(bobTab);
+    const others = names.slice(1);
+    assert.deepEqual(others, [...others].sort((a, b) => a.localeCompare(b)), "sorted by username");
+
+    // One tab stop for the whole list; arrows, Home and End move; Enter opens.
+    assert.equal(await bobTab.locator("#user-list button[tabindex='0']").count(), 1);
+    await bobTab.locator("#user-list button[tabindex='0']").focus();
+    await bobTab.keyboard.press("Home");
+    const focusedName = () => bobTab.evaluate(() => document.activeElement.querySelector(".user-name")?.textContent);
+    assert.equal(await focusedName(), "bob");
+    await bobTab.keyboard.press("End");
+    assert.equal(await focusedName(), names.at(-1));
+    await bobTab.keyboard.press("Home");
+    for (let i = 0; i < names.indexOf("<b>eve</b>"); i++) await bobTab.keyboard.press("ArrowDown");
+    assert.equal(await focusedName(), "<b>eve</b>");
+    await bobTab.keyboard.press("Enter");
+    assert.equal(await conversationTitle(bobTab), "<b>eve</b>");
+    assert.equal(await userButton(bobTab, "<b>eve</b>").getAttribute("aria-current"), "true");
+    assert.equal(await bobTab.locator("#user-list button[tabindex='0']").textContent().then((t) => t.includes("eve")), true);
+    await bobTab.keyboard.press("ArrowDown");
+    await bobTab.keyboard.press("Space");
+    assert.equal(await conversationTitle(bobTab), names[names.indexOf("<b>eve</b>") + 1]);
+
+    // Enter sends, Shift+Enter is a new line.
+    await userButton(bobTab, "alice").click();
+    await bobTab.getByLabel("Message to alice").fill("");
+    await bobTab.getByLabel("Message to alice").focus();
+    await bobTab.keyboard.type("typed");
+    await bobTab.keyboard.press("Shift+Enter");
+    await bobTab.keyboard.type("with keys");
+    await bobTab.keyboard.press("Enter");
+    await waitForMessage(bobTab, "typed\nwith keys", "sent");
+    assert.equal(await bobTab.getByLabel("Message to alice").inputValue(), "", "input cleared");
+    const mine = bobTab.locator("#messages > li").last();
+    assert.equal(await mine.locator(".message-status").textContent(), "✓ Sent", "acked messages are marked");
+    const [selfBg, otherBg] = await bobTab.$$eval("#messages > li", (items) => {
+      const bg = (fromSelf) => getComputedStyle(items.find((i) => i.dataset.fromSelf === fromSelf)).backgroundColor;
+      return [bg("true"), bg("false")];
+    });
+    assert.notEqual(selfBg, otherBg, "own messages look different");
+  });
+
+  it("logs out: back to the form, the session forgotten, a new name is a new user", async () => {
+    const frank = await newUserContext("frank");
+    const tab = await openPage(frank);
+    await login(tab, "frank");
+    const frankID = await userIdOf(tab, "frank");
+    await waitForUser(bobTab, "frank");
+
+    await tab.getByRole("button", { name: "Log out" }).click();
+    assert.equal(await tab.locator("#login").isVisible(), true);
+    assert.equal(await tab.locator("#chat").isVisible(), false);
+    assert.equal(await tab.getByLabel("Choose a username").inputValue(), "");
+    assert.equal(await tab.evaluate(() => localStorage.getItem("sessionID")), null, "session forgotten");
+    assert.equal((await banner(tab)).visible, false);
+    await waitForUser(bobTab, "frank", { state: "offline" });
+
+    await login(tab, "grace");
+    const graceID = await userIdOf(tab, "grace");
+    assert.notEqual(graceID, frankID, "a new user, not frank again");
+    await waitForUser(tab, "frank", { state: "offline" });
+    await tab.reload();
+    await waitForUser(tab, "grace", { self: true });
+    assert.equal(await userIdOf(tab, "grace"), graceID, "the new session is the one kept");
+    await frank.close();
+  });
+
+  it("falls back to long-polling where WebSockets are refused, and still chats", async () => {
+    const proxy = await new NoWebSocketProxy(server.port).listen();
+    try {
+      const pat = await newUserContext("pat", {}, /WebSocket connection to .* failed/);
+      const tab = await openPage(pat, proxy.url);
+      await login(tab, "pat");
+      assert.deepEqual(await banner(tab), { state: "connected", text: "Connected (HTTP long-polling)", visible: true });
+      assert.ok(proxy.refusedUpgrades >= 1, "a WebSocket was tried first");
+
+      await userButton(tab, "bob").click();
+      assert.equal(await send(tab, "polling works"), "pending");
+      await waitForMessage(tab, "polling works", "sent");
+      await userButton(bobTab, "pat").click();
+      await waitForMessage(bobTab, "polling works");
+      assert.equal(await send(bobTab, "so it does"), "pending");
+      await waitForMessage(tab, "so it does");
+      // Logging out sends DISCONNECT and the Engine.IO close packet over polling: offline at once.
+      await tab.getByRole("button", { name: "Log out" }).click();
+      await waitForUser(bobTab, "pat", { state: "offline" });
+      await pat.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("logs no console errors on any page", () => {

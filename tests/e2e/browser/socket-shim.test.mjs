@@ -16,6 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { Server as SocketIoServer } from "socket.io";
 import { REPO_ROOT, startServer } from "../lib/server.mjs";
 import { launchBrowser, sleep } from "./browser.mjs";
+import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
 
 /** The test page: loads the shim and a recorder that keeps every event a socket sees. */
 const TEST_PAGE = `<!doctype html><meta charset="utf-8"><title>shim</title>
@@ -95,11 +96,21 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
   let pageServer;
 
   before(async () => {
-    const shimSource = await readFile(join(REPO_ROOT, "static/js/socket-shim.js"), "utf8");
-    pageServer = createHttpServer((request, response) => {
-      const isShim = request.url === "/socket-shim.js";
-      response.writeHead(200, { "content-type": isShim ? "text/javascript" : "text/html" });
-      response.end(isShim ? shimSource : TEST_PAGE);
+    // The shim and the modules it imports, straight from static/js.
+    pageServer = createHttpServer(async (request, response) => {
+      const module = /^\/([\w-]+\.js)$/.exec(request.url)?.[1];
+      if (!module) {
+        response.writeHead(200, { "content-type": "text/html" });
+        response.end(TEST_PAGE);
+        return;
+      }
+      try {
+        const source = await readFile(join(REPO_ROOT, "static/js", module), "utf8");
+        response.writeHead(200, { "content-type": "text/javascript" });
+        response.end(source);
+      } catch {
+        response.writeHead(404).end();
+      }
     });
     await new Promise((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
     browser = await launchBrowser();
@@ -113,6 +124,11 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await Promise.all(cleanups.map((cleanup) => cleanup()));
     pageServer?.close();
   });
+
+  /** Origin of the test page: chat-mode servers must allow it (they accept their own origin only). */
+  function pageOrigin() {
+    return `http://127.0.0.1:${pageServer.address().port}`;
+  }
 
   async function shimPage() {
     const page = await context.newPage();
@@ -142,13 +158,26 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     return server;
   }
 
-  it("speaks Socket.IO: auth, events, acks both ways, namespaces, heartbeat", async () => {
+  for (const transport of ["websocket", "polling"]) {
+  it(`speaks Socket.IO over ${transport}: auth, events, acks both ways, namespaces, heartbeat`, async () => {
     const server = await start(["--conformance", "socketio"]);
     const page = await shimPage();
-    const result = await evaluateWithin(page, async (url) => {
-      const socket = record(io(url, { auth: { token: "abc" } }));
+    const result = await evaluateWithin(page, async ([url, transports]) => {
+      const socket = record(io(url, { auth: { token: "abc" }, transports }));
       const [auth] = await nextEvent(socket, "auth");
       const firstId = socket.id;
+      const transportUsed = socket.transport;
+
+      // A burst: over polling several packets share one body, split and joined by \x1e.
+      const burst = new Promise((resolve) => {
+        const seen = [];
+        socket.on("message-back", (n) => {
+          if (typeof n === "string" && n.startsWith("burst")) seen.push(n);
+          if (seen.length === 20) resolve(seen);
+        });
+      });
+      for (let i = 0; i < 20; i++) socket.emit("message", `burst ${i} é ${"x".repeat(i * 50)}`);
+      const burstBack = (await burst).map((text) => text.split(" ").slice(0, 2).join(" "));
 
       socket.emit("message", 1, "two", { three: [3, null] });
       const [...back] = await nextEvent(socket, "message-back");
@@ -173,19 +202,21 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 1200));
       const survivedHeartbeat = socket.connected && socket.id === firstId;
 
-      const custom = record(io(`${url}/custom`, { auth: { ns: "custom" } }));
+      const custom = record(io(`${url}/custom`, { auth: { ns: "custom" }, transports }));
       const [customAuth] = await nextEvent(custom, "auth");
-      const refused = io(`${url}/nope`);
+      const refused = io(`${url}/nope`, { transports });
       const [refusal] = await nextEvent(refused, "connect_error");
 
       socket.disconnect();
       custom.disconnect();
       return {
-        auth, firstId, back, acked, promised, asked, answered, survivedHeartbeat, customAuth,
-        refusal: refusal.message, refusedActive: refused.active, events: socket.events,
+        auth, firstId, transportUsed, burstBack, back, acked, promised, asked, answered, survivedHeartbeat,
+        customAuth, refusal: refusal.message, refusedActive: refused.active, events: socket.events,
       };
-    }, server.url);
+    }, [server.url, [transport]]);
 
+    assert.equal(result.transportUsed, transport);
+    assert.deepEqual(result.burstBack, Array.from({ length: 20 }, (_, i) => `burst ${i}`), "all, in order");
     assert.deepEqual(result.auth, { token: "abc" });
     assert.equal(typeof result.firstId, "string");
     assert.deepEqual(result.back, [1, "two", { three: [3, null] }]);
@@ -201,9 +232,74 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     assert.equal(result.events.filter(([name]) => name === "connect").length, 1);
     await page.close();
   });
+  }
+
+  it("falls back to long-polling when WebSockets are refused, and reports it without fallback", async () => {
+    const server = await start(["--conformance", "socketio"]);
+    const proxy = await new NoWebSocketProxy(server.port).listen();
+    cleanups.push(() => proxy.close());
+    const page = await shimPage();
+    const result = await evaluateWithin(page, async ([direct, blocked]) => {
+      const viaWebSocket = record(io(direct));
+      await nextEvent(viaWebSocket, "connect");
+      const fallback = record(io(blocked, { auth: { via: "proxy" } }));
+      const [auth] = await nextEvent(fallback, "auth");
+      const acked = await fallback.timeout(2000).emitWithAck("message-with-ack", "over polling");
+      const noFallback = record(io(blocked, { transports: ["websocket"], reconnectionDelay: 100 }));
+      const [error] = await nextEvent(noFallback, "connect_error");
+      const outcome = {
+        direct: viaWebSocket.transport, fallback: fallback.transport, auth, acked,
+        noFallback: { error: error.message, active: noFallback.active, connected: noFallback.connected },
+      };
+      for (const socket of [viaWebSocket, fallback, noFallback]) socket.disconnect();
+      return outcome;
+    }, [server.url, proxy.url]);
+    assert.deepEqual(result, {
+      direct: "websocket",
+      fallback: "polling",
+      auth: { via: "proxy" },
+      acked: "over polling",
+      noFallback: { error: "websocket error", active: true, connected: false },
+    });
+    assert.ok(proxy.refusedUpgrades >= 2, "the WebSocket was tried first");
+    await page.close();
+  });
+
+  it("spaces reconnection attempts by exponential backoff with jitter", async () => {
+    const page = await shimPage();
+    const result = await page.evaluate(async () => {
+      const { Backoff } = await import("/backoff.js");
+      const runs = Array.from({ length: 200 }, () => {
+        const backoff = new Backoff(1000, 5000, 0.5);
+        return Array.from({ length: 5 }, () => backoff.next());
+      });
+      const extremes = [0, 0.95].map((r) => {
+        const backoff = new Backoff(1000, 5000, 0.5, () => r);
+        return [backoff.next(), backoff.next(), backoff.next()];
+      });
+      return { runs, extremes };
+    });
+    const nominal = [1000, 2000, 4000, 8000, 16000];
+    for (const run of result.runs) {
+      run.forEach((delay, attempt) => {
+        const low = nominal[attempt] * 0.5;
+        const high = Math.min(nominal[attempt] * 1.5, 5000);
+        assert.ok(delay >= Math.min(low, 5000) && delay <= high, `attempt ${attempt}: ${delay} ms`);
+      });
+    }
+    const firstDelays = new Set(result.runs.map((run) => run[0]));
+    assert.ok(firstDelays.size > 50, "jitter spreads the first retry of many clients");
+    assert.ok(result.runs.every((run) => run[4] <= 5000), "capped at reconnectionDelayMax");
+    // random 0 -> no deviation; 0.95 -> tenths digit 9 (odd) -> +47.5 %.
+    assert.deepEqual(result.extremes, [
+      [1000, 2000, 4000],
+      [1475, 2950, 5000],
+    ]);
+    await page.close();
+  });
 
   it("reconnects after a dropped connection and sends what was emitted meanwhile", async () => {
-    const server = await start();
+    const server = await start(["--cors-origins", pageOrigin()]);
     const relay = await openRelay(server.port);
     const page = await shimPage();
     await page.evaluate((url) => {
@@ -283,13 +379,14 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await reopened.close();
   });
 
-  it("reconnects to another server when its server shuts down", async () => {
+  for (const transport of ["websocket", "polling"]) {
+  it(`reconnects over ${transport} to another server when its server shuts down`, async () => {
     const first = await start(["--conformance", "socketio"]);
     const relay = await openRelay(first.port);
     const page = await shimPage();
-    await page.evaluate((url) => {
-      window.socket = record(io(url, { reconnectionDelay: 100, reconnectionDelayMax: 400 }));
-    }, relay.url);
+    await page.evaluate(([url, transports]) => {
+      window.socket = record(io(url, { reconnectionDelay: 100, reconnectionDelayMax: 400, transports }));
+    }, [relay.url, [transport]]);
     await page.waitForFunction(() => socket.connected);
 
     const second = await start(["--conformance", "socketio"]);
@@ -299,12 +396,15 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     const disconnects = await page.evaluate(() => socket.events.filter((e) => e[0] === "disconnect"));
     assert.equal(disconnects.length, 1);
     assert.notEqual(disconnects[0][1], "io server disconnect", "a shutdown must not look like a kick");
+    assert.equal(await page.evaluate(() => socket.transport), transport);
     await page.evaluate(() => socket.disconnect());
     await page.close();
     await relay.close();
   });
+  }
 
-  it("matches Node's socket.io: a kick is final, a closed transport is retried", async () => {
+  for (const transport of ["websocket", "polling"]) {
+  it(`matches Node's socket.io over ${transport}: a kick is final, a closed transport is retried`, async () => {
     const http = createHttpServer();
     const nodeServer = new SocketIoServer(http, { cors: { origin: "*" } });
     await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
@@ -317,11 +417,12 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     });
 
     const page = await shimPage();
-    const pong = await evaluateWithin(page, async (target) => {
-      window.socket = record(io(target, { reconnectionDelay: 50, reconnectionDelayMax: 100 }));
+    const pong = await evaluateWithin(page, async ([target, transports]) => {
+      window.socket = record(io(target, { reconnectionDelay: 50, reconnectionDelayMax: 100, transports }));
       return socket.timeout(2000).emitWithAck("ping me", 5);
-    }, url);
+    }, [url, [transport]]);
     assert.deepEqual(pong, { pong: 5 });
+    assert.equal(serverSockets[0].conn.transport.name, transport);
 
     serverSockets[0].conn.close(); // engine-level close: the client should come back
     await page.waitForFunction(() => socket.events.filter((e) => e[0] === "connect").length === 2);
@@ -334,4 +435,5 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     assert.equal(await page.evaluate(() => socket.active), false);
     await page.close();
   });
+  }
 });

@@ -60,13 +60,16 @@ function isNodeScript(bin) {
 /**
  * Spawns the server on a free port and resolves once GET /health answers 200.
  *
- * @param {{ args?: string[], env?: Record<string,string> }} options extra CLI flags and env vars
+ * @param {{ args?: string[], env?: Record<string,string>, port?: number }} options extra CLI flags
+ *   and env vars; `port` binds that port instead of a free one (to restart a node where its
+ *   clients will look for it), without retries: a taken port is an error then
  * @returns {Promise<{ url: string, port: number, proc: import("node:child_process").ChildProcess,
  *   stop: () => Promise<{code: number|null, signal: string|null}>, kill: () => Promise<{code: number|null, signal: string|null}>,
  *   stderr: () => string, stdout: () => string }>}
  */
-export async function startServer({ args = [], env = {} } = {}) {
+export async function startServer({ args = [], env = {}, port } = {}) {
   const bin = serverBinary();
+  if (port !== undefined) return launch(bin, port, args, env);
   // A port can be taken between freePort() and the bind: retry a few times in that case.
   let lastError;
   for (let attempt = 0; attempt < 3; attempt++) {
