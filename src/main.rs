@@ -5,6 +5,11 @@ mod http;
 mod server;
 
 use clap::Parser;
+
+/// Many small, short-lived allocations on several threads (frames, JSON, actor messages):
+/// mimalloc spends a fraction of glibc malloc's time on them (measured: see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -5,6 +5,7 @@ use crate::http::{self, AppState};
 use actix::Actor;
 use actix::Addr;
 use actix_web::{middleware, web, App, HttpServer};
+use chat_actors::bridge::{start_bridge, BridgeConfig};
 use chat_actors::chat::ChatServices;
 use chat_actors::connection::{CloseSession, Mode, ServerContext};
 use chat_actors::engine::SessionRegistry;
@@ -114,9 +115,21 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         };
     let sessions = SessionStore::new(session_backend).start();
     let messages = MessageStore::new(message_backend).start();
-    let hub = ChatHub::new(sessions.clone()).start();
-    if let Some(conn) = redis {
-        watch_redis(conn, hub.clone(), Duration::from_secs(2));
+    let hub = ChatHub::new(sessions.clone())
+        .with_message_store(messages.clone())
+        .start();
+    if let (Some(conn), Some(url)) = (redis, &settings.redis_url) {
+        watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
+        // With Redis, the node is part of a cluster: broadcasts and presence questions go to
+        // the other nodes, and dead nodes' users get announced.
+        let config = BridgeConfig {
+            redis_timeout: settings.redis_timeout,
+            ..BridgeConfig::new(url, &settings.node_id, &settings.channel_prefix)
+        };
+        if let Err(e) = start_bridge(config, hub.clone(), sessions.clone(), conn) {
+            // Unreachable in practice: the same URL already made the RedisConnection.
+            log::error!("cross-node bridge not started: {e}");
+        }
     }
     ChatServices {
         hub,

@@ -12,7 +12,9 @@ use serde_json::Value;
 pub(super) enum App {
     Echo,
     Conformance(ConformanceSocket),
-    Chat(ChatSocket),
+    // Boxed: the chat state (identity, limiter, recipient cache) is much larger than the
+    // other modes' and every connection carries this enum.
+    Chat(Box<ChatSocket>),
 }
 
 impl App {
@@ -20,7 +22,7 @@ impl App {
         match mode {
             Mode::EngineEcho => App::Echo,
             Mode::SocketIoConformance => App::Conformance(ConformanceSocket::default()),
-            Mode::Chat(services) => App::Chat(ChatSocket::new(services.clone())),
+            Mode::Chat(services) => App::Chat(Box::new(ChatSocket::new(services.clone()))),
         }
     }
 

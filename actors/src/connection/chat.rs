@@ -8,17 +8,17 @@ use crate::chat::{
     MessageRefusal, RateLimiter, SessionEvent, UserEvent,
 };
 use crate::engine::{random_hex, socket_id};
-use crate::hub::{Broadcast, Join, Leave, OutboundEvent};
+use crate::hub::{Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, RouteMessage};
 use crate::metrics::METRICS;
 use crate::store::{
-    AppendMessage, ConversationsOf, FindSession, ListUsers, SaveSession, Session, StoreError,
-    StoredMessage, UserEntry, UserExists,
+    ConversationsOf, FindSession, ListUsers, SaveSession, Session, StoreError, StoredMessage,
+    UserEntry, UserExists,
 };
 use actix::prelude::*;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Who this connection is, once its handshake succeeded.
@@ -36,7 +36,23 @@ pub(super) struct ChatSocket {
     limiter: RateLimiter,
     /// Events refused by the limiter since the last accepted one.
     refused_in_a_row: u64,
+    /// Recipients known to exist (users are never deleted, only expire), so that messages
+    /// to them skip the store check.
+    known_recipients: HashSet<String>,
 }
+
+/// What the recipient check of a private message found.
+enum Recipient {
+    /// In the user directory.
+    Known,
+    /// Not (or not knowably) in the directory, but has a socket on some node right now.
+    Online,
+    Unknown,
+    StoreDown(StoreError),
+}
+
+/// Bound on [`ChatSocket::known_recipients`]; past it the cache starts over.
+const MAX_KNOWN_RECIPIENTS: usize = 4096;
 
 /// Why a handshake was refused; the text is the CONNECT_ERROR message.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -55,6 +71,7 @@ impl ChatSocket {
             identity: None,
             limiter: RateLimiter::new(limits.messages_per_sec, limits.message_burst),
             refused_in_a_row: 0,
+            known_recipients: HashSet::new(),
         }
     }
 
@@ -243,8 +260,11 @@ impl Connection {
         }
     }
 
-    /// Validates, checks the recipient exists, delivers, persists, then acks. Messages of one
-    /// socket are handled one at a time (`ctx.wait`), so they are delivered in the order sent.
+    /// Validates, checks the recipient exists, then hands the message to the hub, which
+    /// delivers and persists it and reports back ([`MessageStored`]) for the ack. Recipients
+    /// already seen to exist are remembered, so most messages need no store round trip here;
+    /// the first message to a new recipient waits for the check (`ctx.wait`), keeping this
+    /// socket's messages in the order they were sent.
     fn private_message(
         &mut self,
         socket_id: String,
@@ -252,86 +272,70 @@ impl Connection {
         ack: Option<u64>,
         ctx: &mut Context<Self>,
     ) {
+        let received = Instant::now();
         let App::Chat(chat) = &mut self.app else {
             return;
         };
         let Some(me) = chat.identity.clone() else {
             return;
         };
-        let received = Instant::now();
-        let services = chat.services.clone();
         let (content, to) = match validate_private_message(payload) {
             Ok(valid) => valid,
             Err(refusal) => return self.refuse_message(refusal, ack, ctx),
         };
-        let recipient_known = {
-            let sessions = services.sessions.clone();
-            let to = to.clone();
-            let own = to == me.user_id;
-            async move {
-                if own {
-                    return Ok(true);
-                }
-                store_result(sessions.send(UserExists(to)).await)
+        let route = RouteMessage {
+            message: StoredMessage {
+                content,
+                from: me.user_id.clone(),
+                to: to.clone(),
+                id: Some(random_hex(8)),
+                ts: Some(now_millis()),
+            },
+            sender_socket: socket_id,
+            reply_to: Some(ctx.address().recipient()),
+            ack,
+            received,
+        };
+        if to == me.user_id || chat.known_recipients.contains(&to) {
+            chat.services.hub.do_send(route);
+            return;
+        }
+        let sessions = chat.services.sessions.clone();
+        let hub = chat.services.hub.clone();
+        let check = async move {
+            let stored = store_result(sessions.send(UserExists(to.clone())).await);
+            if let Ok(true) = stored {
+                return Recipient::Known;
+            }
+            // Not in our directory (a user created by a Node node of a mixed cluster) or the
+            // store is down: a user with a socket somewhere exists all the same, and local
+            // delivery must keep working through a Redis outage.
+            match (hub.send(IsOnline { user_id: to }).await, stored) {
+                (Ok(Some(true)), _) => Recipient::Online,
+                (_, Ok(_)) => Recipient::Unknown,
+                (_, Err(e)) => Recipient::StoreDown(e),
             }
         };
-        ctx.wait(
-            recipient_known
-                .into_actor(self)
-                .map(move |known, act, ctx| match known {
-                    Ok(true) => {
-                        let message = StoredMessage {
-                            content,
-                            from: me.user_id.clone(),
-                            to: to.clone(),
-                            id: Some(random_hex(8)),
-                            ts: Some(now_millis()),
-                        };
-                        METRICS.messages_routed.inc();
-                        services.hub.do_send(Broadcast {
-                            rooms: vec![to, me.user_id],
-                            except: vec![socket_id],
-                            event: OutboundEvent::new("private message", vec![to_json(&message)]),
-                        });
-                        act.persist_and_ack(&services, message, ack, received, ctx);
-                    }
-                    Ok(false) => act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx),
-                    Err(e) => {
-                        log::warn!("could not check recipient: {e}");
-                        act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
-                    }
-                }),
-        );
-    }
-
-    fn persist_and_ack(
-        &mut self,
-        services: &ChatServices,
-        message: StoredMessage,
-        ack: Option<u64>,
-        received: Instant,
-        ctx: &mut Context<Self>,
-    ) {
-        let id = message.id.clone().unwrap_or_default();
-        let stored = services.messages.send(AppendMessage(message));
-        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
-            let reply = match store_result(result) {
-                Ok(()) => {
-                    METRICS
-                        .message_latency
-                        .observe(received.elapsed().as_secs_f64());
-                    to_json(&AckOk { ok: true, id: &id })
-                }
-                Err(e) => {
-                    METRICS.error("store_append_message");
-                    log::warn!("could not store message {id}: {e}");
-                    to_json(&AckError {
-                        error: &MessageRefusal::StoreUnavailable.to_string(),
-                    })
-                }
+        ctx.wait(check.into_actor(self).map(move |recipient, act, ctx| {
+            let App::Chat(chat) = &mut act.app else {
+                return;
             };
-            if let Some(ack) = ack {
-                act.send_ack("/", ack, vec![reply], &[], ctx);
+            match recipient {
+                Recipient::Known => {
+                    if chat.known_recipients.len() >= MAX_KNOWN_RECIPIENTS {
+                        chat.known_recipients.clear();
+                    }
+                    chat.known_recipients.insert(route.message.to.clone());
+                    chat.services.hub.do_send(route);
+                }
+                Recipient::Online => chat.services.hub.do_send(route),
+                Recipient::Unknown => {
+                    act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx)
+                }
+                Recipient::StoreDown(e) => {
+                    log::warn!("could not check recipient: {e}");
+                    act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
+                }
             }
         }));
     }
@@ -437,4 +441,33 @@ fn now_millis() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+impl Handler<MessageStored> for Connection {
+    type Result = ();
+
+    /// The hub stored (or failed to store) a message of this socket: answer its ack.
+    fn handle(&mut self, msg: MessageStored, ctx: &mut Context<Self>) {
+        let reply = match msg.result {
+            Ok(()) => {
+                METRICS
+                    .message_latency
+                    .observe(msg.received.elapsed().as_secs_f64());
+                to_json(&AckOk {
+                    ok: true,
+                    id: &msg.id,
+                })
+            }
+            Err(e) => {
+                METRICS.error("store_append_message");
+                log::warn!("could not store message {}: {e}", msg.id);
+                to_json(&AckError {
+                    error: &MessageRefusal::StoreUnavailable.to_string(),
+                })
+            }
+        };
+        if let Some(ack) = msg.ack {
+            self.send_ack("/", ack, vec![reply], &[], ctx);
+        }
+    }
 }

@@ -96,7 +96,11 @@ impl Connection {
             app,
             closing: false,
         };
+        let registry = connection.server.registry.clone();
         let addr = connection.start();
+        // Registered before the handshake reply leaves, so the client's first request with
+        // this sid always finds it (`started` runs later, on the actor's own turn).
+        registry.insert(&sid, addr.clone());
         (sid, addr, open)
     }
 
@@ -189,7 +193,6 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.server.registry.insert(&self.sid, ctx.address());
         METRICS.connections_active.inc();
         METRICS
             .connections_by_transport

@@ -87,6 +87,23 @@ pub struct PeerSockets {
 pub struct SetPeers {
     pub peers: Recipient<PeerSockets>,
     pub publish: Recipient<Broadcast>,
+    /// Told when a user gets its first / loses its last local socket, so that the bridge can
+    /// keep this node's user list in Redis for the survivors should the node die.
+    pub presence: Recipient<LocalPresence>,
+}
+
+/// To the bridge: a user's presence on this node changed.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub enum LocalPresence {
+    /// The user has a local socket now (or its session changed).
+    Online {
+        user_id: String,
+        session_id: String,
+        username: String,
+    },
+    /// The user's last local socket left.
+    Offline { user_id: String },
 }
 
 /// How many presence questions to other nodes are still unanswered (0 = idle).

@@ -5,17 +5,19 @@ mod event;
 mod messages;
 mod redis_recovery;
 mod rooms;
+mod route;
 
 pub use self::event::{event_frames, packet_frames, OutboundEvent};
 pub use self::messages::{
-    Broadcast, Deliver, Join, Leave, LocalRooms, LocalSocketDetails, LocalSockets, PeerSockets,
-    PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
+    Broadcast, Deliver, Join, Leave, LocalPresence, LocalRooms, LocalSocketDetails, LocalSockets,
+    PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
 pub use self::redis_recovery::watch_redis;
 pub use self::rooms::Rooms;
+pub use self::route::{IsOnline, MessageStored, RouteMessage};
 
 use crate::metrics::METRICS;
-use crate::store::{SaveSession, Session, SessionStore, SetConnected};
+use crate::store::{MessageStore, SaveSession, Session, SessionStore, SetConnected};
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,9 +26,12 @@ use std::sync::Arc;
 pub struct ChatHub {
     rooms: Rooms<Recipient<Deliver>>,
     sessions: Addr<SessionStore>,
+    /// Where routed messages are persisted (set with [`ChatHub::with_message_store`]).
+    messages: Option<Addr<MessageStore>>,
     /// The cross-node bridge, when the node runs in a cluster.
     peers: Option<Recipient<PeerSockets>>,
     publish: Option<Recipient<Broadcast>>,
+    presence: Option<Recipient<LocalPresence>>,
     /// Presence questions to other nodes still waiting for an answer (a drain waits for them,
     /// so that the users of a stopping node get announced).
     pending_checks: usize,
@@ -39,11 +44,19 @@ impl ChatHub {
         ChatHub {
             rooms: Rooms::default(),
             sessions,
+            messages: None,
             peers: None,
             publish: None,
+            presence: None,
             pending_checks: 0,
             live_users: HashMap::new(),
         }
+    }
+
+    /// Lets the hub persist the private messages it routes.
+    pub fn with_message_store(mut self, messages: Addr<MessageStore>) -> ChatHub {
+        self.messages = Some(messages);
+        self
     }
 
     fn deliver_locally(&self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
@@ -63,6 +76,7 @@ impl Handler<SetPeers> for ChatHub {
     fn handle(&mut self, msg: SetPeers, _: &mut Context<Self>) {
         self.peers = Some(msg.peers);
         self.publish = Some(msg.publish);
+        self.presence = Some(msg.presence);
     }
 }
 
@@ -71,8 +85,17 @@ impl Handler<Join> for ChatHub {
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
         self.rooms
             .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
-        self.live_users
-            .insert(msg.user_id, (msg.session_id, msg.username));
+        let entry = (msg.session_id, msg.username);
+        if self.live_users.get(&msg.user_id) != Some(&entry) {
+            if let Some(presence) = &self.presence {
+                presence.do_send(LocalPresence::Online {
+                    user_id: msg.user_id.clone(),
+                    session_id: entry.0.clone(),
+                    username: entry.1.clone(),
+                });
+            }
+        }
+        self.live_users.insert(msg.user_id, entry);
     }
 }
 
@@ -90,6 +113,11 @@ impl Handler<Leave> for ChatHub {
             return;
         }
         self.live_users.remove(&msg.user_id);
+        if let Some(presence) = &self.presence {
+            presence.do_send(LocalPresence::Offline {
+                user_id: msg.user_id.clone(),
+            });
+        }
         let Some(peers) = self.peers.clone() else {
             self.announce_disconnect(msg);
             return;

@@ -1,0 +1,71 @@
+//! Messages of the [`RedisBridge`](super::RedisBridge) actor (besides the hub's `Broadcast`
+//! and `PeerSockets`, which it also handles).
+
+use actix::prelude::*;
+use std::collections::HashMap;
+
+/// From the subscriber: one message received on `channel`.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub channel: String,
+    pub payload: Vec<u8>,
+}
+
+/// From the subscriber: the subscriptions are in place (`true`, after every (re)connect) or
+/// the pub/sub connection was lost (`false`). While unsubscribed no answer can be received,
+/// so requests are not even sent.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SubscriptionChanged(pub bool);
+
+/// What to ask the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerQuery {
+    /// Type 0: ids of the sockets in any of `rooms`.
+    SocketIds { rooms: Vec<String> },
+    /// Type 5: ids and rooms of the sockets in any of `rooms`.
+    SocketRooms { rooms: Vec<String> },
+}
+
+/// Asks every other node. `None` when nobody could be asked (Redis down, not subscribed).
+#[derive(Message, Debug)]
+#[rtype(result = "Option<PeerReport>")]
+pub struct AskPeers(pub PeerQuery);
+
+/// What the other nodes answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerReport {
+    /// How many answers were due (`PUBSUB NUMSUB` of the request channel minus ourselves).
+    pub expected: usize,
+    /// How many arrived before the timeout.
+    pub answered: usize,
+    /// Socket id → its rooms (empty for type 0 answers, which carry ids only).
+    pub sockets: HashMap<String, Vec<String>>,
+}
+
+impl PeerReport {
+    /// Every node that was due to answer did.
+    pub fn is_complete(&self) -> bool {
+        self.answered >= self.expected
+    }
+
+    /// Answers still missing.
+    pub fn missing(&self) -> usize {
+        self.expected.saturating_sub(self.answered)
+    }
+}
+
+/// The bridge's state, for tests and diagnostics.
+#[derive(Message, Debug)]
+#[rtype(result = "StatusReport")]
+pub struct BridgeStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, MessageResponse)]
+pub struct StatusReport {
+    pub subscribed: bool,
+    /// Successful (re)subscriptions since start.
+    pub subscriptions: u64,
+    /// Requests of ours still waiting for answers.
+    pub pending_requests: usize,
+}

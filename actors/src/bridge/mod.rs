@@ -1,0 +1,177 @@
+//! The cross-node bridge: nodes sharing one Redis exchange broadcasts and presence questions
+//! in the pub/sub format of Node's `socket.io-redis` adapter v6, so that Node.js socket.io
+//! nodes can serve in the same cluster (SPEC §4), and watch each other's liveness.
+//!
+//! # Channels (Node's, `<p>` = channel prefix, default `socket.io`)
+//!
+//! | channel                       | direction | content                                                         |
+//! |-------------------------------|-----------|-----------------------------------------------------------------|
+//! | `<p>#/#`, `<p>#/#<room>#`     | both      | msgpack `[uid, {type: 2, data, nsp: "/"}, {rooms, except, flags}]` |
+//! | `<p>-request#/#`              | both      | JSON requests (we send types 0 and 5, answer 0, 1 and 5)        |
+//! | `<p>-response#/#`             | both      | JSON answers, matched by `requestId`                            |
+//!
+//! A node `PSUBSCRIBE`s `<p>#/#*` and `SUBSCRIBE`s the request and response channels on a
+//! connection of its own (pub/sub connections cannot run other commands), re-subscribing after
+//! every reconnect; it publishes over the shared [`RedisConnection`].
+//!
+//! # Keys of our own (node liveness)
+//!
+//! None of these matches `<p>#/#*`, `<p>-request#` or `<p>-response#`: Node nodes would choke.
+//! `<instance>` is the node id plus a random suffix chosen at every start, so a restarted node
+//! never mistakes its previous life's keys for its own (survivors reap those).
+//!
+//! | key                              | type   | content                                              | TTL                        |
+//! |----------------------------------|--------|------------------------------------------------------|----------------------------|
+//! | `chat:nodes`                     | set    | the `<instance>` of every node that ever heartbeated and was not reaped yet | none |
+//! | `chat:node:<instance>:alive`     | string | the node id (the `uid` of its broadcasts)            | heartbeat TTL (6 s)        |
+//! | `chat:node:<instance>:users`     | hash   | userID → JSON `{"sessionID","username"}` of every user with a socket on that node | 1 day, refreshed by heartbeats |
+//! | `chat:node:<instance>:reaper`    | string | instance id of the survivor reaping that node (`SET NX` lock) | 15 s                |
+//!
+//! Every node refreshes its `alive` key every 2 s. Every second each node reads `chat:nodes`
+//! (one `SMEMBERS`, no `SCAN`) and checks the `alive` keys; a node whose key expired is dead:
+//! one survivor takes its lock, asks every node (one type 5 request per batch of users) which
+//! of the dead node's users still have a socket somewhere, saves the others' sessions with
+//! `connected: false`, broadcasts `user disconnected` for them, then deletes the dead node's
+//! keys. A killed node's users are thus announced within about 6 + 1 + 1 s.
+//!
+//! # Pieces
+//!
+//! - [`RedisBridge`] (`redis_bridge.rs`): the actor the hub talks to; publishes its broadcasts,
+//!   answers its presence questions, dispatches what the subscriber receives.
+//! - `publisher.rs`: one ordered, batching PUBLISH queue.
+//! - `subscriber.rs`: the pub/sub connection and its reconnect loop.
+//! - `requests.rs`: our outgoing requests and the counting of their answers.
+//! - `answers.rs`: answering other nodes' requests as Node's adapter does.
+//! - `liveness.rs` / `reaper.rs`: this node's heartbeat and user list; reaping dead nodes.
+
+mod answers;
+mod channels;
+mod error;
+pub mod keys;
+mod liveness;
+mod messages;
+mod publisher;
+mod reaper;
+mod redis_bridge;
+mod requests;
+mod subscriber;
+
+pub use self::channels::Channels;
+pub use self::error::BridgeError;
+pub use self::liveness::NodeLiveness;
+pub use self::messages::{
+    AskPeers, BridgeStatus, Inbound, PeerQuery, PeerReport, StatusReport, SubscriptionChanged,
+};
+pub use self::reaper::DeadNodeReaper;
+pub use self::redis_bridge::RedisBridge;
+
+use crate::hub::{ChatHub, SetPeers};
+use crate::store::{RedisConnection, SessionStore};
+use actix::{Actor, Addr};
+use std::time::Duration;
+
+/// How a node takes part in the cluster.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// The Redis the cluster shares; the subscriber opens its own connection to it.
+    pub redis_url: String,
+    /// This node's `uid` in broadcasts and requests (a short string).
+    pub node_id: String,
+    /// `<p>` of the channel names.
+    pub channel_prefix: String,
+    /// How long to wait for the other nodes' answers to a request; a missing answer after it
+    /// means "unknown".
+    pub request_timeout: Duration,
+    /// Bound on connecting and subscribing, and on a keep-alive PING of the pub/sub connection.
+    pub redis_timeout: Duration,
+    pub liveness: LivenessConfig,
+}
+
+/// Timing of node liveness.
+#[derive(Debug, Clone, Copy)]
+pub struct LivenessConfig {
+    /// How often a node refreshes its `alive` key.
+    pub heartbeat_every: Duration,
+    /// Lifetime of the `alive` key: a node is dead once it missed this long of heartbeats.
+    pub heartbeat_ttl: Duration,
+    /// How often survivors look for dead nodes.
+    pub check_every: Duration,
+    /// Lifetime of a node's user list after its last heartbeat (a safety net should nobody
+    /// ever reap it).
+    pub users_ttl: Duration,
+    /// Lifetime of a reaper's lock (one reaping takes far less).
+    pub reaper_lock_ttl: Duration,
+}
+
+impl Default for LivenessConfig {
+    fn default() -> Self {
+        LivenessConfig {
+            heartbeat_every: Duration::from_secs(2),
+            heartbeat_ttl: Duration::from_secs(6),
+            check_every: Duration::from_secs(1),
+            users_ttl: Duration::from_secs(86_400),
+            reaper_lock_ttl: Duration::from_secs(15),
+        }
+    }
+}
+
+impl BridgeConfig {
+    /// Default timings: answers within 1 s, heartbeat every 2 s with a 6 s TTL.
+    pub fn new(redis_url: &str, node_id: &str, channel_prefix: &str) -> BridgeConfig {
+        BridgeConfig {
+            redis_url: redis_url.to_owned(),
+            node_id: node_id.to_owned(),
+            channel_prefix: channel_prefix.to_owned(),
+            request_timeout: Duration::from_secs(1),
+            redis_timeout: RedisConnection::DEFAULT_TIMEOUT,
+            liveness: LivenessConfig::default(),
+        }
+    }
+}
+
+/// Starts the bridge of this node (publisher, subscriber, liveness and reaper) and connects
+/// the hub to it. Never touches the network itself: a Redis that is down at start is
+/// reconnected to in the background. Fails only on an unparsable Redis URL.
+pub fn start_bridge(
+    config: BridgeConfig,
+    hub: Addr<ChatHub>,
+    sessions: Addr<SessionStore>,
+    conn: RedisConnection,
+) -> Result<Addr<RedisBridge>, BridgeError> {
+    let client = redis::Client::open(config.redis_url.as_str())
+        .map_err(|e| BridgeError::InvalidUrl(e.to_string()))?;
+    let instance = format!("{}.{}", config.node_id, crate::engine::random_hex(4));
+    let bridge = RedisBridge::new(&config, hub.clone(), conn.clone()).start();
+    subscriber::spawn(
+        subscriber::SubscriberConfig {
+            client,
+            channels: Channels::new(&config.channel_prefix),
+            timeout: config.redis_timeout,
+        },
+        bridge.clone().recipient(),
+        bridge.clone().recipient(),
+    );
+    let liveness = NodeLiveness::new(
+        instance.clone(),
+        config.node_id.clone(),
+        conn.clone(),
+        config.liveness,
+    )
+    .start();
+    // Both run timers, which keep them alive for the life of the node.
+    DeadNodeReaper::new(
+        instance,
+        conn,
+        hub.clone(),
+        sessions,
+        bridge.clone(),
+        config.liveness,
+    )
+    .start();
+    hub.do_send(SetPeers {
+        peers: bridge.clone().recipient(),
+        publish: bridge.clone().recipient(),
+        presence: liveness.recipient(),
+    });
+    Ok(bridge)
+}

@@ -1,0 +1,270 @@
+//! The `RedisBridge` actor: the hub's window on the other nodes.
+//!
+//! Out: every hub broadcast is published in Node's format. In: broadcasts of other nodes are
+//! handed to the hub for its local sockets; requests are answered; responses complete our
+//! requests. Nothing received can panic the node: undecodable messages are counted
+//! (`chat_errors_total{kind="bridge_decode"}`) and dropped.
+
+use super::answers;
+use super::channels::{ChannelKind, NAMESPACE};
+use super::messages::SubscriptionChanged;
+use super::publisher::Publisher;
+use super::requests::{build_request, PendingRequests};
+use super::{
+    AskPeers, BridgeConfig, BridgeStatus, Channels, Inbound, PeerQuery, PeerReport, StatusReport,
+};
+use crate::hub::{Broadcast, ChatHub, OutboundEvent, PeerSockets, RemoteBroadcast};
+use crate::metrics::METRICS;
+use crate::store::{RedisConnection, Replay};
+use actix::prelude::*;
+use chat_protocol::adapter::{
+    decode_broadcast, decode_request, decode_response, encode_broadcast, encode_request,
+    encode_response, Broadcast as WireBroadcast, BroadcastOpts, BroadcastPacket,
+};
+use std::time::Duration;
+
+pub struct RedisBridge {
+    uid: String,
+    channels: Channels,
+    hub: Addr<ChatHub>,
+    conn: RedisConnection,
+    publisher: Publisher,
+    pending: PendingRequests,
+    request_timeout: Duration,
+    subscribed: bool,
+    subscriptions: u64,
+}
+
+impl RedisBridge {
+    pub(super) fn new(config: &BridgeConfig, hub: Addr<ChatHub>, conn: RedisConnection) -> Self {
+        RedisBridge {
+            uid: config.node_id.clone(),
+            channels: Channels::new(&config.channel_prefix),
+            hub,
+            publisher: Publisher::start(conn.clone()),
+            conn,
+            pending: PendingRequests::default(),
+            request_timeout: config.request_timeout,
+            subscribed: false,
+            subscriptions: 0,
+        }
+    }
+
+    fn on_broadcast(&mut self, payload: &[u8]) {
+        let broadcast = match decode_broadcast(payload) {
+            Ok(broadcast) => broadcast,
+            Err(e) => return undecodable("broadcast", &e),
+        };
+        if broadcast.uid == self.uid || broadcast.packet.nsp != NAMESPACE {
+            return;
+        }
+        METRICS.bridge_messages.with_label_values(&["in"]).inc();
+        METRICS.broadcasts.with_label_values(&["remote"]).inc();
+        let WireBroadcast { packet, opts, .. } = broadcast;
+        self.hub.do_send(RemoteBroadcast {
+            rooms: opts.rooms,
+            except: opts.except,
+            event: OutboundEvent::from_data(packet.data, packet.attachments),
+        });
+    }
+
+    fn on_request(&mut self, payload: &[u8], ctx: &mut Context<Self>) {
+        let request = match decode_request(payload) {
+            Ok(request) => request,
+            Err(e) => return undecodable("request", &e),
+        };
+        let (uid, request_id) = answers::origin(&request);
+        let own = uid == Some(self.uid.as_str())
+            || request_id.is_some_and(|id| self.pending.contains(id));
+        if own {
+            return;
+        }
+        METRICS.bridge_messages.with_label_values(&["in"]).inc();
+        let Some(answer) = answers::answer(request, self.hub.clone()) else {
+            log::debug!("bridge: ignoring a request of a type we do not answer");
+            return;
+        };
+        let publisher = self.publisher.clone();
+        let channel = self.channels.response.clone();
+        ctx.spawn(
+            async move {
+                match answer.await {
+                    Ok(response) => {
+                        publisher.publish(channel, encode_response(&response).into_bytes())
+                    }
+                    Err(e) => log::debug!("bridge: hub gone, request unanswered: {e}"),
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    fn on_response(&mut self, payload: &[u8]) {
+        match decode_response(payload) {
+            Ok(response) => {
+                if self.pending.answer(response) {
+                    METRICS.bridge_messages.with_label_values(&["in"]).inc();
+                }
+            }
+            Err(e) => undecodable("response", &e),
+        }
+    }
+
+    /// Sends `query` to every other node and collects their answers (see `requests.rs`).
+    fn ask_peers(&mut self, query: PeerQuery) -> ResponseActFuture<Self, Option<PeerReport>> {
+        if !self.subscribed {
+            // Answers could not reach us: do not even ask.
+            return Box::pin(actix::fut::ready(None));
+        }
+        let conn = self.conn.clone();
+        let mut numsub = redis::cmd("PUBSUB");
+        numsub.arg("NUMSUB").arg(&self.channels.request);
+        let counted = async move {
+            let reply: (String, usize) = conn.query(&numsub, Replay::Safe).await?;
+            Ok::<_, crate::store::StoreError>(reply.1)
+        };
+        Box::pin(counted.into_actor(self).then(move |numsub, act, _| {
+            let subscribers = match numsub {
+                Ok(n) => n,
+                Err(e) => {
+                    log::debug!("bridge: cannot count nodes: {e}");
+                    return Box::pin(actix::fut::ready(None)) as ResponseActFuture<Self, _>;
+                }
+            };
+            let expected = subscribers.saturating_sub(1);
+            if expected == 0 {
+                return Box::pin(actix::fut::ready(Some(PeerReport::default())));
+            }
+            let request_id = crate::engine::random_hex(8);
+            let request = encode_request(&build_request(&act.uid, &request_id, &query));
+            let answers = act.pending.register(&request_id, expected);
+            let conn = act.conn.clone();
+            let mut publish = redis::cmd("PUBLISH");
+            publish.arg(&act.channels.request).arg(request);
+            let timeout = act.request_timeout;
+            let wait = async move {
+                if let Err(e) = conn.query::<()>(&publish, Replay::OnlyIfUnsent).await {
+                    log::debug!("bridge: cannot publish a request: {e}");
+                    return Asked::NotSent;
+                }
+                METRICS.bridge_messages.with_label_values(&["out"]).inc();
+                match tokio::time::timeout(timeout, answers).await {
+                    Ok(Ok(report)) => Asked::Answered(report),
+                    _ => Asked::TimedOut,
+                }
+            };
+            Box::pin(wait.into_actor(act).map(move |outcome, act, _| {
+                let partial = act.pending.give_up(&request_id);
+                match outcome {
+                    Asked::Answered(report) => Some(report),
+                    // What arrived, with its missing count: the caller decides what "unknown" means.
+                    Asked::TimedOut => partial,
+                    // Nobody was asked: not even a partial answer.
+                    Asked::NotSent => None,
+                }
+            }))
+        }))
+    }
+}
+
+/// How a request went.
+enum Asked {
+    Answered(PeerReport),
+    TimedOut,
+    NotSent,
+}
+
+fn undecodable(what: &str, error: &chat_protocol::DecodeError) {
+    METRICS.error("bridge_decode");
+    log::debug!("bridge: dropping an undecodable {what}: {error}");
+}
+
+impl Actor for RedisBridge {
+    type Context = Context<Self>;
+}
+
+impl Handler<Broadcast> for RedisBridge {
+    type Result = ();
+
+    /// Publishes a hub broadcast exactly as Node's adapter would.
+    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
+        let rooms = distinct(msg.rooms);
+        let channel = self.channels.broadcast_to(&rooms);
+        let wire = WireBroadcast {
+            uid: self.uid.clone(),
+            packet: BroadcastPacket {
+                kind: 2,
+                data: msg.event.data.clone(),
+                attachments: msg.event.attachments.clone(),
+                nsp: NAMESPACE.to_owned(),
+            },
+            opts: BroadcastOpts {
+                rooms,
+                except: distinct(msg.except),
+                flags: serde_json::Map::new(),
+            },
+        };
+        self.publisher.publish(channel, encode_broadcast(&wire));
+    }
+}
+
+/// Node sends rooms as `[...new Set(rooms)]`: first occurrence order, no duplicates.
+fn distinct(mut rooms: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(rooms.len());
+    rooms.retain(|room| seen.insert(room.clone()));
+    rooms
+}
+
+impl Handler<PeerSockets> for RedisBridge {
+    type Result = ResponseActFuture<Self, Option<usize>>;
+
+    /// How many sockets the other nodes have in `rooms`; `None` unless every node answered.
+    fn handle(&mut self, msg: PeerSockets, _: &mut Context<Self>) -> Self::Result {
+        let asked = self.ask_peers(PeerQuery::SocketIds { rooms: msg.rooms });
+        Box::pin(asked.map(|report, _, _| {
+            report
+                .filter(PeerReport::is_complete)
+                .map(|r| r.sockets.len())
+        }))
+    }
+}
+
+impl Handler<AskPeers> for RedisBridge {
+    type Result = ResponseActFuture<Self, Option<PeerReport>>;
+    fn handle(&mut self, msg: AskPeers, _: &mut Context<Self>) -> Self::Result {
+        self.ask_peers(msg.0)
+    }
+}
+
+impl Handler<Inbound> for RedisBridge {
+    type Result = ();
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        match self.channels.classify(&msg.channel) {
+            ChannelKind::Broadcast => self.on_broadcast(&msg.payload),
+            ChannelKind::Request => self.on_request(&msg.payload, ctx),
+            ChannelKind::Response => self.on_response(&msg.payload),
+            ChannelKind::Foreign => log::debug!("bridge: ignoring channel {}", msg.channel),
+        }
+    }
+}
+
+impl Handler<SubscriptionChanged> for RedisBridge {
+    type Result = ();
+    fn handle(&mut self, msg: SubscriptionChanged, _: &mut Context<Self>) {
+        self.subscribed = msg.0;
+        if msg.0 {
+            self.subscriptions += 1;
+        }
+    }
+}
+
+impl Handler<BridgeStatus> for RedisBridge {
+    type Result = StatusReport;
+    fn handle(&mut self, _: BridgeStatus, _: &mut Context<Self>) -> StatusReport {
+        StatusReport {
+            subscribed: self.subscribed,
+            subscriptions: self.subscriptions,
+            pending_requests: self.pending.len(),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// SPEC §4: a Node.js socket.io node using socket.io-redis 6 (or @socket.io/redis-adapter 8)
+// serves in the same cluster as chat-server nodes. The Node node is the reference design's
+// server (fixtures/reference-server.mjs, unmodified); both talk through one Redis.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { connect as connectTcp } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, afterEach, before, describe, it } from "node:test";
+import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
+import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { startRedis } from "../lib/redis.mjs";
+import { freePort } from "../lib/server.mjs";
+import { connectOf, disconnectOf, startNode } from "./cluster.mjs";
+
+const REFERENCE = join(dirname(fileURLToPath(import.meta.url)), "fixtures/reference-server.mjs");
+
+/** Starts the Node reference server on a free port; resolves once it accepts connections. */
+async function startReference(redisUrl, adapter) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [REFERENCE], {
+    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, ADAPTER: adapter },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout.setEncoding("utf8").on("data", (c) => (output += c));
+  proc.stderr.setEncoding("utf8").on("data", (c) => (output += c));
+  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  let exitInfo = null;
+  exited.then((info) => (exitInfo = info));
+  const killOnExit = () => proc.kill("SIGKILL");
+  process.on("exit", killOnExit);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const socket = connectTcp(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (up) break;
+    if (exitInfo || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`reference server did not start (${JSON.stringify(exitInfo)}):\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    /** Whether it is still running: a Node node crashes on payloads its adapter cannot read. */
+    alive: () => exitInfo === null,
+    async stop() {
+      process.off("exit", killOnExit);
+      if (!exitInfo) proc.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+for (const adapter of ["v6", "v8"]) {
+  const adapterName = adapter === "v6" ? "socket.io-redis 6.1.1" : "@socket.io/redis-adapter 8.3.0";
+
+  describe(`mixed cluster: chat-server + Node reference node (${adapterName})`, () => {
+    const opts = { transports: ["websocket"] };
+    let redis;
+    let ours;
+    let reference;
+    before(async () => {
+      redis = await startRedis();
+      ours = await startNode(redis, "rust1");
+      reference = await startReference(redis.url, adapter);
+    });
+    afterEach(() => disconnectAll());
+    after(async () => {
+      await reference?.stop();
+      await ours?.stop();
+      await redis?.stop();
+    });
+
+    it("presence crosses: user connected both ways, and the Node node lists our users", async () => {
+      const alice = await connectUser(ours.url, opts, `alice-${adapter}`);
+      const nora = await connectUser(reference.url, opts, `nora-${adapter}`);
+      const announced = await connectOf(alice.socket, nora.session.userID);
+      assert.equal(announced.username, `nora-${adapter}`);
+      assert.equal(userEntry(nora.users, alice.session.userID).connected, true);
+
+      const bea = await connectUser(ours.url, opts, `bea-${adapter}`);
+      const atNora = await connectOf(nora.socket, bea.session.userID);
+      assert.deepEqual(atNora, { userID: bea.session.userID, username: `bea-${adapter}`, connected: true, messages: [] });
+      assert.ok(reference.alive(), `the Node node survived our traffic:\n${reference.output()}`);
+    });
+
+    it("a user on the Node node messages a user on ours", async () => {
+      const alice = await connectUser(ours.url, opts, `alice2-${adapter}`);
+      const nora = await connectUser(reference.url, opts, `nora2-${adapter}`);
+      nora.socket.emit("private message", { content: "from Node", to: alice.session.userID });
+      const [message] = await once(alice.socket, "private message");
+      assert.deepEqual(coreMessage(message), {
+        content: "from Node",
+        from: nora.session.userID,
+        to: alice.session.userID,
+      });
+    });
+
+    // Known gap (see the lead's report): chat-server checks the recipient in its own user
+    // directory (`chat:users`), which a reference Node node never writes, so the message is
+    // refused with "unknown recipient". Remove `todo` once the recipient check also accepts
+    // users known to the cluster (e.g. a type 0 request for the recipient's room).
+    const DIRECTORY_GAP = "chat-server's user directory (chat:users) does not know users created by a Node node";
+
+    it("a user on ours messages a user on the Node node", async () => {
+      const alice = await connectUser(ours.url, opts, `alice3-${adapter}`);
+      const nora = await connectUser(reference.url, opts, `nora3-${adapter}`);
+      assertAckOk(await sendPrivateMessage(alice.socket, { content: "from Rust", to: nora.session.userID }));
+      const [message] = await once(nora.socket, "private message");
+      assert.deepEqual(coreMessage(message), {
+        content: "from Rust",
+        from: alice.session.userID,
+        to: nora.session.userID,
+      });
+      await expectNoEvent(alice.socket, "private message", 300);
+    });
+
+    it("ours lists the users of the Node node", { todo: DIRECTORY_GAP }, async () => {
+      const nora = await connectUser(reference.url, opts, `nora5-${adapter}`);
+      const alice = await connectUser(ours.url, opts, `alice5-${adapter}`);
+      assert.equal(userEntry(alice.users, nora.session.userID).username, `nora5-${adapter}`);
+    });
+
+    it("user disconnected crosses both ways; each node asks the other before announcing", async () => {
+      const alice = await connectUser(ours.url, opts, `alice4-${adapter}`);
+      const nora = await connectUser(reference.url, opts, `nora4-${adapter}`);
+      const watcherHere = await connectUser(ours.url, opts);
+      const watcherThere = await connectUser(reference.url, opts);
+
+      // The Node node asks ours (a type 0 request) whether nora has a tab here: no, so it announces.
+      nora.socket.disconnect();
+      assert.equal(await disconnectOf(watcherHere.socket, nora.session.userID), nora.session.userID);
+      // Ours asks the Node node about alice: it answers none, so ours announces.
+      alice.socket.disconnect();
+      assert.equal(await disconnectOf(watcherThere.socket, alice.session.userID), alice.session.userID);
+      assert.ok(reference.alive(), `the Node node survived:\n${reference.output()}`);
+    });
+  });
+}
