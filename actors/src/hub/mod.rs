@@ -4,6 +4,7 @@
 mod event;
 mod messages;
 mod redis_recovery;
+mod remote_presence;
 mod rooms;
 mod route;
 
@@ -189,6 +190,7 @@ impl Handler<RemoteBroadcast> for ChatHub {
     type Result = ();
     fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
         self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
+        remote_presence::learn_from_remote(&self.sessions, &msg.event.data);
     }
 }
 

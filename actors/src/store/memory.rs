@@ -64,6 +64,28 @@ impl SessionBackend for MemorySessions {
         let exists = lock(&self.inner).users.contains_key(user_id);
         future::ready(Ok(exists)).boxed()
     }
+
+    fn remember_user(&self, entry: &UserEntry) -> BoxFuture<'static, Result<(), StoreError>> {
+        let mut t = lock(&self.inner);
+        if t.users
+            .insert(entry.user_id.clone(), entry.clone())
+            .is_none()
+        {
+            t.order.push(entry.user_id.clone());
+        }
+        future::ready(Ok(())).boxed()
+    }
+
+    fn set_user_connected(
+        &self,
+        user_id: &str,
+        connected: bool,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        if let Some(entry) = lock(&self.inner).users.get_mut(user_id) {
+            entry.connected = connected;
+        }
+        future::ready(Ok(())).boxed()
+    }
 }
 
 /// Per-user histories, each capped at `cap` messages.

@@ -20,7 +20,8 @@ pub use self::redis::{
     DEFAULT_SESSION_TTL_SECS,
 };
 pub use self::session_store::{
-    FindSession, ListUsers, SaveSession, SessionStore, SetConnected, UserExists,
+    FindSession, ListUsers, RememberUser, SaveSession, SessionStore, SetConnected,
+    SetUserConnected, UserExists,
 };
 pub use self::types::{Session, StoreError, StoredMessage, UserEntry};
 
@@ -45,6 +46,18 @@ pub trait SessionBackend: Send + Sync + 'static {
 
     /// Whether `user_id` is a known user (a message to an unknown user is refused).
     fn user_exists(&self, user_id: &str) -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    /// Records a user announced by another node (a Node.js node of a mixed cluster writes only
+    /// `session:<id>`, never our directory), so that it is listed and can be messaged.
+    fn remember_user(&self, entry: &UserEntry) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// Updates the `connected` flag of a listed user (announced disconnected by another node);
+    /// an unknown user is left unknown.
+    fn set_user_connected(
+        &self,
+        user_id: &str,
+        connected: bool,
+    ) -> BoxFuture<'static, Result<(), StoreError>>;
 }
 
 /// Where conversations live: each message is kept in the sender's and the recipient's history.

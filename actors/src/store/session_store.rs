@@ -89,3 +89,30 @@ impl Handler<UserExists> for SessionStore {
         self.backend.user_exists(&msg.0)
     }
 }
+
+/// Records a user announced by another node (see [`SessionBackend::remember_user`]).
+#[derive(Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct RememberUser(pub UserEntry);
+
+/// Updates a listed user's `connected` flag (see [`SessionBackend::set_user_connected`]).
+#[derive(Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct SetUserConnected {
+    pub user_id: String,
+    pub connected: bool,
+}
+
+impl Handler<RememberUser> for SessionStore {
+    type Result = ResponseFuture<Result<(), StoreError>>;
+    fn handle(&mut self, msg: RememberUser, _: &mut Context<Self>) -> Self::Result {
+        self.backend.remember_user(&msg.0)
+    }
+}
+
+impl Handler<SetUserConnected> for SessionStore {
+    type Result = ResponseFuture<Result<(), StoreError>>;
+    fn handle(&mut self, msg: SetUserConnected, _: &mut Context<Self>) -> Self::Result {
+        self.backend.set_user_connected(&msg.user_id, msg.connected)
+    }
+}

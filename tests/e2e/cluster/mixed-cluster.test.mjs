@@ -102,11 +102,8 @@ for (const adapter of ["v6", "v8"]) {
       });
     });
 
-    // Known gap (see the lead's report): chat-server checks the recipient in its own user
-    // directory (`chat:users`), which a reference Node node never writes, so the message is
-    // refused with "unknown recipient". Remove `todo` once the recipient check also accepts
-    // users known to the cluster (e.g. a type 0 request for the recipient's room).
-    const DIRECTORY_GAP = "chat-server's user directory (chat:users) does not know users created by a Node node";
+    // A Node node never writes our user directory (`chat:users`): ours learns its users from
+    // their `user connected` broadcasts, and accepts recipients that are online anywhere.
 
     it("a user on ours messages a user on the Node node", async () => {
       const alice = await connectUser(ours.url, opts, `alice3-${adapter}`);
@@ -121,7 +118,7 @@ for (const adapter of ["v6", "v8"]) {
       await expectNoEvent(alice.socket, "private message", 300);
     });
 
-    it("ours lists the users of the Node node", { todo: DIRECTORY_GAP }, async () => {
+    it("ours lists the users of the Node node", async () => {
       const nora = await connectUser(reference.url, opts, `nora5-${adapter}`);
       const alice = await connectUser(ours.url, opts, `alice5-${adapter}`);
       assert.equal(userEntry(alice.users, nora.session.userID).username, `nora5-${adapter}`);

@@ -128,6 +128,46 @@ impl SessionBackend for RedisSessions {
         }
         .boxed()
     }
+
+    fn remember_user(&self, entry: &UserEntry) -> BoxFuture<'static, Result<(), StoreError>> {
+        let conn = self.conn.clone();
+        let entry = entry.clone();
+        async move {
+            let json =
+                serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut cmd = ::redis::cmd("HSET");
+            cmd.arg(USER_DIRECTORY_KEY).arg(&entry.user_id).arg(json);
+            conn.query::<()>(&cmd, Replay::Safe).await
+        }
+        .boxed()
+    }
+
+    fn set_user_connected(
+        &self,
+        user_id: &str,
+        connected: bool,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        let conn = self.conn.clone();
+        let user_id = user_id.to_owned();
+        async move {
+            // Read-modify-write without a transaction: the worst a race can do is leave the
+            // flag of the later of two concurrent announcements, which is the right one.
+            let mut get = ::redis::cmd("HGET");
+            get.arg(USER_DIRECTORY_KEY).arg(&user_id);
+            let Some(json) = conn.query::<Option<String>>(&get, Replay::Safe).await? else {
+                return Ok(());
+            };
+            let mut entry: UserEntry =
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            entry.connected = connected;
+            let json =
+                serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut set = ::redis::cmd("HSET");
+            set.arg(USER_DIRECTORY_KEY).arg(&user_id).arg(json);
+            conn.query::<()>(&set, Replay::Safe).await
+        }
+        .boxed()
+    }
 }
 
 /// The session from the `HMGET` reply; `None` when the hash does not exist. A hash that exists
