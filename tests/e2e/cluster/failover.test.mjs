@@ -8,6 +8,10 @@ import { assertAckOk, coreMessage, sendPrivateMessage, userEntry } from "../lib/
 import { startNginx } from "../lib/nginx.mjs";
 import { useCluster } from "./cluster.mjs";
 
+// Reconnecting clients leave the shared socket list when they disconnect (during a drain),
+// so they are tracked here to be closed for good after the test.
+const resuming = [];
+
 /** A client like the chat page: reconnects by itself and resumes with its sessionID. */
 async function resumingUser(url, username) {
   const socket = createSocket(url, {
@@ -17,6 +21,7 @@ async function resumingUser(url, username) {
     reconnectionDelayMax: 500,
     auth: { username },
   });
+  resuming.push(socket);
   socket.on("session", ({ sessionID }) => {
     socket.auth = { sessionID };
   });
@@ -44,7 +49,10 @@ describe("cluster: failover behind nginx", () => {
   before(async () => {
     nginx = await startNginx(cluster.nodes.map((node) => node.port));
   });
-  after(() => nginx?.stop());
+  after(async () => {
+    for (const socket of resuming) socket.disconnect();
+    await nginx?.stop();
+  });
 
   it("SIGTERM then SIGKILL of the serving node: clients resume elsewhere with their history", async () => {
     const alice = await resumingUser(nginx.url, "alice-failover");
