@@ -18,6 +18,6 @@ fi
 # nginx and redis packages start system services on install; the tests start their own.
 
 (cd tests/e2e && npm ci --no-audit --no-fund)
-cargo build --bins
+cargo build --workspace --bins
 cargo test --workspace
 (cd tests/e2e && npm test)

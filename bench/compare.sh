@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark, in one sitting on this machine: the reference server (Node
+# socket.io, from the benchmark kit) and our chat-server under the same load, driven by the
+# kit's Node probe and by chat-loadgen, on one in-memory node and on two nodes sharing a Redis.
+# Then chat-loadgen alone pushes our server to higher rates to find where it saturates.
+#
+# Every run gets freshly started servers (and a flushed Redis), so the memory and CPU read
+# from /proc belong to that run only. Each run prints one JSON line, prefixed with its labels:
+#   {"setup":"single","server":"ours","driver":"probe","others_cores":0.05, ...the tool's own fields...}
+# The lines also go to $OUT.
+#
+# Usage: bench/compare.sh            (everything: 26 runs, about 12 minutes)
+# Knobs (environment):
+#   RUN_SECONDS=10                     measured sending time of each run
+#   SCENARIOS="200:2000 1000:3000"     users:msgs-per-second for the side-by-side part ("" skips it)
+#   SETUPS="single cluster"            single = 1 node in memory, cluster = 2 nodes + Redis
+#   TOOLS="probe loadgen"              which load tools drive the side-by-side part
+#   HIGH_USERS=1000 HIGH_RATES="5000 10000 15000 20000 25000"   the saturation part ("" skips it)
+#   KIT=/tmp/bench                     the benchmark kit, copied from ../shared/bench if absent
+#   OUT=/tmp/bench-results.jsonl
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+RUN_SECONDS=${RUN_SECONDS:-10}
+SCENARIOS=${SCENARIOS-"200:2000 1000:3000"}
+SETUPS=${SETUPS:-"single cluster"}
+TOOLS=${TOOLS:-"probe loadgen"}
+HIGH_USERS=${HIGH_USERS:-1000}
+HIGH_RATES=${HIGH_RATES-"5000 10000 15000 20000 25000"}
+KIT=${KIT:-/tmp/bench}
+KIT_SOURCE=${KIT_SOURCE:-$ROOT/../shared/bench}
+OUT=${OUT:-/tmp/bench-results.jsonl}
+
+SERVER=$ROOT/target/release/chat-server
+LOADGEN=$ROOT/target/release/chat-loadgen
+
+log() { echo "# $*" >&2; }
+
+# --- setup -------------------------------------------------------------------------------
+
+if [ ! -d "$KIT/node_modules" ]; then
+  log "installing the benchmark kit in $KIT (outside the repository)"
+  mkdir -p "$KIT"
+  cp -r "$KIT_SOURCE"/. "$KIT"/
+  (cd "$KIT" && npm install --no-audit --no-fund >/dev/null)
+fi
+
+log "building release binaries"
+cargo build --release -p chat-server -p chat-loadgen >&2
+
+# Processes this script started; stopped by pid on exit, never by name.
+STARTED=()
+stop_pids() {
+  local pid
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+cleanup() { stop_pids "${STARTED[@]}"; }
+trap cleanup EXIT
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Prints a free port at or above $1 (never 3000 or 6379: the lead's dev server and the
+# machine's Redis).
+free_port() {
+  local port=$1
+  while port_in_use "$port" || [ "$port" = 3000 ] || [ "$port" = 6379 ]; do port=$((port + 1)); done
+  echo "$port"
+}
+
+# Waits until an Engine.IO polling handshake answers on port $1 (both servers serve it).
+wait_ready() {
+  local port=$1 i
+  for i in $(seq 1 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "server on port $port did not come up"
+  return 1
+}
+
+REDIS_PORT=$(free_port 6390)
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+REDIS_PID=
+if [[ " $SETUPS " == *" cluster "* ]] || [ -n "$HIGH_RATES" ]; then
+  redis-server --port "$REDIS_PORT" --save "" --appendonly no --loglevel warning >/dev/null &
+  REDIS_PID=$!
+  STARTED+=("$REDIS_PID")
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  log "redis on $REDIS_PORT (pid $REDIS_PID)"
+fi
+
+# --- servers -------------------------------------------------------------------------------
+
+# start_nodes SERVER SETUP: starts 1 (single) or 2 (cluster) nodes; sets NODE_PIDS and URLS.
+start_nodes() {
+  local server=$1 setup=$2 count=1 n port
+  [ "$setup" = cluster ] && count=2
+  NODE_PIDS=()
+  URLS=
+  if [ -n "$REDIS_PID" ]; then redis-cli -p "$REDIS_PORT" flushall >/dev/null; fi
+  for n in $(seq 1 "$count"); do
+    port=$(free_port $((4100 + n * 10)))
+    if [ "$server" = reference ]; then
+      local redis_url=""
+      [ "$setup" = cluster ] && redis_url=$REDIS_URL
+      PORT=$port REDIS_URL=$redis_url node "$KIT/reference-server.mjs" >/dev/null &
+    elif [ "$setup" = cluster ]; then
+      "$SERVER" --port "$port" --host 127.0.0.1 --redis-url "$REDIS_URL" --node-id "n$n" >/dev/null 2>&1 &
+    else
+      "$SERVER" --port "$port" --host 127.0.0.1 >/dev/null 2>&1 &
+    fi
+    NODE_PIDS+=("$!")
+    STARTED+=("$!")
+    wait_ready "$port"
+    URLS+="${URLS:+,}http://127.0.0.1:$port"
+  done
+}
+
+# The pids whose CPU and memory a run measures: the nodes, and Redis for cluster runs.
+measured_pids() {
+  local setup=$1 pids
+  pids=$(IFS=,; echo "${NODE_PIDS[*]}")
+  [ "$setup" = cluster ] && pids+=",$REDIS_PID"
+  echo "$pids"
+}
+
+# CPU time in clock ticks (USER_HZ, 100 per second): busy time of the whole machine (all
+# cores), and utime + stime of the given pids.
+machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+pids_ticks() {
+  local pid sum=0 ticks
+  for pid in "$@"; do
+    ticks=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
+    sum=$((sum + ${ticks:-0}))
+  done
+  echo "$sum"
+}
+
+exec 3>&2 # the tools' own stderr goes to ours; fd 2 of `time` goes to a file
+TIMES=$(mktemp)
+trap 'cleanup; rm -f "$TIMES"' EXIT
+
+# run_once SETUP SERVER TOOL USERS RATE [extra loadgen args...]: one labelled JSON line.
+#
+# The label says how disturbed the run was: `others_cores`, the CPU the rest of the machine
+# (other builds, tests) used during the run, in cores on average: the machine's busy time
+# minus that of the servers, Redis and the load tool. The machine has 2 cores; a run whose
+# others_cores is well above 0.1 competed with other work and its figures are disturbed.
+run_once() {
+  local setup=$1 server=$2 tool=$3 users=$4 rate=$5
+  shift 5
+  local line pids busy0 own0 start busy1 own1 end tool_cpu others
+  start_nodes "$server" "$setup"
+  pids=$(measured_pids "$setup")
+  log "$setup $server $tool users=$users rate=$rate (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  busy0=$(machine_busy_ticks); own0=$(pids_ticks "${NODE_PIDS[@]}" $REDIS_PID); start=$(date +%s.%N)
+  TIMEFORMAT='%3U %3S'
+  if [ "$tool" = probe ]; then
+    { time { line=$(cd "$KIT" && node probe.mjs --urls "$URLS" --users "$users" --rate "$rate" \
+      --seconds "$RUN_SECONDS" --pids "$pids" 2>&3) || true; }; } 2>"$TIMES"
+  else
+    { time { line=$("$LOADGEN" --urls "$URLS" --users "$users" --rate "$rate" --seconds "$RUN_SECONDS" \
+      --pids "$pids" "$@" 2>&3) || true; }; } 2>"$TIMES"
+  fi
+  busy1=$(machine_busy_ticks); own1=$(pids_ticks "${NODE_PIDS[@]}" $REDIS_PID); end=$(date +%s.%N)
+  stop_pids "${NODE_PIDS[@]}"
+  tool_cpu=$(awk '{print $1 + $2}' "$TIMES")
+  others=$(awk -v b="$((busy1 - busy0))" -v o="$((own1 - own0))" -v t="$tool_cpu" -v s="$start" -v e="$end" \
+    'BEGIN { x = ((b - o) / 100 - t) / (e - s); printf "%.2f", (x < 0 ? 0 : x) }')
+  if [ -z "$line" ]; then line='{"failed":true}'; fi
+  line="{\"setup\":\"$setup\",\"server\":\"$server\",\"driver\":\"$tool\",\"others_cores\":$others,${line#\{}"
+  echo "$line" | tee -a "$OUT"
+}
+
+# --- runs ------------------------------------------------------------------------------------
+
+log "results also appended to $OUT; machine load now: $(cat /proc/loadavg)"
+for scenario in $SCENARIOS; do
+  users=${scenario%%:*}
+  rate=${scenario##*:}
+  for setup in $SETUPS; do
+    for tool in $TOOLS; do
+      for server in reference ours; do
+        # The reference never acknowledges, so neither side is asked to: same traffic.
+        run_once "$setup" "$server" "$tool" "$users" "$rate" --no-ack
+      done
+    done
+  done
+done
+
+for setup in $SETUPS; do
+  for rate in $HIGH_RATES; do
+    run_once "$setup" ours loadgen "$HIGH_USERS" "$rate"
+  done
+done
