@@ -27,3 +27,12 @@ export function useServer(options = {}) {
     kill: () => server.kill(),
   };
 }
+
+/** Raw Engine.IO sockets a test opened (push them here); closed after each test. */
+export function useRawSockets() {
+  const raws = [];
+  afterEach(() => {
+    for (const ws of raws.splice(0)) ws.close();
+  });
+  return raws;
+}

@@ -1,24 +1,17 @@
 // SPEC §1: an Engine.IO session that sends no Socket.IO CONNECT within connectTimeout
 // (conformance: 1000 ms) is closed, even though it answers every ping.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { expectPollingSessionClosed, pollingHandshake, wsHandshake } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useRawSockets, useServer } from "../lib/suite.mjs";
 import { sleep } from "../lib/client.mjs";
 
 const CONNECT_TIMEOUT = 1000;
 const SLACK = 700;
 
 describe("connect timeout (socket.io conformance server)", () => {
-  let server;
-  const raws = [];
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => {
-    for (const ws of raws.splice(0)) ws.close();
-  });
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
+  const raws = useRawSockets();
 
   it("websocket without CONNECT is closed after connectTimeout (not before)", async () => {
     const { ws } = await wsHandshake(server.url, { autoPong: true });

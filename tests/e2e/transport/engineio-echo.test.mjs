@@ -1,8 +1,8 @@
 // SPEC §1 conformance, engine.io variant: every message packet (text or binary) is echoed unchanged.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { decodePayload, encodePayload, pollGet, pollingHandshake, pollPost, RS, wsHandshake } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useRawSockets, useServer } from "../lib/suite.mjs";
 
 /** Collects echoed message packets over polling (answering pings) until `count` arrived. */
 async function collectPolledMessages(url, sid, count, timeoutMs = 3000) {
@@ -22,15 +22,8 @@ async function collectPolledMessages(url, sid, count, timeoutMs = 3000) {
 }
 
 describe("engine.io echo (engine.io conformance server)", () => {
-  let server;
-  const raws = [];
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "engineio"] });
-  });
-  afterEach(() => {
-    for (const ws of raws.splice(0)) ws.close();
-  });
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "engineio"] });
+  const raws = useRawSockets();
 
   it("websocket: text messages come back unchanged and in order", async () => {
     const { ws, handshake } = await wsHandshake(server.url);

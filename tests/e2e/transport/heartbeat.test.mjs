@@ -1,9 +1,9 @@
 // SPEC §1: server-initiated heartbeat; a session that does not answer pings is closed by the server.
 // Conformance settings: pingInterval 300 ms, pingTimeout 200 ms.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { pollGet, pollingHandshake, pollPost, wsHandshake } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useRawSockets, useServer } from "../lib/suite.mjs";
 import { sleep } from "../lib/client.mjs";
 
 const PING_INTERVAL = 300;
@@ -12,15 +12,8 @@ const PING_TIMEOUT = 200;
 const SLACK = 500;
 
 describe("heartbeat (socket.io conformance server)", () => {
-  let server;
-  const raws = [];
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "socketio"] });
-  });
-  afterEach(() => {
-    for (const ws of raws.splice(0)) ws.close();
-  });
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "socketio"] });
+  const raws = useRawSockets();
 
   it("websocket: pings arrive every pingInterval and answered pings keep the session open", async () => {
     const { ws } = await wsHandshake(server.url, { autoPong: true });

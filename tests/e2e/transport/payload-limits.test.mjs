@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { connect, disconnectAll, emitWithAckArgs, normaliseBinary, once } from "../lib/client.mjs";
 import { pollingHandshake, pollPost, wsHandshake } from "../lib/engineio.mjs";
 import { startServer } from "../lib/server.mjs";
+import { useRawSockets, useServer } from "../lib/suite.mjs";
 
 const MAX_PAYLOAD = 1_000_000;
 
@@ -78,15 +79,8 @@ describe("maxPayload (socket.io conformance server, 1e6 bytes)", () => {
 });
 
 describe("--max-payload flag (chat mode, 1000 bytes)", () => {
-  let server;
-  const raws = [];
-  before(async () => {
-    server = await startServer({ args: ["--max-payload", "1000"] });
-  });
-  afterEach(() => {
-    for (const ws of raws.splice(0)) ws.close();
-  });
-  after(() => server?.stop());
+  const server = useServer({ args: ["--max-payload", "1000"] });
+  const raws = useRawSockets();
 
   it("the handshake advertises maxPayload 1000", async () => {
     const { handshake, sid } = await pollingHandshake(server.url);

@@ -1,19 +1,12 @@
 // SPEC §1: the polling -> WebSocket upgrade at the wire level (2probe / 3probe / 5).
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { pollGet, pollingHandshake, pollPost, RawWebSocket } from "../lib/engineio.mjs";
-import { startServer } from "../lib/server.mjs";
+import { useRawSockets, useServer } from "../lib/suite.mjs";
 
 describe("raw polling -> websocket upgrade (engine.io conformance server)", () => {
-  let server;
-  const raws = [];
-  before(async () => {
-    server = await startServer({ args: ["--conformance", "engineio"] });
-  });
-  afterEach(() => {
-    for (const ws of raws.splice(0)) ws.close();
-  });
-  after(() => server?.stop());
+  const server = useServer({ args: ["--conformance", "engineio"] });
+  const raws = useRawSockets();
 
   it("probe, upgrade, then messages flow over the websocket and polling is released", async () => {
     const { sid } = await pollingHandshake(server.url);
