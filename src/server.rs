@@ -35,6 +35,8 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     // The hub, the stores and the bridge are started by the first HTTP worker, on its thread:
     // the connections served by that worker then reach them without crossing threads, which
     // is most of the CPU a message costs (see BENCHMARKS.md). Other workers share them.
+    // The price: they live and die with that worker's thread, so nothing on the request path
+    // may panic (client input is validated and the decoders are fuzzed).
     let context: Arc<OnceLock<Arc<ServerContext>>> = Arc::default();
     let make_context = {
         let (settings, redis, registry) = (settings.clone(), redis.clone(), registry.clone());
