@@ -54,3 +54,18 @@ export class ConsoleWatch {
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the page's user list shows `username` (as ourselves or not) with the given presence. */
+export async function waitForUser(page, username, { self = false, state = "online", timeout } = {}) {
+  await page.waitForFunction(
+    ([name, isSelf, wanted]) =>
+      [...document.querySelectorAll("#user-list button.user")].some(
+        (button) =>
+          button.querySelector(".user-name").textContent === name &&
+          !button.querySelector(".user-self").hidden === isSelf &&
+          button.dataset.state === wanted,
+      ),
+    [username, self, state],
+    { timeout },
+  );
+}

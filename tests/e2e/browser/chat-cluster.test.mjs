@@ -6,7 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT, startServer } from "../lib/server.mjs";
-import { ConsoleWatch, launchBrowser } from "./browser.mjs";
+import { ConsoleWatch, launchBrowser, waitForUser } from "./browser.mjs";
 import { startRedis } from "../lib/redis.mjs";
 
 const STEP_TIMEOUT_MS = 8000;
@@ -43,20 +43,6 @@ async function openAs(label, node, username, expected) {
 
 function userButton(page, username) {
   return page.getByRole("button", { name: new RegExp(`^${username}( \\(yourself\\))?, (online|offline)`) });
-}
-
-async function waitForUser(page, username, { self = false, state = "online", timeout } = {}) {
-  await page.waitForFunction(
-    ([name, isSelf, wanted]) =>
-      [...document.querySelectorAll("#user-list button.user")].some(
-        (button) =>
-          button.querySelector(".user-name").textContent === name &&
-          !button.querySelector(".user-self").hidden === isSelf &&
-          button.dataset.state === wanted,
-      ),
-    [username, self, state],
-    { timeout },
-  );
 }
 
 async function send(page, content) {

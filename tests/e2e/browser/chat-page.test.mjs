@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../lib/server.mjs";
-import { ConsoleWatch, launchBrowser, sleep } from "./browser.mjs";
+import { ConsoleWatch, launchBrowser, sleep, waitForUser } from "./browser.mjs";
 import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
 
 const STEP_TIMEOUT_MS = 5000;
@@ -37,20 +37,6 @@ async function login(page, username) {
 function userButton(page, username) {
   const escaped = username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return page.getByRole("button", { name: new RegExp(`^${escaped}( \\(yourself\\))?, (online|offline)`) });
-}
-
-/** Waits until the list shows `username` (as ourselves or not) with the given presence. */
-async function waitForUser(page, username, { self = false, state = "online" } = {}) {
-  await page.waitForFunction(
-    ([name, isSelf, wanted]) =>
-      [...document.querySelectorAll("#user-list button.user")].some(
-        (button) =>
-          button.querySelector(".user-name").textContent === name &&
-          !button.querySelector(".user-self").hidden === isSelf &&
-          button.dataset.state === wanted,
-      ),
-    [username, self, state],
-  );
 }
 
 async function userIdOf(page, username) {
