@@ -1,6 +1,7 @@
 //! Prometheus metrics of one node. A single process-wide set: every actor and HTTP handler
 //! counts into the same registry, and `GET /metrics` renders it.
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -42,57 +43,63 @@ pub struct Metrics {
     pub bridge_messages: IntCounterVec,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let c = IntCounter::new(name, help).expect("valid metric name");
+/// Registers a freshly built metric and hands it back. Names and labels are literals of this
+/// file and each is registered once, so neither step can fail at run time.
+fn registered<T: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<T>,
+) -> T {
+    let metric = metric.expect("valid metric name");
     registry
-        .register(Box::new(c.clone()))
+        .register(Box::new(metric.clone()))
         .expect("metric registered once");
-    c
+    metric
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    registered(registry, IntCounter::new(name, help))
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, label: &str) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric name");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("metric registered once");
-    c
+    registered(
+        registry,
+        IntCounterVec::new(Opts::new(name, help), &[label]),
+    )
 }
 
 impl Metrics {
     fn new() -> Metrics {
         let registry = Registry::new();
-        let connections_active = IntGauge::new(
-            "chat_connections_active",
-            "Engine.IO sessions currently open",
-        )
-        .expect("valid metric name");
-        registry
-            .register(Box::new(connections_active.clone()))
-            .expect("metric registered once");
-        let connections_by_transport = IntGaugeVec::new(
-            Opts::new(
-                "chat_connections_open",
-                "Engine.IO sessions currently open, by transport",
+        let connections_active = registered(
+            &registry,
+            IntGauge::new(
+                "chat_connections_active",
+                "Engine.IO sessions currently open",
             ),
-            &["transport"],
-        )
-        .expect("valid metric name");
-        registry
-            .register(Box::new(connections_by_transport.clone()))
-            .expect("metric registered once");
-        let message_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "chat_private_message_seconds",
-                "Time from receiving a private message to acknowledging it",
-            )
-            .buckets(vec![
-                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-            ]),
-        )
-        .expect("valid metric name");
-        registry
-            .register(Box::new(message_latency.clone()))
-            .expect("metric registered once");
+        );
+        let connections_by_transport = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "chat_connections_open",
+                    "Engine.IO sessions currently open, by transport",
+                ),
+                &["transport"],
+            ),
+        );
+        let message_latency = registered(
+            &registry,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "chat_private_message_seconds",
+                    "Time from receiving a private message to acknowledging it",
+                )
+                .buckets(vec![
+                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                    1.0,
+                ]),
+            ),
+        );
         Metrics {
             connections_active,
             connections_by_transport,

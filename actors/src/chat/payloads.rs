@@ -55,3 +55,9 @@ pub struct AckOk<'a> {
 pub struct AckError<'a> {
     pub error: &'a str,
 }
+
+/// A payload as JSON. Every payload of this module holds only strings, numbers, booleans and
+/// vectors of them, for which serialising cannot fail.
+pub fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

@@ -4,8 +4,8 @@
 use super::app::App;
 use super::Connection;
 use crate::chat::{
-    validate_private_message, validate_username, AckError, AckOk, ChatServices, HandshakeAuth,
-    MessageRefusal, RateLimiter, SessionEvent, UserEvent,
+    to_json, validate_private_message, validate_username, AckError, AckOk, ChatServices,
+    HandshakeAuth, MessageRefusal, RateLimiter, SessionEvent, UserEvent,
 };
 use crate::engine::{random_hex, socket_id};
 use crate::hub::{Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, RouteMessage};
@@ -16,7 +16,6 @@ use crate::store::{
 };
 use actix::prelude::*;
 use chat_protocol::socketio::Packet as SioPacket;
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -101,11 +100,6 @@ struct Welcome {
 
 fn store_result<T>(r: Result<Result<T, StoreError>, MailboxError>) -> Result<T, StoreError> {
     r.unwrap_or(Err(StoreError::Unavailable))
-}
-
-fn to_json<T: Serialize>(value: &T) -> Value {
-    // Our payload structs contain only strings, bools and vectors: serialising cannot fail.
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 impl Connection {
@@ -347,6 +341,11 @@ impl Connection {
         ctx: &mut Context<Self>,
     ) {
         METRICS.error(refusal.kind());
+        self.ack_refusal(refusal, ack, ctx);
+    }
+
+    /// Answers the client's ack, if it asked for one, with `{"error": <refusal>}`.
+    fn ack_refusal(&mut self, refusal: MessageRefusal, ack: Option<u64>, ctx: &mut Context<Self>) {
         if let Some(ack) = ack {
             let reply = to_json(&AckError {
                 error: &refusal.to_string(),
@@ -448,26 +447,24 @@ impl Handler<MessageStored> for Connection {
 
     /// The hub stored (or failed to store) a message of this socket: answer its ack.
     fn handle(&mut self, msg: MessageStored, ctx: &mut Context<Self>) {
-        let reply = match msg.result {
+        match msg.result {
             Ok(()) => {
                 METRICS
                     .message_latency
                     .observe(msg.received.elapsed().as_secs_f64());
-                to_json(&AckOk {
-                    ok: true,
-                    id: &msg.id,
-                })
+                if let Some(ack) = msg.ack {
+                    let reply = to_json(&AckOk {
+                        ok: true,
+                        id: &msg.id,
+                    });
+                    self.send_ack("/", ack, vec![reply], &[], ctx);
+                }
             }
             Err(e) => {
                 METRICS.error("store_append_message");
                 log::warn!("could not store message {}: {e}", msg.id);
-                to_json(&AckError {
-                    error: &MessageRefusal::StoreUnavailable.to_string(),
-                })
+                self.ack_refusal(MessageRefusal::StoreUnavailable, msg.ack, ctx);
             }
-        };
-        if let Some(ack) = msg.ack {
-            self.send_ack("/", ack, vec![reply], &[], ctx);
         }
     }
 }

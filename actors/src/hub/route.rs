@@ -4,6 +4,7 @@
 //! connection -> hub, hub -> each recipient, and store -> sender for the acknowledgement.
 
 use super::{ChatHub, OutboundEvent};
+use crate::chat::to_json;
 use crate::metrics::METRICS;
 use crate::store::{AppendMessage, StoreError, StoredMessage};
 use actix::prelude::*;
@@ -77,11 +78,6 @@ impl Handler<RouteMessage> for ChatHub {
                 }),
         );
     }
-}
-
-fn to_json(message: &StoredMessage) -> serde_json::Value {
-    // Strings and numbers only: serialising cannot fail.
-    serde_json::to_value(message).unwrap_or(serde_json::Value::Null)
 }
 
 /// Whether `user_id` has a socket on this node or, when the node is in a cluster, on another
