@@ -110,6 +110,14 @@ impl Connection {
             return;
         }
         METRICS.bytes_sent.inc_by(frame.len() as u64);
+        self.enqueue(frame, ctx);
+    }
+
+    /// Queues a frame already counted in `bytes_sent` (one moved between transports).
+    fn enqueue(&mut self, frame: Frame, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
         match self
             .transport
             .push(frame, self.server.config.outbound_capacity)

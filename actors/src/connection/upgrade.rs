@@ -85,8 +85,9 @@ impl Connection {
         log::debug!("session {} upgraded to websocket", self.sid);
         if let Transport::Polling(mut polling) = old {
             polling.answer_waiting_with("6");
+            // Already counted when they were queued for polling.
             for frame in polling.take_queue() {
-                self.send(frame, ctx);
+                self.enqueue(frame, ctx);
             }
         }
     }
