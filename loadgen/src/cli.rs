@@ -63,6 +63,12 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
+    /// Local addresses to connect from, comma separated (e.g. 127.0.0.2,127.0.0.3); users are
+    /// spread round-robin. One address has about 28 000 ephemeral ports per server, so runs
+    /// with more users need several. Default: the kernel chooses.
+    #[arg(long, value_delimiter = ',')]
+    pub source_addrs: Vec<std::net::IpAddr>,
+
     /// Worker threads of the load generator's runtime (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,

@@ -5,19 +5,21 @@
 //! scheduler reaches a user through its command channel, and the user's counts come back as
 //! the task's result.
 
+use crate::dial::dial;
 use crate::error::ClientError;
 use crate::packets::{self, AckOutcome, Incoming, Stamp};
 use crate::stats::ClientReport;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{client_async, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<TcpStream>;
 
 /// How many queued sends are written before one flush: fewer syscalls when the scheduler
 /// hands a user several messages at once, without holding any back.
@@ -46,6 +48,8 @@ impl RunSettings {
 pub struct UserSpec {
     pub index: usize,
     pub endpoint: String,
+    /// The local address to connect from; `None` lets the kernel choose.
+    pub source: Option<IpAddr>,
     pub username: String,
 }
 
@@ -107,9 +111,8 @@ pub async fn simulate_user(
 /// Opens the WebSocket, answers the Engine.IO open with a Socket.IO CONNECT carrying
 /// `{username}`, and waits for `session` (our userID) then `users`.
 async fn handshake(spec: &UserSpec) -> Result<(Socket, String), ClientError> {
-    // `true`: TCP_NODELAY, as Node's `ws` sets it; without it small frames wait for Nagle.
-    let (mut socket, _response) =
-        connect_async_with_config(spec.endpoint.as_str(), None, true).await?;
+    let stream = dial(&spec.endpoint, spec.source).await?;
+    let (mut socket, _response) = client_async(spec.endpoint.as_str(), stream).await?;
     let mut user_id = None;
     while let Some(frame) = socket.next().await {
         let text = match frame? {
@@ -129,7 +132,7 @@ async fn handshake(spec: &UserSpec) -> Result<(Socket, String), ClientError> {
             Incoming::Refused(reason) => return Err(ClientError::Refused(reason)),
             Incoming::Close | Incoming::Disconnected => return Err(ClientError::Closed),
             Incoming::Session { user_id: id } => user_id = Some(id),
-            Incoming::Users { .. } => {
+            Incoming::Users => {
                 return user_id
                     .map(|id| (socket, id))
                     .ok_or(ClientError::UsersBeforeSession)

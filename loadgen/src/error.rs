@@ -5,6 +5,10 @@ use tokio_tungstenite::tungstenite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    #[error("connect: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("endpoint {0:?} names no host")]
+    Endpoint(String),
     #[error("websocket: {0}")]
     WebSocket(#[from] tungstenite::Error),
     #[error("timed out")]

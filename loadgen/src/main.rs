@@ -7,6 +7,7 @@
 
 mod cli;
 mod client;
+mod dial;
 mod error;
 mod packets;
 mod proc_stats;

@@ -54,6 +54,8 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
         let spec = UserSpec {
             index,
             endpoint: endpoints[index % endpoints.len()].clone(),
+            source: (!args.source_addrs.is_empty())
+                .then(|| args.source_addrs[index % args.source_addrs.len()]),
             username: format!("{}{index}", args.username_prefix),
         };
         let user = simulate_user(
