@@ -67,6 +67,7 @@ const LONGEST_US: u64 = 3_600_000_000;
 pub struct LatencySummary {
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub p999_ms: f64,
     pub max_ms: f64,
 }
 
@@ -86,6 +87,7 @@ impl LatencySummary {
         Some(LatencySummary {
             p50_ms: ms(histogram.value_at_quantile(0.50)),
             p99_ms: ms(histogram.value_at_quantile(0.99)),
+            p999_ms: ms(histogram.value_at_quantile(0.999)),
             max_ms: ms(histogram.max()),
         })
     }
@@ -109,6 +111,15 @@ mod tests {
         assert!((summary.p50_ms - 50.0).abs() < 0.1, "{summary:?}");
         assert!((summary.p99_ms - 99.0).abs() < 0.1, "{summary:?}");
         assert!((summary.max_ms - 100.0).abs() < 0.1, "{summary:?}");
+    }
+
+    #[test]
+    fn a_tail_of_two_per_mille_shows_in_p999_not_in_p99() {
+        let mut samples = vec![2_000; 9_980];
+        samples.extend([900_000; 20]);
+        let summary = LatencySummary::from_micros(&samples).expect("samples");
+        assert!((summary.p99_ms - 2.0).abs() < 0.01, "{summary:?}");
+        assert!((summary.p999_ms - 900.0).abs() < 1.0, "{summary:?}");
     }
 
     #[test]

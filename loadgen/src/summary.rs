@@ -24,6 +24,7 @@ pub struct Summary {
     pub delivered_per_s: u64,
     pub lat_p50_ms: Option<f64>,
     pub lat_p99_ms: Option<f64>,
+    pub lat_p999_ms: Option<f64>,
     pub lat_max_ms: Option<f64>,
     /// CPU seconds of the `--pids` from the start of the measured phase to the end of the drain.
     pub server_cpu_s: f64,
@@ -32,6 +33,9 @@ pub struct Summary {
     /// RSS growth of the `--pids` from before connecting to 0.5 s after everyone connected,
     /// per user, in KiB.
     pub server_rss_kib_per_conn: Option<f64>,
+    /// The same growth measured at the end of the run (after sending and draining), per user:
+    /// what an idle run settles at, once connect-time buffers are given back.
+    pub server_rss_end_kib_per_conn: Option<f64>,
     pub server_rss_mib: Option<u64>,
     // --- the load generator's own ---
     pub connected: usize,
@@ -102,14 +106,18 @@ impl Summary {
             delivered_per_s: per_second(m.delivered as f64, m.seconds).round() as u64,
             lat_p50_ms: latency.map(|l| l.p50_ms),
             lat_p99_ms: latency.map(|l| l.p99_ms),
+            lat_p999_ms: latency.map(|l| l.p999_ms),
             lat_max_ms: latency.map(|l| l.max_ms),
             server_cpu_s: round_to(cpu_s, 2),
             server_cpu_us_per_msg: (m.server.is_some() && m.delivered > 0)
                 .then(|| (cpu_s * 1e6 / m.delivered as f64).round() as u64),
             server_rss_kib_per_conn: m.server.filter(|_| m.users > 0).map(|cost| {
-                let growth = cost.rss_connected_kib as f64 - cost.rss_before_kib as f64;
-                round_to(growth / m.users as f64, 1)
+                kib_per_user(cost.rss_connected_kib, cost.rss_before_kib, m.users)
             }),
+            server_rss_end_kib_per_conn: m
+                .server
+                .filter(|_| m.users > 0)
+                .map(|cost| kib_per_user(cost.rss_end_kib, cost.rss_before_kib, m.users)),
             server_rss_mib: m
                 .server
                 .map(|cost| (cost.rss_end_kib as f64 / 1024.0).round() as u64),
@@ -123,6 +131,10 @@ impl Summary {
             errors: m.errors,
         }
     }
+}
+
+fn kib_per_user(rss_kib: u64, rss_before_kib: u64, users: usize) -> f64 {
+    round_to((rss_kib as f64 - rss_before_kib as f64) / users as f64, 1)
 }
 
 fn per_second(count: f64, seconds: f64) -> f64 {
@@ -159,6 +171,7 @@ mod tests {
         assert_eq!(summary.delivered_per_s, 1999);
         assert_eq!(summary.server_cpu_us_per_msg, Some(100));
         assert_eq!(summary.server_rss_kib_per_conn, Some(10.0));
+        assert_eq!(summary.server_rss_end_kib_per_conn, Some(52.4));
         assert_eq!(summary.server_rss_mib, Some(20));
         assert_eq!(summary.lat_p50_ms, Some(1.5));
         assert_eq!(summary.sent_per_s, 2000.0);
