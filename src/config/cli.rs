@@ -62,9 +62,9 @@ pub struct Cli {
     #[arg(long, env = "CHAT_UPGRADE_TIMEOUT_MS")]
     pub upgrade_timeout_ms: Option<u64>,
 
-    /// Frames queued per client before it is closed as a slow consumer [default: 1024]
-    #[arg(long, env = "CHAT_OUTBOUND_CAPACITY")]
-    pub outbound_capacity: Option<usize>,
+    /// Bytes queued per client before it is closed as a slow consumer [default: 4194304]
+    #[arg(long, env = "CHAT_OUTBOUND_BUFFER_BYTES")]
+    pub outbound_buffer_bytes: Option<usize>,
 
     /// Allowed CORS origins: "*" or a comma-separated list; empty = same origin only [default: empty]
     #[arg(long, env = "CHAT_CORS_ORIGINS")]

@@ -17,7 +17,7 @@ pub struct FileConfig {
     pub max_payload: Option<usize>,
     pub connect_timeout_ms: Option<u64>,
     pub upgrade_timeout_ms: Option<u64>,
-    pub outbound_capacity: Option<usize>,
+    pub outbound_buffer_bytes: Option<usize>,
     pub cors_origins: Option<String>,
     pub static_dir: Option<PathBuf>,
     pub session_ttl_secs: Option<u64>,

@@ -89,7 +89,7 @@ impl Settings {
             max_payload: pick!(max_payload, 1_000_000),
             connect_timeout: Duration::from_millis(pick!(connect_timeout_ms, 45_000)),
             upgrade_timeout: Duration::from_millis(pick!(upgrade_timeout_ms, 10_000)),
-            outbound_capacity: pick!(outbound_capacity, 1024),
+            outbound_buffer_bytes: pick!(outbound_buffer_bytes, 4 << 20),
         };
         let mut cors = parse_cors(&pick!(cors_origins, String::new()));
         if cli.conformance.is_some() {
@@ -144,8 +144,8 @@ impl Settings {
                 "must be greater than 0",
             );
         }
-        if e.outbound_capacity == 0 {
-            return invalid("outbound-capacity", "must be greater than 0");
+        if e.outbound_buffer_bytes == 0 {
+            return invalid("outbound-buffer-bytes", "must be greater than 0");
         }
         if self.history_limit == 0 {
             return invalid("history-limit", "must be greater than 0");

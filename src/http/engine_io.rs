@@ -76,7 +76,7 @@ fn handshake(
         TransportName::WebSocket => {
             let (response, session, stream) =
                 actix_ws::handle(&req, body).map_err(|_| EngineError::BadRequest)?;
-            let (link, rx) = ws_channel(server.config.outbound_capacity);
+            let (link, rx) = ws_channel(server.config.outbound_buffer_bytes);
             let ws_id = link.id;
             spawn_writer(session, rx);
             let stream = configure(stream, server.config.max_payload);
@@ -126,7 +126,7 @@ async fn existing_session(
         }
         (TransportName::Polling, _) => Err(EngineError::BadRequest),
         (TransportName::WebSocket, _) => {
-            let (link, rx) = ws_channel(state.server.config.outbound_capacity);
+            let (link, rx) = ws_channel(state.server.config.outbound_buffer_bytes);
             let ws_id = link.id;
             if !addr.send(AttachWebSocket(link)).await.unwrap_or(false) {
                 return Err(EngineError::BadRequest);

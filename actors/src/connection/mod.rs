@@ -120,7 +120,7 @@ impl Connection {
         }
         match self
             .transport
-            .push(frame, self.server.config.outbound_capacity)
+            .push(frame, self.server.config.outbound_buffer_bytes)
         {
             Ok(()) => {}
             Err(QueueError::SlowConsumer) => {

@@ -1,9 +1,17 @@
 //! The two ways a session reaches its client, and how frames are queued on each. Both queues
-//! are bounded: a client that stops reading is closed rather than buffered for forever.
+//! are bounded in bytes: a client that stops reading is closed rather than buffered for ever.
+//!
+//! The bound is in bytes, not frames, because what a reading client must absorb in a burst
+//! is a number of small frames that grows with the number of users: a connect storm of N
+//! users sends every early user N-1 `user connected` frames within seconds, and a frame
+//! bound small enough to protect memory from a few large messages would close healthy
+//! clients then. A single frame larger than the bound is still accepted into an empty queue.
 
 use crate::engine::{encode_polling_body, Frame};
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A command for the task that writes one WebSocket.
@@ -16,12 +24,35 @@ pub enum WsCommand {
     Close,
 }
 
+/// Bytes of frames queued for one WebSocket and not yet handed to actix-ws: the actor adds
+/// when it queues a frame, the writer task subtracts once the frame is written.
+#[derive(Debug, Clone, Default)]
+pub struct QueuedBytes(Arc<AtomicUsize>);
+
+impl QueuedBytes {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn add(&self, bytes: usize) {
+        self.0.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// The writer handed a frame of `bytes` to the socket.
+    pub fn written(&self, bytes: usize) {
+        self.0.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
 /// The write side of one WebSocket, as held by the connection actor.
 #[derive(Debug, Clone)]
 pub struct WsLink {
     /// Distinguishes the probing WebSocket of an upgrade from the session's current one.
     pub id: u64,
-    pub tx: mpsc::Sender<WsCommand>,
+    pub tx: mpsc::UnboundedSender<WsCommand>,
+    /// Shared with the writer task; bounded by `limit` (see the module documentation).
+    pub queued: QueuedBytes,
+    pub limit: usize,
 }
 
 /// Why a frame could not be queued.
@@ -35,26 +66,39 @@ pub enum QueueError {
 
 impl WsLink {
     pub fn send(&self, command: WsCommand) -> Result<(), QueueError> {
-        self.tx.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => QueueError::SlowConsumer,
-            mpsc::error::TrySendError::Closed(_) => QueueError::Closed,
-        })
+        if let WsCommand::Send(frame) = &command {
+            let queued = self.queued.get();
+            if exceeds(queued, frame.len(), self.limit) {
+                return Err(QueueError::SlowConsumer);
+            }
+            self.queued.add(frame.len());
+        }
+        self.tx.send(command).map_err(|_| QueueError::Closed)
     }
+}
+
+/// Whether adding `bytes` to a queue holding `queued` goes past `limit`. An empty queue takes
+/// any one frame, so a limit below the largest frame cannot close a client that reads.
+fn exceeds(queued: usize, bytes: usize, limit: usize) -> bool {
+    queued > 0 && queued.saturating_add(bytes) > limit
 }
 
 /// Long-polling state: frames wait in `queue` until a GET takes them.
 #[derive(Debug, Default)]
 pub struct Polling {
     queue: VecDeque<Frame>,
+    /// Total length of the frames in `queue`.
+    queued_bytes: usize,
     waiting: Option<oneshot::Sender<String>>,
 }
 
 impl Polling {
     /// Queues a frame and answers a waiting GET, if any.
-    pub fn push(&mut self, frame: Frame, capacity: usize) -> Result<(), QueueError> {
-        if self.queue.len() >= capacity {
+    pub fn push(&mut self, frame: Frame, limit: usize) -> Result<(), QueueError> {
+        if exceeds(self.queued_bytes, frame.len(), limit) {
             return Err(QueueError::SlowConsumer);
         }
+        self.queued_bytes += frame.len();
         self.queue.push_back(frame);
         self.flush();
         Ok(())
@@ -82,6 +126,7 @@ impl Polling {
         if let Some(tx) = self.waiting.take() {
             if tx.send(encode_polling_body(&self.queue)).is_ok() {
                 self.queue.clear();
+                self.queued_bytes = 0;
             }
         }
     }
@@ -96,6 +141,7 @@ impl Polling {
 
     /// Hands the queued frames over (to the WebSocket after an upgrade).
     pub fn take_queue(&mut self) -> VecDeque<Frame> {
+        self.queued_bytes = 0;
         std::mem::take(&mut self.queue)
     }
 }
@@ -115,9 +161,9 @@ impl Transport {
         }
     }
 
-    pub fn push(&mut self, frame: Frame, capacity: usize) -> Result<(), QueueError> {
+    pub fn push(&mut self, frame: Frame, limit: usize) -> Result<(), QueueError> {
         match self {
-            Transport::Polling(p) => p.push(frame, capacity),
+            Transport::Polling(p) => p.push(frame, limit),
             Transport::WebSocket(ws) => ws.send(WsCommand::Send(frame)),
         }
     }
@@ -128,20 +174,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polling_answers_waiting_get_and_bounds_queue() {
+    fn polling_answers_waiting_get_and_bounds_queue_in_bytes() {
         let mut p = Polling::default();
-        p.push(Frame::Text("4a".into()), 2).unwrap();
-        p.push(Frame::Text("4b".into()), 2).unwrap();
+        p.push(Frame::Text("4a".into()), 4).unwrap();
+        p.push(Frame::Text("4b".into()), 4).unwrap();
         assert_eq!(
-            p.push(Frame::Text("4c".into()), 2),
+            p.push(Frame::Text("4c".into()), 4),
             Err(QueueError::SlowConsumer)
         );
         let mut rx = p.poll();
         assert_eq!(rx.try_recv().unwrap(), "4a\u{1e}4b");
         let mut rx = p.poll();
         assert!(rx.try_recv().is_err());
-        p.push(Frame::Text("2".into()), 2).unwrap();
+        // Answered GETs free the budget.
+        p.push(Frame::Text("2".into()), 4).unwrap();
         assert_eq!(rx.try_recv().unwrap(), "2");
+    }
+
+    #[test]
+    fn an_empty_queue_takes_one_frame_larger_than_the_limit() {
+        let mut p = Polling::default();
+        p.push(Frame::Text("4".repeat(100).into()), 10).unwrap();
+        assert_eq!(
+            p.push(Frame::Text("2".into()), 10),
+            Err(QueueError::SlowConsumer)
+        );
+    }
+
+    #[test]
+    fn websocket_budget_is_freed_as_the_writer_writes() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let link = WsLink {
+            id: 1,
+            tx,
+            queued: QueuedBytes::default(),
+            limit: 5,
+        };
+        let frame = || WsCommand::Send(Frame::Text("4abc".into()));
+        link.send(frame()).unwrap();
+        assert_eq!(link.send(frame()), Err(QueueError::SlowConsumer));
+        // Control commands carry no budget.
+        link.send(WsCommand::Pong(Bytes::new())).unwrap();
+        assert!(matches!(rx.try_recv(), Ok(WsCommand::Send(f)) if f.len() == 4));
+        link.queued.written(4);
+        link.send(frame()).unwrap();
+        drop(rx);
+        assert_eq!(
+            link.send(WsCommand::Close),
+            Err(QueueError::Closed),
+            "a gone writer is reported as such, not as a slow client"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub struct EngineConfig {
     pub connect_timeout: Duration,
     /// A polling -> WebSocket upgrade that has not completed by then is abandoned.
     pub upgrade_timeout: Duration,
-    /// Frames queued for one client before it counts as a slow consumer and is closed.
-    pub outbound_capacity: usize,
+    /// Bytes queued for one client before it counts as a slow consumer and is closed.
+    pub outbound_buffer_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -27,7 +27,7 @@ impl Default for EngineConfig {
             max_payload: 1_000_000,
             connect_timeout: Duration::from_millis(45_000),
             upgrade_timeout: Duration::from_millis(10_000),
-            outbound_capacity: 1024,
+            outbound_buffer_bytes: 4 << 20,
         }
     }
 }

@@ -36,7 +36,7 @@ async function p99(alice, bob, keepGoing = async () => false) {
 describe("a stalled client does not slow others", () => {
   let server;
   before(async () => {
-    server = await startServer({ args: ["--outbound-capacity", "64", "--message-rate", "100000", "--message-burst", "100000"] });
+    server = await startServer({ args: ["--outbound-buffer-bytes", "655360", "--message-rate", "100000", "--message-burst", "100000"] });
   });
   after(async () => {
     disconnectAll();

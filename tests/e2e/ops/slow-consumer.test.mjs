@@ -11,7 +11,7 @@ describe("slow consumers", () => {
   let server;
   before(async () => {
     server = await startServer({
-      args: ["--outbound-capacity", "16", "--message-rate", "10000", "--message-burst", "10000"],
+      args: ["--outbound-buffer-bytes", "163840", "--message-rate", "10000", "--message-burst", "10000"],
     });
   });
   after(async () => {
