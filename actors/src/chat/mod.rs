@@ -7,8 +7,8 @@ mod services;
 mod validate;
 
 pub use self::payloads::{
-    to_json, AckError, AckOk, HandshakeAuth, OutgoingMessage, PrivateMessageIn, SessionEvent,
-    UserEvent,
+    event_frame, to_json, AckError, AckOk, HandshakeAuth, OutgoingMessage, PrivateMessageIn,
+    SessionEvent, UserEvent,
 };
 pub use self::rate_limit::RateLimiter;
 pub use self::services::{ChatLimits, ChatServices};

@@ -1,5 +1,6 @@
 //! The JSON shapes of the chat events, with the exact field names of the reference design.
 
+use crate::engine::Frame;
 use crate::store::StoredMessage;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -60,4 +61,53 @@ pub struct AckError<'a> {
 /// vectors of them, for which serialising cannot fail.
 pub fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// The Engine.IO frame of the Socket.IO EVENT `42[event, payload]` on `/`, serialised straight
+/// from `payload` without building a `serde_json::Value` tree first. `users` lists one entry
+/// per known user to every newcomer, so a connect storm of N users serialises O(N²) entries:
+/// the tree (a map, four keys and their strings per user) cost more than the text itself.
+///
+/// Byte-exact with `JSON.stringify` for the payloads of this module, which hold only strings,
+/// integers, booleans and arrays of them: serde_json escapes strings exactly as it does
+/// (`"`, `\\`, control characters, lowercase `\u00xx`) and writes integers alike. Floats would
+/// differ (`1e21` vs `1e+21`); those go through `chat_protocol::json` instead.
+pub fn event_frame<T: Serialize>(event: &str, payload: &T) -> Frame {
+    // Serialising these structs into memory cannot fail; a `null` payload would be the
+    // visible result if it ever did.
+    let mut text = serde_json::to_string(&(event, payload))
+        .unwrap_or_else(|_| to_json(&(event, ())).to_string());
+    text.insert_str(0, "42");
+    Frame::Text(text.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_protocol::json::stringify;
+
+    #[test]
+    fn event_frame_matches_the_json_stringify_of_the_value_tree() {
+        let awkward = "quote \" backslash \\ tab \t nul \u{0} unit \u{1f} del \u{7f} é 😀 \u{2028}";
+        let users = vec![UserEvent {
+            user_id: "0123456789abcdef".to_owned(),
+            username: awkward.to_owned(),
+            connected: true,
+            messages: vec![StoredMessage {
+                content: awkward.to_owned(),
+                from: "a".to_owned(),
+                to: "b".to_owned(),
+                id: Some("m1".to_owned()),
+                ts: Some(u64::MAX),
+            }],
+        }];
+        let expected = format!(
+            "42{}",
+            stringify(&Value::Array(vec!["users".into(), to_json(&users)]))
+        );
+        match event_frame("users", &users) {
+            Frame::Text(text) => assert_eq!(&*text, expected.as_str()),
+            Frame::Binary(_) => panic!("a text frame was expected"),
+        }
+    }
 }

@@ -4,8 +4,8 @@
 use super::app::App;
 use super::Connection;
 use crate::chat::{
-    to_json, validate_private_message, validate_username, AckError, AckOk, ChatServices,
-    HandshakeAuth, MessageRefusal, RateLimiter, SessionEvent, UserEvent,
+    event_frame, to_json, validate_private_message, validate_username, AckError, AckOk,
+    ChatServices, HandshakeAuth, MessageRefusal, RateLimiter, SessionEvent, UserEvent,
 };
 use crate::engine::{random_hex, socket_id};
 use crate::hub::{Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, RouteMessage};
@@ -200,13 +200,7 @@ impl Connection {
             &[],
             ctx,
         );
-        self.emit(
-            "/",
-            Value::Array(vec!["users".into(), to_json(&users)]),
-            None,
-            &[],
-            ctx,
-        );
+        self.send(event_frame("users", &users), ctx);
         let me = UserEvent {
             user_id: identity.user_id,
             username: identity.username,

@@ -61,8 +61,9 @@ impl ChatHub {
     }
 
     fn deliver_locally(&self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
-        for (_, recipient) in self.rooms.select(rooms, except) {
-            METRICS.deliveries.inc();
+        let recipients = self.rooms.select(rooms, except);
+        METRICS.deliveries.inc_by(recipients.len() as u64);
+        for (_, recipient) in recipients {
             recipient.do_send(Deliver(event.frames.clone()));
         }
     }

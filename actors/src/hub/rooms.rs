@@ -75,23 +75,24 @@ impl<S> Rooms<S> {
     /// Ids of the sockets in any of `rooms` (every socket when `rooms` is empty), minus those in
     /// any room of `except`: the recipients of a broadcast, as Node's adapter computes them.
     pub fn select(&self, rooms: &[String], except: &[String]) -> Vec<(&str, &S)> {
-        let excluded = |id: &str| -> bool {
-            !except.is_empty()
-                && self.sockets.get(id).is_some_and(|m| {
-                    m.rooms
-                        .iter()
-                        .any(|r| except.iter().any(|e| e.as_str() == &**r))
-                })
+        let excluded_member = |m: &Member<S>| -> bool {
+            m.rooms
+                .iter()
+                .any(|r| except.iter().any(|e| e.as_str() == &**r))
         };
-        let mut out = Vec::new();
+        let excluded = |id: &str| -> bool {
+            !except.is_empty() && self.sockets.get(id).is_some_and(excluded_member)
+        };
         if rooms.is_empty() {
-            for (id, member) in &self.sockets {
-                if !excluded(id) {
-                    out.push((&**id, &member.handle));
-                }
-            }
-            return out;
+            // Everyone: walk the sockets themselves, no lookup per recipient.
+            return self
+                .sockets
+                .iter()
+                .filter(|(_, member)| except.is_empty() || !excluded_member(member))
+                .map(|(id, member)| (&**id, &member.handle))
+                .collect();
         }
+        let mut out = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         for room in rooms {
             let Some(set) = self.rooms.get(room.as_str()) else {
