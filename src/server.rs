@@ -18,6 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How much response data an HTTP/1 connection buffers before writing it to the socket (see
+/// where the server is built for why it is small).
+const H1_WRITE_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Runs the node until SIGTERM/SIGINT, then drains.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
     let redis = match (&settings.redis_url, settings.conformance) {
@@ -84,6 +88,11 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds
     // them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).
     .tcp_nodelay(true)
+    // Each connection keeps its write buffer at the largest size it ever reached (up to
+    // 128 KiB, actix-http's retention limit). With the default 32 KiB flush threshold a burst of
+    // presence frames (a connect storm) grows an idle user's buffer to 64 KiB for good; with
+    // 4 KiB it stays in the initial 8 KiB (measured in BENCHMARKS.md, idle memory).
+    .h1_write_buffer_size(H1_WRITE_BUFFER_BYTES)
     .disable_signals()
     .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
     if let Some(workers) = settings.workers {

@@ -8,6 +8,7 @@ mod chat;
 mod conformance;
 mod context;
 mod engine_io;
+mod fragment;
 mod heartbeat;
 mod messages;
 mod socket_io;

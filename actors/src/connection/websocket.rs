@@ -4,11 +4,14 @@
 //! task, which waits for each frame to be handled before reading the next (backpressure on
 //! the client).
 
+use super::fragment::{fragment_ranges, FRAGMENT_BYTES};
 use super::messages::{WsEnded, WsIn};
 use super::transport::{QueuedBytes, WsCommand, WsLink};
 use super::Connection;
+use crate::engine::Frame;
 use actix::Addr;
-use actix_ws::{AggregatedMessageStream, Session};
+use actix_ws::{AggregatedMessageStream, Closed, Item, Session};
+use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
@@ -46,10 +49,7 @@ pub fn spawn_writer(mut session: Session, outbox: WsOutbox) {
             let sent = match command {
                 WsCommand::Send(frame) => {
                     let len = frame.len();
-                    let sent = match frame {
-                        crate::engine::Frame::Text(t) => session.text(t).await,
-                        crate::engine::Frame::Binary(b) => session.binary(b).await,
-                    };
+                    let sent = send_frame(&mut session, frame).await;
                     queued.written(len);
                     sent
                 }
@@ -62,6 +62,41 @@ pub fn spawn_writer(mut session: Session, outbox: WsOutbox) {
         }
         let _ = session.close(None).await;
     });
+}
+
+/// Sends one frame as one WebSocket message; a long one as fragments (see
+/// [`super::fragment`]), yielding after each so that the HTTP dispatcher, which runs on this
+/// same worker thread, writes it out before the next is queued.
+async fn send_frame(session: &mut Session, frame: Frame) -> Result<(), Closed> {
+    if frame.len() <= FRAGMENT_BYTES {
+        return match frame {
+            Frame::Text(t) => session.text(t).await,
+            Frame::Binary(b) => session.binary(b).await,
+        };
+    }
+    let (bytes, ranges, text) = match frame {
+        Frame::Text(t) => {
+            let ranges = fragment_ranges(t.len(), FRAGMENT_BYTES, |i| t.is_char_boundary(i));
+            (t.into_bytes(), ranges, true)
+        }
+        Frame::Binary(b) => {
+            let ranges = fragment_ranges(b.len(), FRAGMENT_BYTES, |_| true);
+            (b, ranges, false)
+        }
+    };
+    let last = ranges.len() - 1;
+    for (index, range) in ranges.into_iter().enumerate() {
+        let piece: Bytes = bytes.slice(range);
+        let item = match (index, text) {
+            (0, true) => Item::FirstText(piece),
+            (0, false) => Item::FirstBinary(piece),
+            (i, _) if i == last => Item::Last(piece),
+            _ => Item::Continue(piece),
+        };
+        session.continuation(item).await?;
+        tokio::task::yield_now().await;
+    }
+    Ok(())
 }
 
 /// Starts the reader task feeding `stream` to the connection actor.
