@@ -2,20 +2,29 @@
 # Side-by-side benchmark, in one sitting on this machine: the reference server (Node
 # socket.io, from the benchmark kit) and our chat-server under the same load, driven by the
 # kit's Node probe and by chat-loadgen, on one in-memory node and on two nodes sharing a Redis.
-# Then chat-loadgen alone pushes our server to higher rates to find where it saturates.
+# Then chat-loadgen sweeps both servers through rising rates until each saturates, and drives
+# both through a connect storm and an idle-memory run.
 #
 # Every run gets freshly started servers (and a flushed Redis), so the memory and CPU read
 # from /proc belong to that run only. Each run prints one JSON line, prefixed with its labels:
 #   {"setup":"single","server":"ours","driver":"probe","others_cores":0.05, ...the tool's own fields...}
 # The lines also go to $OUT.
 #
-# Usage: bench/compare.sh            (everything: 26 runs, about 12 minutes)
+# Usage: bench/compare.sh            (everything: about 40 runs, 30 minutes)
 # Knobs (environment):
 #   RUN_SECONDS=10                     measured sending time of each run
 #   SCENARIOS="200:2000 1000:3000"     users:msgs-per-second for the side-by-side part ("" skips it)
 #   SETUPS="single cluster"            single = 1 node in memory, cluster = 2 nodes + Redis
 #   TOOLS="probe loadgen"              which load tools drive the side-by-side part
-#   HIGH_USERS=1000 HIGH_RATES="5000 10000 15000 20000 25000"   the saturation part ("" skips it)
+#   HIGH_USERS=1000 HIGH_RATES="1000 5000 10000 20000 50000"   the rate sweep ("" skips it): per
+#                                      setup and server, rising rates until p99 > 50 ms or a loss
+#   SWEEP_SERVERS="reference ours"     which servers the sweep drives
+#   STORM_USERS=5000                   connect storm: that many users at once, 1 node ("" skips it)
+#   IDLE_USERS=10000 IDLE_SECONDS=30   idle memory (a list of user counts): users connected 256 at a time, then a trickle
+#                                      of 10 msgs/s for IDLE_SECONDS, 1 node ("" skips it)
+#   STORM_SERVERS / IDLE_SERVERS="reference ours"   which servers the last two parts drive
+#   SOURCE_ADDRS=127.0.0.2,127.0.0.3   local addresses chat-loadgen connects from in those parts
+#                                      (one address has ~28 000 ephemeral ports per server)
 #   KIT=/tmp/bench                     the benchmark kit, copied from ../shared/bench if absent
 #   OUT=/tmp/bench-results.jsonl
 set -euo pipefail
@@ -27,7 +36,14 @@ SCENARIOS=${SCENARIOS-"200:2000 1000:3000"}
 SETUPS=${SETUPS:-"single cluster"}
 TOOLS=${TOOLS:-"probe loadgen"}
 HIGH_USERS=${HIGH_USERS:-1000}
-HIGH_RATES=${HIGH_RATES-"5000 10000 15000 20000 25000"}
+HIGH_RATES=${HIGH_RATES-"1000 5000 10000 20000 50000"}
+SWEEP_SERVERS=${SWEEP_SERVERS:-"reference ours"}
+STORM_USERS=${STORM_USERS-5000}
+IDLE_USERS=${IDLE_USERS-10000}
+IDLE_SECONDS=${IDLE_SECONDS:-30}
+STORM_SERVERS=${STORM_SERVERS:-"reference ours"}
+IDLE_SERVERS=${IDLE_SERVERS:-"reference ours"}
+SOURCE_ADDRS=${SOURCE_ADDRS:-127.0.0.2,127.0.0.3}
 KIT=${KIT:-/tmp/bench}
 KIT_SOURCE=${KIT_SOURCE:-$ROOT/../shared/bench}
 OUT=${OUT:-/tmp/bench-results.jsonl}
@@ -141,7 +157,10 @@ exec 3>&2 # the tools' own stderr goes to ours; fd 2 of `time` goes to a file
 TIMES=$(mktemp)
 trap 'cleanup; rm -f "$TIMES"' EXIT
 
-# run_once SETUP SERVER TOOL USERS RATE [extra loadgen args...]: one labelled JSON line.
+# run_once SETUP SERVER TOOL USERS RATE [extra loadgen args...]: one labelled JSON line,
+# printed, appended to $OUT and kept in LAST_LINE.
+# SETUP is single or cluster, or a label of a single-node run (storm, idle). The sending
+# time is $RUN_SECONDS unless the caller sets SEND_SECONDS.
 #
 # The label says how disturbed the run was: `others_cores`, the CPU the rest of the machine
 # (other builds, tests) used during the run, in cores on average: the machine's busy time
@@ -150,7 +169,7 @@ trap 'cleanup; rm -f "$TIMES"' EXIT
 run_once() {
   local setup=$1 server=$2 tool=$3 users=$4 rate=$5
   shift 5
-  local line pids busy0 own0 start busy1 own1 end tool_cpu others
+  local line pids busy0 own0 start busy1 own1 end tool_cpu others seconds=${SEND_SECONDS:-$RUN_SECONDS}
   start_nodes "$server" "$setup"
   pids=$(measured_pids "$setup")
   log "$setup $server $tool users=$users rate=$rate (load: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -158,9 +177,9 @@ run_once() {
   TIMEFORMAT='%3U %3S'
   if [ "$tool" = probe ]; then
     { time { line=$(cd "$KIT" && node probe.mjs --urls "$URLS" --users "$users" --rate "$rate" \
-      --seconds "$RUN_SECONDS" --pids "$pids" 2>&3) || true; }; } 2>"$TIMES"
+      --seconds "$seconds" --pids "$pids" 2>&3) || true; }; } 2>"$TIMES"
   else
-    { time { line=$("$LOADGEN" --urls "$URLS" --users "$users" --rate "$rate" --seconds "$RUN_SECONDS" \
+    { time { line=$("$LOADGEN" --urls "$URLS" --users "$users" --rate "$rate" --seconds "$seconds" \
       --pids "$pids" "$@" 2>&3) || true; }; } 2>"$TIMES"
   fi
   busy1=$(machine_busy_ticks); own1=$(pids_ticks "${NODE_PIDS[@]}" $REDIS_PID); end=$(date +%s.%N)
@@ -171,6 +190,7 @@ run_once() {
   if [ -z "$line" ]; then line='{"failed":true}'; fi
   line="{\"setup\":\"$setup\",\"server\":\"$server\",\"driver\":\"$tool\",\"others_cores\":$others,${line#\{}"
   echo "$line" | tee -a "$OUT"
+  LAST_LINE=$line
 }
 
 # --- runs ------------------------------------------------------------------------------------
@@ -189,8 +209,35 @@ for scenario in $SCENARIOS; do
   done
 done
 
+# Rate sweep: chat-loadgen without acks (the reference never acknowledges), same traffic for
+# both; a server's sweep ends at its first run with p99 above 50 ms or any message lost.
+saturated() {
+  node -e 'const r = JSON.parse(process.argv[1]);
+    process.exit(r.failed || r.lost !== 0 || !(r.lat_p99_ms <= 50) ? 0 : 1)' "$1"
+}
 for setup in $SETUPS; do
-  for rate in $HIGH_RATES; do
-    run_once "$setup" ours loadgen "$HIGH_USERS" "$rate"
+  for server in $SWEEP_SERVERS; do
+    for rate in $HIGH_RATES; do
+      run_once "$setup" "$server" loadgen "$HIGH_USERS" "$rate" --no-ack
+      if saturated "$LAST_LINE"; then break; fi
+    done
+  done
+done
+
+# Connect storm: every user at once. Users send nothing worth measuring (10 msgs/s for 1 s);
+# the figures are connect all, connected, and errors (resets, timeouts).
+if [ -n "$STORM_USERS" ]; then
+  for server in $STORM_SERVERS; do
+    SEND_SECONDS=1 run_once storm "$server" loadgen "$STORM_USERS" 10 --no-ack \
+      --connect-concurrency "$STORM_USERS" --connect-timeout-seconds 300 --source-addrs "$SOURCE_ADDRS"
+  done
+fi
+
+# Idle memory: users connected 256 at a time, then near silence for IDLE_SECONDS; the server
+# CPU of that window is mostly heartbeats, and RSS at its end is what idle users cost.
+for users in $IDLE_USERS; do
+  for server in $IDLE_SERVERS; do
+    SEND_SECONDS=$IDLE_SECONDS run_once idle "$server" loadgen "$users" 10 --no-ack \
+      --connect-concurrency 256 --connect-timeout-seconds 300 --source-addrs "$SOURCE_ADDRS"
   done
 done
