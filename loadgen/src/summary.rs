@@ -111,9 +111,10 @@ impl Summary {
             server_cpu_s: round_to(cpu_s, 2),
             server_cpu_us_per_msg: (m.server.is_some() && m.delivered > 0)
                 .then(|| (cpu_s * 1e6 / m.delivered as f64).round() as u64),
-            server_rss_kib_per_conn: m.server.filter(|_| m.users > 0).map(|cost| {
-                kib_per_user(cost.rss_connected_kib, cost.rss_before_kib, m.users)
-            }),
+            server_rss_kib_per_conn: m
+                .server
+                .filter(|_| m.users > 0)
+                .map(|cost| kib_per_user(cost.rss_connected_kib, cost.rss_before_kib, m.users)),
             server_rss_end_kib_per_conn: m
                 .server
                 .filter(|_| m.users > 0)
