@@ -11,7 +11,9 @@ impl Connection {
     pub(super) fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
         let interval = self.server.config.ping_interval;
         ctx.run_later(interval, |act, ctx| {
-            act.send(Frame::Text("2".into()), ctx);
+            // Ahead of queued frames: behind a connect storm's presence traffic the ping could
+            // reach the client after `pingTimeout`, and a healthy user would be closed.
+            act.send_ahead(Frame::Text("2".into()), ctx);
             let timeout = act.server.config.ping_timeout;
             act.pong_deadline = Some(ctx.run_later(timeout, |act, ctx| {
                 METRICS.error("ping_timeout");

@@ -114,6 +114,17 @@ impl Connection {
         self.enqueue(frame, ctx);
     }
 
+    /// Queues one frame ahead of those already queued (a heartbeat ping).
+    fn send_ahead(&mut self, frame: Frame, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        METRICS.bytes_sent.inc_by(frame.len() as u64);
+        if self.transport.push_ahead(frame).is_err() {
+            self.close("transport closed", false, ctx);
+        }
+    }
+
     /// Queues a frame already counted in `bytes_sent` (one moved between transports).
     fn enqueue(&mut self, frame: Frame, ctx: &mut Context<Self>) {
         if self.closing {

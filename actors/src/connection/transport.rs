@@ -50,6 +50,9 @@ pub struct WsLink {
     /// Distinguishes the probing WebSocket of an upgrade from the session's current one.
     pub id: u64,
     pub tx: mpsc::UnboundedSender<WsCommand>,
+    /// Frames the writer takes before anything waiting in `tx`: heartbeat pings, which must
+    /// not wait behind megabytes of presence traffic or the client misses `pingTimeout`.
+    pub ahead: mpsc::UnboundedSender<WsCommand>,
     /// Shared with the writer task; bounded by `limit` (see the module documentation).
     pub queued: QueuedBytes,
     pub limit: usize,
@@ -74,6 +77,15 @@ impl WsLink {
             self.queued.add(frame.len());
         }
         self.tx.send(command).map_err(|_| QueueError::Closed)
+    }
+
+    /// Queues `frame` ahead of everything already queued. It is counted in the byte budget
+    /// (the writer subtracts every frame it writes) but never refused for it: it is tiny.
+    pub fn send_ahead(&self, frame: Frame) -> Result<(), QueueError> {
+        self.queued.add(frame.len());
+        self.ahead
+            .send(WsCommand::Send(frame))
+            .map_err(|_| QueueError::Closed)
     }
 }
 
@@ -102,6 +114,13 @@ impl Polling {
         self.queue.push_back(frame);
         self.flush();
         Ok(())
+    }
+
+    /// Queues a frame ahead of the others (a heartbeat ping): the next GET carries it first.
+    pub fn push_ahead(&mut self, frame: Frame) {
+        self.queued_bytes += frame.len();
+        self.queue.push_front(frame);
+        self.flush();
     }
 
     /// Whether a GET is currently waiting.
@@ -167,6 +186,17 @@ impl Transport {
             Transport::WebSocket(ws) => ws.send(WsCommand::Send(frame)),
         }
     }
+
+    /// Queues a frame ahead of those already queued (see [`WsLink::ahead`]).
+    pub fn push_ahead(&mut self, frame: Frame) -> Result<(), QueueError> {
+        match self {
+            Transport::Polling(p) => {
+                p.push_ahead(frame);
+                Ok(())
+            }
+            Transport::WebSocket(ws) => ws.send_ahead(frame),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -204,9 +234,11 @@ mod tests {
     #[test]
     fn websocket_budget_is_freed_as_the_writer_writes() {
         let (tx, mut rx) = mpsc::unbounded_channel();
+        let (ahead, _ahead_rx) = mpsc::unbounded_channel();
         let link = WsLink {
             id: 1,
             tx,
+            ahead,
             queued: QueuedBytes::default(),
             limit: 5,
         };
@@ -224,6 +256,15 @@ mod tests {
             Err(QueueError::Closed),
             "a gone writer is reported as such, not as a slow client"
         );
+    }
+
+    #[test]
+    fn a_ping_pushed_ahead_leaves_before_queued_frames() {
+        let mut p = Polling::default();
+        p.push(Frame::Text("4a".into()), 100).unwrap();
+        p.push_ahead(Frame::Text("2".into()));
+        let mut rx = p.poll();
+        assert_eq!(rx.try_recv().unwrap(), "2\u{1e}4a");
     }
 
     #[test]

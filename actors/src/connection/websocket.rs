@@ -21,7 +21,20 @@ static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub struct WsOutbox {
     rx: mpsc::UnboundedReceiver<WsCommand>,
+    ahead: mpsc::UnboundedReceiver<WsCommand>,
     queued: QueuedBytes,
+}
+
+impl WsOutbox {
+    /// The next command to write: one queued ahead first, then the others in order. `None`
+    /// once the actor dropped its link.
+    async fn next(&mut self) -> Option<WsCommand> {
+        tokio::select! {
+            biased;
+            Some(command) = self.ahead.recv() => Some(command),
+            command = self.rx.recv() => command,
+        }
+    }
 }
 
 /// The queue between a connection actor and the writer task of one WebSocket, holding at
@@ -29,28 +42,33 @@ pub struct WsOutbox {
 /// handshake so that the actor can refuse it (HTTP 400) first.
 pub fn ws_channel(limit_bytes: usize) -> (WsLink, WsOutbox) {
     let (tx, rx) = mpsc::unbounded_channel::<WsCommand>();
+    let (ahead, ahead_rx) = mpsc::unbounded_channel::<WsCommand>();
     let queued = QueuedBytes::default();
     (
         WsLink {
             id: NEXT_WS_ID.fetch_add(1, Ordering::Relaxed),
             tx,
+            ahead,
             queued: queued.clone(),
             limit: limit_bytes,
         },
-        WsOutbox { rx, queued },
+        WsOutbox {
+            rx,
+            ahead: ahead_rx,
+            queued,
+        },
     )
 }
 
 /// Starts the writer task of `session`, draining what the actor queues on the link.
-pub fn spawn_writer(mut session: Session, outbox: WsOutbox) {
-    let WsOutbox { mut rx, queued } = outbox;
+pub fn spawn_writer(mut session: Session, mut outbox: WsOutbox) {
     actix_web::rt::spawn(async move {
-        while let Some(command) = rx.recv().await {
+        while let Some(command) = outbox.next().await {
             let sent = match command {
                 WsCommand::Send(frame) => {
                     let len = frame.len();
                     let sent = send_frame(&mut session, frame).await;
-                    queued.written(len);
+                    outbox.queued.written(len);
                     sent
                 }
                 WsCommand::Pong(p) => session.pong(&p).await,
@@ -110,4 +128,32 @@ pub fn spawn_reader(mut stream: AggregatedMessageStream, addr: Addr<Connection>,
         }
         addr.do_send(WsEnded { ws_id });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writer_takes_frames_queued_ahead_first() {
+        let (link, mut outbox) = ws_channel(1 << 20);
+        link.send(WsCommand::Send(Frame::Text("4a".into())))
+            .unwrap();
+        link.send(WsCommand::Send(Frame::Text("4b".into())))
+            .unwrap();
+        link.send_ahead(Frame::Text("2".into())).unwrap();
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            match outbox.next().await {
+                Some(WsCommand::Send(Frame::Text(t))) => order.push(t.to_string()),
+                other => panic!("a text frame was expected, got {other:?}"),
+            }
+        }
+        assert_eq!(order, ["2", "4a", "4b"]);
+        drop(link);
+        assert!(
+            outbox.next().await.is_none(),
+            "a dropped link ends the writer"
+        );
+    }
 }
