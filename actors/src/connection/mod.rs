@@ -120,9 +120,8 @@ impl Connection {
             return;
         }
         METRICS.bytes_sent.inc_by(frame.len() as u64);
-        if self.transport.push_ahead(frame).is_err() {
-            self.close("transport closed", false, ctx);
-        }
+        let queued = self.transport.push_ahead(frame);
+        self.after_queueing(queued, ctx);
     }
 
     /// Queues a frame already counted in `bytes_sent` (one moved between transports).
@@ -130,10 +129,16 @@ impl Connection {
         if self.closing {
             return;
         }
-        match self
+        let queued = self
             .transport
-            .push(frame, self.server.config.outbound_buffer_bytes)
-        {
+            .push(frame, self.server.config.outbound_buffer_bytes);
+        self.after_queueing(queued, ctx);
+    }
+
+    /// Closes the session when a frame could not be queued: a client that cannot keep up, or
+    /// a transport that is gone.
+    fn after_queueing(&mut self, queued: Result<(), QueueError>, ctx: &mut Context<Self>) {
+        match queued {
             Ok(()) => {}
             Err(QueueError::SlowConsumer) => {
                 METRICS.error("slow_consumer");
