@@ -76,14 +76,16 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     };
     let cors = settings.cors.clone();
     let static_dir = settings.static_dir.clone();
+    let engine_path = settings.path.clone();
     let mut http_server = HttpServer::new(move || {
         let static_dir = static_dir.clone();
+        let engine_path = engine_path.clone();
         App::new()
             .app_data(app_state())
             .wrap(http::cors(&cors))
             .wrap(http::security_headers())
             .wrap(middleware::Compress::default())
-            .configure(move |cfg| http::routes(cfg, static_dir))
+            .configure(move |cfg| http::routes(cfg, &engine_path, static_dir))
     })
     // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds
     // them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).

@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long, env = "CHAT_HOST")]
     pub host: Option<String>,
 
+    /// Path of the Engine.IO endpoint, as Node's `path` option [default: /socket.io/; the
+    /// engine.io conformance server: /engine.io/]
+    #[arg(long, env = "CHAT_PATH")]
+    pub path: Option<String>,
+
     /// Redis URL; absent = in-memory stores, single node [default: none]
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,

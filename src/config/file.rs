@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub struct FileConfig {
     pub port: Option<u16>,
     pub host: Option<String>,
+    pub path: Option<String>,
     pub redis_url: Option<String>,
     pub node_id: Option<String>,
     pub channel_prefix: Option<String>,

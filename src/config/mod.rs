@@ -53,6 +53,9 @@ pub struct Settings {
     pub engine: EngineConfig,
     pub cors: CorsOrigins,
     pub static_dir: PathBuf,
+    /// Path of the Engine.IO endpoint, without its trailing slash (`/socket.io`): the endpoint
+    /// answers at it and at it plus `/`.
+    pub path: String,
     pub session_ttl: Duration,
     pub message_ttl: Duration,
     pub history_limit: usize,
@@ -61,6 +64,15 @@ pub struct Settings {
     pub chat_limits: ChatLimits,
     pub workers: Option<usize>,
     pub conformance: Option<Conformance>,
+}
+
+/// `socket.io`, `/socket.io` and `/socket.io/` all mean `/socket.io` (as Node's engine.io
+/// reads its `path` option); `/` alone becomes empty, which `validate` refuses (the chat
+/// page lives there).
+fn normalize_path(path: &str) -> String {
+    format!("/{}", path.trim().trim_matches('/'))
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 const DEFAULT_CONFIG_FILE: &str = "config/default.toml";
@@ -113,6 +125,13 @@ impl Settings {
             engine,
             cors,
             static_dir: pick!(static_dir, PathBuf::from("static")),
+            path: normalize_path(&pick!(
+                path,
+                match cli.conformance {
+                    Some(Conformance::Engineio) => "/engine.io/".to_owned(),
+                    _ => "/socket.io/".to_owned(),
+                }
+            )),
             session_ttl: Duration::from_secs(pick!(session_ttl_secs, 86_400)),
             message_ttl: Duration::from_secs(pick!(message_ttl_secs, 86_400)),
             history_limit: pick!(history_limit, 1000),
@@ -166,6 +185,12 @@ impl Settings {
             return invalid(
                 "message-rate/message-burst",
                 "rate must be > 0 and burst >= 1",
+            );
+        }
+        if self.path.is_empty() || self.path.contains(['?', '#', ' ']) {
+            return invalid(
+                "path",
+                "must name a path below / (e.g. /socket.io/), without '?', '#' or spaces",
             );
         }
         if self.workers == Some(0) {
@@ -243,6 +268,22 @@ mod tests {
         );
         assert_eq!(s.channel_prefix, "socket.io");
         assert_eq!(s.node_id.len(), 6);
+    }
+
+    #[test]
+    fn path_is_normalized_and_the_engineio_conformance_server_defaults_to_engine_io() {
+        assert_eq!(settings(&[]).unwrap().path, "/socket.io");
+        assert_eq!(settings(&["--path", "chat/io/"]).unwrap().path, "/chat/io");
+        assert_eq!(
+            settings(&["--conformance", "engineio"]).unwrap().path,
+            "/engine.io"
+        );
+        assert_eq!(
+            settings(&["--conformance", "socketio"]).unwrap().path,
+            "/socket.io"
+        );
+        assert!(settings(&["--path", "/"]).is_err());
+        assert!(settings(&["--path", "/a?b"]).is_err());
     }
 
     #[test]

@@ -10,8 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
 use chat_actors::connection::{
     spawn_reader, spawn_writer, ws_channel, AttachWebSocket, CloseSession, Connection,
-    InitialTransport, Poll, Post, RequestRefused,
+    InitialTransport, Poll, PollReply, Post, RequestRefused,
 };
+use chat_actors::metrics::METRICS;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
@@ -107,8 +108,10 @@ async fn existing_session(
                 .map_err(|_| EngineError::UnknownSid)?
                 .map_err(refused)?;
             // The actor dropping the sender without an answer means the session ended.
-            let body = rx.await.unwrap_or_else(|_| "1".to_owned());
-            Ok(text(body))
+            match rx.await.unwrap_or_else(|_| PollReply::Body("1".to_owned())) {
+                PollReply::Body(body) => Ok(text(body)),
+                PollReply::Upgraded => Err(EngineError::BadRequest),
+            }
         }
         (TransportName::Polling, Method::POST) => {
             let max = state.server.config.max_payload;
@@ -129,7 +132,17 @@ async fn existing_session(
             let (link, rx) = ws_channel(state.server.config.outbound_buffer_bytes);
             let ws_id = link.id;
             if !addr.send(AttachWebSocket(link)).await.unwrap_or(false) {
-                return Err(EngineError::BadRequest);
+                // The session already upgraded (or is probing another WebSocket, or closing).
+                // As Node does, the WebSocket handshake completes and the server closes it at
+                // once: the client sees a clean close, not an HTTP error, and the session's own
+                // WebSocket is untouched.
+                METRICS.error("websocket_for_upgraded_session");
+                let (response, session, _stream) =
+                    actix_ws::handle(&req, body).map_err(|_| EngineError::BadRequest)?;
+                actix_web::rt::spawn(async move {
+                    let _ = session.close(None).await;
+                });
+                return Ok(response);
             }
             // If the handshake fails here, dropping `rx` closes the link and the actor
             // abandons the upgrade on its next write or at the upgrade timeout.

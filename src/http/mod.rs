@@ -28,9 +28,11 @@ pub struct AppState {
 }
 
 /// Registers every route on an actix-web service config.
-pub fn routes(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
+/// `engine_path` is the Engine.IO endpoint without its trailing slash (`/socket.io`).
+pub fn routes(cfg: &mut web::ServiceConfig, engine_path: &str, static_dir: PathBuf) {
     cfg.service(
-        web::resource(["/socket.io/", "/socket.io"]).route(web::route().to(engine_io::handle)),
+        web::resource([format!("{engine_path}/"), engine_path.to_owned()])
+            .route(web::route().to(engine_io::handle)),
     )
     .service(web::resource("/health").route(web::get().to(health::handle)))
     .service(web::resource("/metrics").route(web::get().to(metrics::handle)))

@@ -188,7 +188,7 @@ impl Connection {
             self.leave_all_namespaces();
             return;
         }
-        self.send_packet(&SioPacket::connect_ok("/", &socket_id), &[], ctx);
+        self.send_connect_reply(&SioPacket::connect_ok("/", &socket_id), ctx);
         let session = SessionEvent {
             session_id: &identity.session_id,
             user_id: &identity.user_id,

@@ -28,7 +28,7 @@ impl Connection {
             return self.refuse_namespace(&nsp, ctx);
         }
         let id = socket_id();
-        self.send_packet(&SioPacket::connect_ok(&nsp, &id), &[], ctx);
+        self.send_connect_reply(&SioPacket::connect_ok(&nsp, &id), ctx);
         self.sio.insert(&nsp, id);
         let auth = auth.unwrap_or_else(|| Value::Object(Default::default()));
         self.emit(

@@ -1,7 +1,7 @@
 //! Inbound Engine.IO traffic: polling requests, WebSocket frames, and the packets they carry.
 
 use super::messages::{Poll, Post, RequestRefused, WsEnded, WsIn};
-use super::transport::{Transport, WsCommand};
+use super::transport::{PollReply, Transport, WsCommand};
 use super::Connection;
 use crate::engine::Frame;
 use crate::metrics::METRICS;
@@ -12,13 +12,13 @@ use chat_protocol::payload::decode_payload;
 use tokio::sync::oneshot;
 
 impl Handler<Poll> for Connection {
-    type Result = Result<oneshot::Receiver<String>, RequestRefused>;
+    type Result = Result<oneshot::Receiver<PollReply>, RequestRefused>;
 
     fn handle(&mut self, _: Poll, ctx: &mut Context<Self>) -> Self::Result {
         if self.closing {
             return Err(RequestRefused::Closed);
         }
-        let probed = self.upgrade_probed();
+        let upgrading = self.upgrade.is_some();
         let Transport::Polling(polling) = &mut self.transport else {
             return Err(RequestRefused::WrongTransport);
         };
@@ -30,9 +30,8 @@ impl Handler<Poll> for Connection {
             return Err(RequestRefused::DuplicatePoll);
         }
         let rx = polling.poll();
-        if probed {
-            // The client is switching to WebSocket; let this poll end at once.
-            polling.answer_waiting_with("6");
+        if upgrading {
+            self.hold_late_poll(ctx);
         }
         Ok(rx)
     }
@@ -156,7 +155,14 @@ impl Connection {
             EioPacket::Pong(_) => self.on_pong(ctx),
             EioPacket::Message(text) => self.on_message_text(text, ctx),
             EioPacket::Binary(bytes) => self.on_message_binary(bytes, ctx),
-            EioPacket::Close => self.close("client close", false, ctx),
+            EioPacket::Close => {
+                // As Node does, a GET still waiting is ended with a noop, not a close: the
+                // client asked for the close and knows.
+                if let Transport::Polling(polling) = &mut self.transport {
+                    polling.answer_waiting_with("6");
+                }
+                self.close("client close", false, ctx)
+            }
             // In protocol v4 only the server pings; Node treats a client ping as an error.
             EioPacket::Ping(_) => self.malformed("heartbeat_direction", ctx),
             EioPacket::Open(_) => self.malformed("open_from_client", ctx),

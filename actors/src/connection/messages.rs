@@ -1,6 +1,6 @@
 //! Messages the HTTP layer and the WebSocket tasks send to a connection actor.
 
-use super::transport::WsLink;
+use super::transport::{PollReply, WsLink};
 use actix::prelude::*;
 use actix_ws::{AggregatedMessage, ProtocolError};
 use bytes::Bytes;
@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 /// A long-polling GET. Answered with a receiver of the response body, so the actor never
 /// blocks on the request.
 #[derive(Message)]
-#[rtype(result = "Result<oneshot::Receiver<String>, RequestRefused>")]
+#[rtype(result = "Result<oneshot::Receiver<PollReply>, RequestRefused>")]
 pub struct Poll;
 
 /// A long-polling POST body (already bounded to `maxPayload` by the HTTP layer).

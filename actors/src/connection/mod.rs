@@ -20,7 +20,7 @@ pub use self::context::{Mode, ServerContext};
 pub use self::messages::{
     AttachWebSocket, CloseSession, Poll, Post, RequestRefused, WsEnded, WsIn,
 };
-pub use self::transport::{WsCommand, WsLink};
+pub use self::transport::{PollReply, WsCommand, WsLink};
 pub use self::websocket::{spawn_reader, spawn_writer, ws_channel};
 
 use self::app::App;
@@ -112,6 +112,22 @@ impl Connection {
         }
         METRICS.bytes_sent.inc_by(frame.len() as u64);
         self.enqueue(frame, ctx);
+    }
+
+    /// Sends the Socket.IO CONNECT reply `packet`, on a WebSocket in a write of its own (see
+    /// [`WsCommand::SendAlone`]).
+    fn send_connect_reply(&mut self, packet: &SioPacket, ctx: &mut Context<Self>) {
+        // A CONNECT reply has no attachments: one frame.
+        for frame in packet_frames(packet, &[]).iter() {
+            if self.closing {
+                return;
+            }
+            METRICS.bytes_sent.inc_by(frame.len() as u64);
+            let queued = self
+                .transport
+                .push_alone(frame.clone(), self.server.config.outbound_buffer_bytes);
+            self.after_queueing(queued, ctx);
+        }
     }
 
     /// Queues one frame ahead of those already queued (a heartbeat ping).

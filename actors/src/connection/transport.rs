@@ -18,6 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub enum WsCommand {
     Send(Frame),
+    /// A frame written with a write of its own, the next frame following only after
+    /// [`super::websocket::AFTER_ALONE`]: the Socket.IO CONNECT reply (see there why).
+    SendAlone(Frame),
     /// Answer to a WebSocket-level ping (not an Engine.IO ping).
     Pong(Bytes),
     /// Send a close frame after everything queued before it, then stop.
@@ -69,7 +72,7 @@ pub enum QueueError {
 
 impl WsLink {
     pub fn send(&self, command: WsCommand) -> Result<(), QueueError> {
-        if let WsCommand::Send(frame) = &command {
+        if let WsCommand::Send(frame) | WsCommand::SendAlone(frame) = &command {
             let queued = self.queued.get();
             if exceeds(queued, frame.len(), self.limit) {
                 return Err(QueueError::SlowConsumer);
@@ -95,13 +98,23 @@ fn exceeds(queued: usize, bytes: usize, limit: usize) -> bool {
     queued > 0 && queued.saturating_add(bytes) > limit
 }
 
+/// How the actor answers a long-polling GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollReply {
+    /// HTTP 200 with this payload.
+    Body(String),
+    /// The session moved to WebSocket while this GET waited: HTTP 400, as Node answers any
+    /// polling request on an upgraded session.
+    Upgraded,
+}
+
 /// Long-polling state: frames wait in `queue` until a GET takes them.
 #[derive(Debug, Default)]
 pub struct Polling {
     queue: VecDeque<Frame>,
     /// Total length of the frames in `queue`.
     queued_bytes: usize,
-    waiting: Option<oneshot::Sender<String>>,
+    waiting: Option<oneshot::Sender<PollReply>>,
 }
 
 impl Polling {
@@ -129,7 +142,7 @@ impl Polling {
     }
 
     /// A GET arrived: it is answered at once when frames are queued, else it waits.
-    pub fn poll(&mut self) -> oneshot::Receiver<String> {
+    pub fn poll(&mut self) -> oneshot::Receiver<PollReply> {
         let (tx, rx) = oneshot::channel();
         self.waiting = Some(tx);
         self.flush();
@@ -143,7 +156,10 @@ impl Polling {
             return;
         }
         if let Some(tx) = self.waiting.take() {
-            if tx.send(encode_polling_body(&self.queue)).is_ok() {
+            if tx
+                .send(PollReply::Body(encode_polling_body(&self.queue)))
+                .is_ok()
+            {
                 self.queue.clear();
                 self.queued_bytes = 0;
             }
@@ -154,7 +170,14 @@ impl Polling {
     /// close when the session ends).
     pub fn answer_waiting_with(&mut self, text: &str) {
         if let Some(tx) = self.waiting.take() {
-            let _ = tx.send(text.to_owned());
+            let _ = tx.send(PollReply::Body(text.to_owned()));
+        }
+    }
+
+    /// Ends the waiting GET with HTTP 400: the session upgraded while it waited.
+    pub fn refuse_waiting(&mut self) {
+        if let Some(tx) = self.waiting.take() {
+            let _ = tx.send(PollReply::Upgraded);
         }
     }
 
@@ -187,6 +210,15 @@ impl Transport {
         }
     }
 
+    /// Queues a frame that must not share a write with the frames after it (see
+    /// [`WsCommand::SendAlone`]); long-polling has no such thing: a GET takes what is queued.
+    pub fn push_alone(&mut self, frame: Frame, limit: usize) -> Result<(), QueueError> {
+        match self {
+            Transport::Polling(p) => p.push(frame, limit),
+            Transport::WebSocket(ws) => ws.send(WsCommand::SendAlone(frame)),
+        }
+    }
+
     /// Queues a frame ahead of those already queued (see [`WsLink::ahead`]).
     pub fn push_ahead(&mut self, frame: Frame) -> Result<(), QueueError> {
         match self {
@@ -213,12 +245,12 @@ mod tests {
             Err(QueueError::SlowConsumer)
         );
         let mut rx = p.poll();
-        assert_eq!(rx.try_recv().unwrap(), "4a\u{1e}4b");
+        assert_eq!(rx.try_recv().unwrap(), PollReply::Body("4a\u{1e}4b".into()));
         let mut rx = p.poll();
         assert!(rx.try_recv().is_err());
         // Answered GETs free the budget.
         p.push(Frame::Text("2".into()), 4).unwrap();
-        assert_eq!(rx.try_recv().unwrap(), "2");
+        assert_eq!(rx.try_recv().unwrap(), PollReply::Body("2".into()));
     }
 
     #[test]
@@ -264,7 +296,7 @@ mod tests {
         p.push(Frame::Text("4a".into()), 100).unwrap();
         p.push_ahead(Frame::Text("2".into()));
         let mut rx = p.poll();
-        assert_eq!(rx.try_recv().unwrap(), "2\u{1e}4a");
+        assert_eq!(rx.try_recv().unwrap(), PollReply::Body("2\u{1e}4a".into()));
     }
 
     #[test]
@@ -273,6 +305,6 @@ mod tests {
         drop(p.poll());
         p.push(Frame::Text("4a".into()), 8).unwrap();
         let mut rx = p.poll();
-        assert_eq!(rx.try_recv().unwrap(), "4a");
+        assert_eq!(rx.try_recv().unwrap(), PollReply::Body("4a".into()));
     }
 }

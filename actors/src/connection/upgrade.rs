@@ -10,11 +10,21 @@ use crate::engine::Frame;
 use crate::metrics::METRICS;
 use actix::prelude::*;
 use chat_protocol::engineio::Packet as EioPacket;
+use std::time::Duration;
+
+/// How long a GET that arrives while a WebSocket is probing is held before it is ended with a
+/// noop (Node checks every 100 ms). Meanwhile the client's `5` may complete the upgrade, and
+/// the GET then gets HTTP 400 as on any upgraded session: the `5` and the GET travel on two
+/// connections, and the GET may reach the actor first although the client sent it after.
+const LATE_POLL_GRACE: Duration = Duration::from_millis(100);
 
 /// A WebSocket being probed.
 pub(super) struct Upgrade {
     pub link: WsLink,
     pub probed: bool,
+    /// The waiting GET arrived after this WebSocket did (see [`LATE_POLL_GRACE`]); a GET that
+    /// was already waiting is the client's regular poll, ended with a noop at the probe.
+    late_poll: bool,
     timer: SpawnHandle,
 }
 
@@ -36,6 +46,7 @@ impl Handler<AttachWebSocket> for Connection {
         self.upgrade = Some(Upgrade {
             link: msg.0,
             probed: false,
+            late_poll: false,
             timer,
         });
         true
@@ -54,8 +65,10 @@ impl Connection {
                     .link
                     .send(WsCommand::Send(Frame::Text("3probe".into())));
                 upgrade.probed = true;
-                if let Transport::Polling(polling) = &mut self.transport {
-                    polling.answer_waiting_with("6");
+                if !upgrade.late_poll {
+                    if let Transport::Polling(polling) = &mut self.transport {
+                        polling.answer_waiting_with("6");
+                    }
                 }
             }
             EioPacket::Upgrade if upgrade.probed => self.complete_upgrade(ctx),
@@ -63,9 +76,21 @@ impl Connection {
         }
     }
 
-    /// Whether a probe succeeded and the client is expected to switch any moment.
-    pub(super) fn upgrade_probed(&self) -> bool {
-        self.upgrade.as_ref().is_some_and(|u| u.probed)
+    /// A GET arrived while a WebSocket is probing: it is ended with a noop after
+    /// [`LATE_POLL_GRACE`], unless the upgrade completes first (then HTTP 400).
+    pub(super) fn hold_late_poll(&mut self, ctx: &mut Context<Self>) {
+        let Some(upgrade) = self.upgrade.as_mut() else {
+            return;
+        };
+        upgrade.late_poll = true;
+        ctx.run_later(LATE_POLL_GRACE, |act, _| {
+            if let Transport::Polling(polling) = &mut act.transport {
+                polling.answer_waiting_with("6");
+            }
+            if let Some(upgrade) = act.upgrade.as_mut() {
+                upgrade.late_poll = false;
+            }
+        });
     }
 
     fn complete_upgrade(&mut self, ctx: &mut Context<Self>) {
@@ -84,7 +109,11 @@ impl Connection {
             .inc();
         log::debug!("session {} upgraded to websocket", self.sid);
         if let Transport::Polling(mut polling) = old {
-            polling.answer_waiting_with("6");
+            if upgrade.late_poll {
+                polling.refuse_waiting();
+            } else {
+                polling.answer_waiting_with("6");
+            }
             // Already counted when they were queued for polling.
             for frame in polling.take_queue() {
                 self.enqueue(frame, ctx);

@@ -13,9 +13,22 @@ use actix::Addr;
 use actix_ws::{AggregatedMessageStream, Closed, Item, Session};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The pause after a frame sent with [`WsCommand::SendAlone`] (the Socket.IO CONNECT reply)
+/// before the writer takes the next one. The server queues the reply and the first events
+/// (`auth` in the conformance server, `session` and `users` in the chat) in one turn; written
+/// back to back they reach the client in one TCP read, and a client that handles one message
+/// per turn of its event loop (the official protocol suites' `ws` 8.5.0 with `once`
+/// listeners, awaiting between messages) dispatches both in one turn and misses the second.
+/// Node's engine.io writes one message at a time while idle (the next waits for the previous
+/// write's callback); this pause gives the client the same chance to read the reply alone.
+/// It costs each new connection this much once and nothing per message: every other frame is
+/// batched as before (everything queued leaves in as few writes as the dispatcher makes).
+pub const AFTER_ALONE: Duration = Duration::from_millis(10);
 
 /// The writer task's end of a [`WsLink`].
 #[derive(Debug)]
@@ -69,6 +82,15 @@ pub fn spawn_writer(mut session: Session, mut outbox: WsOutbox) {
                     let len = frame.len();
                     let sent = send_frame(&mut session, frame).await;
                     outbox.queued.written(len);
+                    sent
+                }
+                WsCommand::SendAlone(frame) => {
+                    let len = frame.len();
+                    let sent = send_frame(&mut session, frame).await;
+                    outbox.queued.written(len);
+                    // Lets the dispatcher (same worker thread) write it now, then waits.
+                    tokio::task::yield_now().await;
+                    tokio::time::sleep(AFTER_ALONE).await;
                     sent
                 }
                 WsCommand::Pong(p) => session.pong(&p).await,

@@ -11,11 +11,22 @@ export const RS = "\x1e";
 /** Engine.IO packet types (protocol v4). */
 export const PacketType = { OPEN: "0", CLOSE: "1", PING: "2", PONG: "3", MESSAGE: "4", UPGRADE: "5", NOOP: "6" };
 
-/** `<base>/socket.io/?EIO=4&transport=polling` plus extra/overridden query parameters. */
+/**
+ * The Engine.IO endpoint of `baseUrl`: its own path when it has one (`http://host:port/engine.io`
+ * for a server started with `--path /engine.io/` or the engine.io conformance server), else the
+ * default `/socket.io/`.
+ */
+export function endpoint(baseUrl) {
+  const url = new URL(baseUrl);
+  const path = url.pathname === "/" ? "/socket.io/" : `${url.pathname.replace(/\/$/, "")}/`;
+  return `${url.origin}${path}`;
+}
+
+/** `<endpoint>?EIO=4&transport=polling` plus extra/overridden query parameters. */
 export function engineUrl(baseUrl, query = {}) {
   const params = new URLSearchParams({ EIO: "4", transport: "polling", ...query });
   for (const [key, value] of Object.entries(query)) if (value === undefined) params.delete(key);
-  return `${baseUrl}/socket.io/?${params}`;
+  return `${endpoint(baseUrl)}?${params}`;
 }
 
 /** Decodes a polling payload into packets: {type, data} with Buffer data for `b` packets. */
@@ -103,7 +114,7 @@ export class RawWebSocket {
   constructor(baseUrl, { sid, autoPong = true, query = {} } = {}) {
     const params = new URLSearchParams({ EIO: "4", transport: "websocket", ...query });
     if (sid) params.set("sid", sid);
-    this.url = `${baseUrl.replace(/^http/, "ws")}/socket.io/?${params}`;
+    this.url = `${endpoint(baseUrl).replace(/^http/, "ws")}?${params}`;
     this.autoPong = autoPong;
     this.queue = [];
     this.waiters = [];

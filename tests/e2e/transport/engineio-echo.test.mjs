@@ -23,10 +23,12 @@ async function collectPolledMessages(url, sid, count, timeoutMs = 3000) {
 
 describe("engine.io echo (engine.io conformance server)", () => {
   const server = useServer({ args: ["--conformance", "engineio"] });
+  // The engine.io conformance server serves Engine.IO at /engine.io/ (Node engine.io's default).
+  const eio = () => `${server.url}/engine.io`;
   const raws = useRawSockets();
 
   it("websocket: text messages come back unchanged and in order", async () => {
-    const { ws, handshake } = await wsHandshake(server.url);
+    const { ws, handshake } = await wsHandshake(eio());
     raws.push(ws);
     assert.deepEqual(handshake.upgrades, []);
     // Long messages leave the server as WebSocket fragments of at most 4 000 bytes; a
@@ -37,7 +39,7 @@ describe("engine.io echo (engine.io conformance server)", () => {
   });
 
   it("websocket: binary messages come back as identical binary frames", async () => {
-    const { ws } = await wsHandshake(server.url);
+    const { ws } = await wsHandshake(eio());
     raws.push(ws);
     const payloads = [Buffer.from([0, 1, 2, 255]), Buffer.alloc(70_000, 7), Buffer.from("4 looks like text")];
     for (const payload of payloads) ws.send(payload);
@@ -48,31 +50,31 @@ describe("engine.io echo (engine.io conformance server)", () => {
   });
 
   it("polling: text and binary messages in one payload are echoed", async () => {
-    const { sid, handshake } = await pollingHandshake(server.url);
+    const { sid, handshake } = await pollingHandshake(eio());
     assert.deepEqual(handshake.upgrades, ["websocket"]);
     const sent = [
       { type: "4", data: "hello" },
       { type: "4", data: Buffer.from([1, 2, 3, 250]) },
       { type: "4", data: "ünïcödé ✓" },
     ];
-    const posted = await pollPost(server.url, sid, encodePayload(sent));
+    const posted = await pollPost(eio(), sid, encodePayload(sent));
     assert.equal(posted.status, 200);
     assert.equal(posted.text, "ok");
-    const echoed = await collectPolledMessages(server.url, sid, sent.length);
+    const echoed = await collectPolledMessages(eio(), sid, sent.length);
     assert.deepEqual(
       echoed.map((p) => p.data),
       sent.map((p) => p.data),
     );
-    await pollPost(server.url, sid, "1");
+    await pollPost(eio(), sid, "1");
   });
 
   it("polling: binary echoes are b-prefixed base64 packets", async () => {
-    const { sid } = await pollingHandshake(server.url);
-    await pollPost(server.url, sid, `b${Buffer.from("bin").toString("base64")}`);
-    const [echo] = await collectPolledMessages(server.url, sid, 1);
+    const { sid } = await pollingHandshake(eio());
+    await pollPost(eio(), sid, `b${Buffer.from("bin").toString("base64")}`);
+    const [echo] = await collectPolledMessages(eio(), sid, 1);
     assert.equal(echo.binary, true);
     assert.deepEqual(echo.data, Buffer.from("bin"));
-    await pollPost(server.url, sid, "1");
+    await pollPost(eio(), sid, "1");
   });
 
   it("polling payload decoding helper round-trips (sanity check of the test helpers)", () => {

@@ -6,13 +6,15 @@ import { useRawSockets, useServer } from "../lib/suite.mjs";
 
 describe("raw polling -> websocket upgrade (engine.io conformance server)", () => {
   const server = useServer({ args: ["--conformance", "engineio"] });
+  // The engine.io conformance server serves Engine.IO at /engine.io/ (Node engine.io's default).
+  const eio = () => `${server.url}/engine.io`;
   const raws = useRawSockets();
 
   it("probe, upgrade, then messages flow over the websocket and polling is released", async () => {
-    const { sid } = await pollingHandshake(server.url);
+    const { sid } = await pollingHandshake(eio());
     // A long poll is pending while the upgrade happens, as socket.io-client does it.
-    const pendingPoll = pollGet(server.url, sid, { timeoutMs: 3000 });
-    const ws = new RawWebSocket(server.url, { sid });
+    const pendingPoll = pollGet(eio(), sid, { timeoutMs: 3000 });
+    const ws = new RawWebSocket(eio(), { sid });
     raws.push(ws);
     await ws.opened;
     ws.send("2probe");
@@ -32,8 +34,8 @@ describe("raw polling -> websocket upgrade (engine.io conformance server)", () =
   });
 
   it("after the upgrade the session no longer accepts polling requests", async () => {
-    const { sid } = await pollingHandshake(server.url);
-    const ws = new RawWebSocket(server.url, { sid });
+    const { sid } = await pollingHandshake(eio());
+    const ws = new RawWebSocket(eio(), { sid });
     raws.push(ws);
     await ws.opened;
     ws.send("2probe");
@@ -41,7 +43,7 @@ describe("raw polling -> websocket upgrade (engine.io conformance server)", () =
     ws.send("5");
     ws.send("4sync");
     await ws.nextText("4");
-    const res = await pollPost(server.url, sid, "4late");
+    const res = await pollPost(eio(), sid, "4late");
     assert.equal(res.status, 400);
     assert.deepEqual(res.json, { code: 3, message: "Bad request" });
     assert.equal(ws.isOpen, true, "a stray polling request must not kill the upgraded session");
