@@ -95,24 +95,24 @@ own_ticks() {
 
 # run MODE COUNT [loadgen args...]: one labelled JSON line, printed and appended to $OUT.
 run() {
-  local mode=$1 count=$2 line pids b0 o0 t0 b1 o1 t1 marks=$WORK/marks
+  local mode=$1 count=$2 line pids b0 o0 r0 t0 b1 o1 r1 t1 marks=$WORK/marks
   shift 2
   start_nodes "$mode" "$count"
   pids=$(IFS=,; echo "${NODE_PIDS[*]},$REDIS_PID")
   : >"$marks"
   log "mode=$mode nodes=$count (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-  b0=$(busy_ticks); o0=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); t0=$(date +%s.%N)
+  b0=$(busy_ticks); o0=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r0=$(own_ticks "$REDIS_PID"); t0=$(date +%s.%N)
   # chat-loadgen marks the edges of its measured phase on stderr: read Redis' counter there.
   line=$("$LOADGEN" --urls "$URLS" --pids "$pids" --no-ack "$@" \
     2> >(while read -r l; do
            case $l in "# phase "*) echo "${l#\# phase } $(redis_out_bytes)" >>"$marks" ;; *) echo "$l" >&2 ;; esac
          done)) || true
-  b1=$(busy_ticks); o1=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); t1=$(date +%s.%N)
+  b1=$(busy_ticks); o1=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r1=$(own_ticks "$REDIS_PID"); t1=$(date +%s.%N)
   stop "${NODE_PIDS[@]}"
   sleep 0.2 # the marker reader's last line
   [ -n "$line" ] || line='{"failed":true,"delivered":0}'
   node -e '
-    const [line, marks, mode, nodes, busy, own, wall] = process.argv.slice(1);
+    const [line, marks, mode, nodes, busy, own, wall, redisTicks] = process.argv.slice(1);
     const r = JSON.parse(line);
     const at = Object.fromEntries(marks.trim().split("\n").filter(Boolean).map((m) => {
       const [name, , bytes] = m.split(" ");
@@ -122,10 +122,12 @@ run() {
     // Other work: the machine busy time minus the servers, Redis and the load generator.
     const others = Math.max(0, (busy - own) / 100 / wall - r.loadgen_cpu_s / wall);
     const out = { mode, nodes: Number(nodes), others_cores: Number(others.toFixed(2)),
-      redis_out_bytes: bytes, redis_out_bytes_per_msg: r.delivered ? Math.round(bytes / r.delivered) : null, ...r };
+      redis_out_bytes: bytes, redis_out_bytes_per_msg: r.delivered ? Math.round(bytes / r.delivered) : null,
+      // Redis alone over the whole run (connecting included), for the share of the cost.
+      redis_cpu_s_whole_run: Number(redisTicks) / 100, ...r };
     console.log(JSON.stringify(out));
   ' "$line" "$(cat "$marks")" "$mode" "$count" "$((b1 - b0))" "$((o1 - o0))" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" | tee -a "$OUT"
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$((r1 - r0))" | tee -a "$OUT"
 }
 
 log "results also appended to $OUT; machine load now: $(cat /proc/loadavg)"

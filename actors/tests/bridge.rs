@@ -659,18 +659,8 @@ async fn user_rooms_are_subscribed_while_they_have_a_local_socket_and_after_a_re
         "one node, two tabs"
     );
     assert_eq!(holding("nobody").await.unwrap(), Some(0));
-    let leave = |tab: &Tab| Leave {
-        socket_id: tab.socket_id.clone(),
-        user_id: tab.user_id.clone(),
-        session_id: session_id_of(&tab.user_id),
-        session: Session {
-            user_id: tab.user_id.clone(),
-            username: format!("name-{}", tab.user_id),
-            connected: true,
-        },
-    };
-    a.hub.send(leave(&alice)).await.unwrap();
-    a.hub.send(leave(&bob)).await.unwrap();
+    alice.leave(&a).await;
+    bob.leave(&a).await;
     eventually("bob's room unsubscribed, alice's kept", || {
         let mut conn = conn.clone();
         async move { (room_channels(&mut conn).await == ["socket.io#/#alice#"]).then_some(()) }
