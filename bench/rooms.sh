@@ -39,23 +39,11 @@ WORK=$(mktemp -d)
 log() { echo "# $*" >&2; }
 cargo build --release -p chat-server -p chat-loadgen >&2
 
-# Everything this script started, stopped by pid (never by name) on exit.
-STARTED=()
-stop() {
-  local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-}
-trap 'stop "${STARTED[@]}"; rm -rf "$WORK"' EXIT
+# shellcheck source=bench/processes.sh
+source "$ROOT/bench/processes.sh"
+trap 'stop_pids "${STARTED[@]}"; rm -rf "$WORK"' EXIT
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-next_port() {
-  local port=$1
-  until port_free "$port" && [ "$port" != 3000 ] && [ "$port" != 6379 ]; do port=$((port + 1)); done
-  echo "$port"
-}
-
-REDIS_PORT=$(next_port 6490)
+REDIS_PORT=$(free_port 6490)
 start_redis() {
   redis-server --port "$REDIS_PORT" --save "" --appendonly no --loglevel warning >/dev/null &
   REDIS_PID=$!
@@ -73,7 +61,7 @@ start_nodes() {
   URLS=
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
   for n in $(seq 1 "$count"); do
-    port=$(next_port $((4400 + n * 10)))
+    port=$(free_port $((4400 + n * 10)))
     "$SERVER" --port "$port" --host 127.0.0.1 --redis-url "redis://127.0.0.1:$REDIS_PORT" \
       --node-id "n$n" --workers 1 --subscription-mode "$mode" >>"$logfile" 2>&1 &
     NODE_PIDS+=("$!")
@@ -81,16 +69,6 @@ start_nodes() {
     until curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null; do sleep 0.05; done
     URLS+="${URLS:+,}http://127.0.0.1:$port"
   done
-}
-
-busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-own_ticks() {
-  local pid sum=0 t
-  for pid in "$@"; do
-    t=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
-    sum=$((sum + ${t:-0}))
-  done
-  echo "$sum"
 }
 
 # run MODE COUNT [loadgen args...]: one labelled JSON line, printed and appended to $OUT.
@@ -101,14 +79,14 @@ run() {
   pids=$(IFS=,; echo "${NODE_PIDS[*]},$REDIS_PID")
   : >"$marks"
   log "mode=$mode nodes=$count (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-  b0=$(busy_ticks); o0=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r0=$(own_ticks "$REDIS_PID"); t0=$(date +%s.%N)
+  b0=$(machine_busy_ticks); o0=$(pids_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r0=$(pids_ticks "$REDIS_PID"); t0=$(date +%s.%N)
   # chat-loadgen marks the edges of its measured phase on stderr: read Redis' counter there.
   line=$("$LOADGEN" --urls "$URLS" --pids "$pids" --no-ack "$@" \
     2> >(while read -r l; do
            case $l in "# phase "*) echo "${l#\# phase } $(redis_out_bytes)" >>"$marks" ;; *) echo "$l" >&2 ;; esac
          done)) || true
-  b1=$(busy_ticks); o1=$(own_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r1=$(own_ticks "$REDIS_PID"); t1=$(date +%s.%N)
-  stop "${NODE_PIDS[@]}"
+  b1=$(machine_busy_ticks); o1=$(pids_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r1=$(pids_ticks "$REDIS_PID"); t1=$(date +%s.%N)
+  stop_pids "${NODE_PIDS[@]}"
   sleep 0.2 # the marker reader's last line
   [ -n "$line" ] || line='{"failed":true,"delivered":0}'
   node -e '
@@ -172,9 +150,9 @@ if [ -n "$RESUB_USERS" ]; then
     [ "${active:-0}" -ge "$RESUB_USERS" ] && break
     sleep 0.2
   done
-  stop "$REDIS_PID"
+  stop_pids "$REDIS_PID"
   start_redis
   for _ in $(seq 1 100); do grep -q "room channels in" "$nodelog" && break; sleep 0.1; done
   echo "{\"resubscribe\":\"$(grep -o 'subscribed to [0-9]* room channels in [0-9]* ms' "$nodelog" | tail -1)\",\"channels_now\":$(redis-cli -p "$REDIS_PORT" pubsub channels "socket.io#/#?*" | wc -l)}" | tee -a "$OUT"
-  stop "$lg" "${NODE_PIDS[@]}"
+  stop_pids "$lg" "${NODE_PIDS[@]}"
 fi
