@@ -249,6 +249,16 @@ mod tests {
     }
 
     #[test]
+    fn subscription_mode_from_flag_and_file() {
+        let s = settings(&["--subscription-mode", "pattern"]).unwrap();
+        assert_eq!(s.subscription_mode, SubscriptionMode::Pattern);
+        let file: FileConfig = toml::from_str(r#"subscription_mode = "pattern""#).unwrap();
+        assert_eq!(file.subscription_mode, Some(SubscriptionMode::Pattern));
+        assert!(toml::from_str::<FileConfig>(r#"subscription_mode = "both""#).is_err());
+        assert!(Cli::try_parse_from(["chat-server", "--subscription-mode", "both"]).is_err());
+    }
+
+    #[test]
     fn conformance_fixes_timers() {
         let s = settings(&["--conformance", "socketio", "--ping-interval-ms", "9"]).unwrap();
         assert_eq!(s.engine.ping_interval, Duration::from_millis(300));
