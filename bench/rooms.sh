@@ -19,6 +19,8 @@
 # Usage: bench/rooms.sh
 # Knobs: NODE_COUNTS="1 2 4 8" MODES="pattern rooms" USERS=1000 RATE=3000 RUN_SECONDS=10
 #        STORM_USERS=5000 RESUB_USERS=5000 ("" skips either) SOURCE_ADDRS=127.0.0.2,127.0.0.3
+#        USER_NODES=2 (users on the first 2 nodes only, the others idle members of the cluster:
+#        what a node costs that holds none of a message's users; default: all nodes)
 #        OUT=/tmp/bench-rooms.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,7 +83,7 @@ run() {
   log "mode=$mode nodes=$count (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   b0=$(machine_busy_ticks); o0=$(pids_ticks "${NODE_PIDS[@]}" "$REDIS_PID"); r0=$(pids_ticks "$REDIS_PID"); t0=$(date +%s.%N)
   # chat-loadgen marks the edges of its measured phase on stderr: read Redis' counter there.
-  line=$("$LOADGEN" --urls "$URLS" --pids "$pids" --no-ack "$@" \
+  line=$("$LOADGEN" --urls "$(cut -d, -f"1-${USER_NODES:-$count}" <<<"$URLS")" --pids "$pids" --no-ack "$@" \
     2> >(while read -r l; do
            case $l in "# phase "*) echo "${l#\# phase } $(redis_out_bytes)" >>"$marks" ;; *) echo "$l" >&2 ;; esac
          done)) || true
@@ -99,7 +101,7 @@ run() {
     const bytes = at.sent - at.sending;
     // Other work: the machine busy time minus the servers, Redis and the load generator.
     const others = Math.max(0, (busy - own) / 100 / wall - r.loadgen_cpu_s / wall);
-    const out = { mode, nodes: Number(nodes), others_cores: Number(others.toFixed(2)),
+    const out = { mode, nodes: Number(nodes), user_nodes: r.urls, others_cores: Number(others.toFixed(2)),
       redis_out_bytes: bytes, redis_out_bytes_per_msg: r.delivered ? Math.round(bytes / r.delivered) : null,
       // Redis alone over the whole run (connecting included), for the share of the cost.
       redis_cpu_s_whole_run: Number(redisTicks) / 100, ...r };
