@@ -65,24 +65,10 @@ fi
 log "building release binaries"
 cargo build --release -p chat-server -p chat-loadgen >&2
 
-# Processes this script started; stopped by pid on exit, never by name.
-STARTED=()
-stop_pids() {
-  local pid
-  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
-}
+# shellcheck source=bench/processes.sh
+source "$ROOT/bench/processes.sh"
 cleanup() { stop_pids "${STARTED[@]}"; }
 trap cleanup EXIT
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# Prints a free port at or above $1 (never 3000 or 6379: the lead's dev server and the
-# machine's Redis).
-free_port() {
-  local port=$1
-  while port_in_use "$port" || [ "$port" = 3000 ] || [ "$port" = 6379 ]; do port=$((port + 1)); done
-  echo "$port"
-}
 
 # Waits until an Engine.IO polling handshake answers on port $1 (both servers serve it).
 wait_ready() {
@@ -139,18 +125,6 @@ measured_pids() {
   pids=$(IFS=,; echo "${NODE_PIDS[*]}")
   [ "$setup" = cluster ] && pids+=",$REDIS_PID"
   echo "$pids"
-}
-
-# CPU time in clock ticks (USER_HZ, 100 per second): busy time of the whole machine (all
-# cores), and utime + stime of the given pids.
-machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-pids_ticks() {
-  local pid sum=0 ticks
-  for pid in "$@"; do
-    ticks=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
-    sum=$((sum + ${ticks:-0}))
-  done
-  echo "$sum"
 }
 
 exec 3>&2 # the tools' own stderr goes to ours; fd 2 of `time` goes to a file

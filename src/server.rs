@@ -1,6 +1,6 @@
 //! Starts a node: the store and hub actors, the HTTP server, and the SIGTERM drain.
 
-use crate::config::{Conformance, Settings};
+use crate::config::{Conformance, Settings, SubscriptionMode};
 use crate::http::{self, AppState};
 use actix::Actor;
 use actix::Addr;
@@ -162,6 +162,10 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         // the other nodes, and dead nodes' users get announced.
         let config = BridgeConfig {
             redis_timeout: settings.redis_timeout,
+            subscription_mode: match settings.subscription_mode {
+                SubscriptionMode::Pattern => chat_actors::bridge::SubscriptionMode::Pattern,
+                SubscriptionMode::Rooms => chat_actors::bridge::SubscriptionMode::Rooms,
+            },
             ..BridgeConfig::new(url, &settings.node_id, &settings.channel_prefix)
         };
         if let Err(e) = start_bridge(config, hub.clone(), sessions.clone(), conn) {

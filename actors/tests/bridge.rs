@@ -9,7 +9,9 @@
 mod support;
 
 use actix::prelude::*;
-use chat_actors::bridge::{start_bridge, BridgeConfig, BridgeStatus, LivenessConfig, RedisBridge};
+use chat_actors::bridge::{
+    start_bridge, BridgeConfig, BridgeStatus, LivenessConfig, NodesHolding, RedisBridge,
+};
 use chat_actors::engine::Frame;
 use chat_actors::hub::{Broadcast, ChatHub, Deliver, Join, Leave, OutboundEvent, PeerSockets};
 use chat_actors::metrics::METRICS;
@@ -414,9 +416,10 @@ async fn garbage_other_namespaces_and_own_messages_are_dropped_without_harm() {
         json!(["private message", message]),
         "nothing of the garbage reached the socket, the valid broadcast did"
     );
-    // Both nodes decode each bad message once: 4 broadcasts + 4 requests + 1 response, twice.
+    // Both nodes decode each bad message once (4 broadcasts + 4 requests + 1 response, twice),
+    // except the one on bob's room channel: only node b, which holds bob, subscribes it.
     let counted = error_count("bridge_decode") - before;
-    assert!(counted >= 18, "undecodable messages counted: {counted}");
+    assert!(counted >= 17, "undecodable messages counted: {counted}");
     // Both bridges still answer.
     assert_eq!(
         a.bridge
@@ -619,6 +622,62 @@ async fn the_bridge_resubscribes_after_redis_restarts() {
             .unwrap(),
         Some(1)
     );
+}
+
+/// The room channels subscribed on the real Redis (`PUBSUB CHANNELS socket.io#/#?*`), sorted.
+async fn room_channels(conn: &mut MultiplexedConnection) -> Vec<String> {
+    let mut channels: Vec<String> = redis::cmd("PUBSUB")
+        .arg("CHANNELS")
+        .arg("socket.io#/#?*")
+        .query_async(conn)
+        .await
+        .expect("PUBSUB CHANNELS");
+    channels.sort();
+    channels
+}
+
+#[actix::test]
+async fn user_rooms_are_subscribed_while_they_have_a_local_socket_and_after_a_restart() {
+    let mut server = RedisServer::start();
+    let a = start_node(&server, "node-a").await;
+    let mut conn = raw(&server).await;
+    assert!(room_channels(&mut conn).await.is_empty());
+
+    // Join resolves once the subscription is in place: no waiting needed.
+    let alice = open_tab(&a, "sock-a1", "alice").await;
+    assert_eq!(room_channels(&mut conn).await, ["socket.io#/#alice#"]);
+    let alice2 = open_tab(&a, "sock-a2", "alice").await;
+    let bob = open_tab(&a, "sock-b1", "bob").await;
+    assert_eq!(
+        room_channels(&mut conn).await,
+        ["socket.io#/#alice#", "socket.io#/#bob#"]
+    );
+    let holding = |room: &str| a.bridge.send(NodesHolding { room: room.into() });
+    assert_eq!(
+        holding("alice").await.unwrap(),
+        Some(1),
+        "one node, two tabs"
+    );
+    assert_eq!(holding("nobody").await.unwrap(), Some(0));
+    alice.leave(&a).await;
+    bob.leave(&a).await;
+    eventually("bob's room unsubscribed, alice's kept", || {
+        let mut conn = conn.clone();
+        async move { (room_channels(&mut conn).await == ["socket.io#/#alice#"]).then_some(()) }
+    })
+    .await;
+
+    // Rooms gained while Redis is down are subscribed by the reconnect, with the others.
+    server.kill();
+    let _carol = open_tab(&a, "sock-c1", "carol").await;
+    server.resume();
+    wait_subscribed(&a, 2).await;
+    let mut conn = raw(&server).await;
+    assert_eq!(
+        room_channels(&mut conn).await,
+        ["socket.io#/#alice#", "socket.io#/#carol#"]
+    );
+    drop(alice2);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
             .await;
     }
 
+    phase_marker("sending");
     let cpu_before = processes.cpu_seconds();
     let own_cpu_before = proc_stats::cpu_seconds("self").unwrap_or(0.0);
     let send_start = Instant::now();
@@ -122,6 +123,7 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
         )
         .await;
     let send_wall = send_start.elapsed();
+    phase_marker("sent");
     tokio::time::sleep(Duration::from_secs_f64(args.drain_seconds)).await;
     let server_cpu = processes.cpu_seconds() - cpu_before;
     let own_cpu = proc_stats::cpu_seconds("self").unwrap_or(0.0) - own_cpu_before;
@@ -221,4 +223,13 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// One stderr line `# phase <name> <unix ms>` at the edges of the measured phase, so that a
+/// benchmark script can read other counters (Redis `INFO stats`) over exactly that window.
+fn phase_marker(name: &str) {
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    eprintln!("# phase {name} {unix_ms}");
 }

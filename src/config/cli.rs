@@ -14,6 +14,16 @@ pub enum Conformance {
     Socketio,
 }
 
+/// How a node subscribes to the other nodes' broadcasts (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionMode {
+    /// PSUBSCRIBE <p>#/#*, as socket.io-redis 6: every node receives every broadcast
+    Pattern,
+    /// SUBSCRIBE <p>#/# and one <p>#/#<room># per local user room: a private message reaches only the nodes with a recipient
+    Rooms,
+}
+
 /// chat-server: a horizontally scalable private-messaging server speaking Socket.IO.
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version)]
@@ -46,6 +56,10 @@ pub struct Cli {
     /// Prefix of the Redis pub/sub channels shared with other nodes [default: socket.io]
     #[arg(long, env = "CHAT_CHANNEL_PREFIX")]
     pub channel_prefix: Option<String>,
+
+    /// Which broadcasts this node subscribes to: its users' rooms, or every broadcast [default: rooms]
+    #[arg(long, env = "CHAT_SUBSCRIPTION_MODE", value_enum)]
+    pub subscription_mode: Option<SubscriptionMode>,
 
     /// Engine.IO pingInterval, ms [default: 25000]
     #[arg(long, env = "CHAT_PING_INTERVAL_MS")]

@@ -13,6 +13,7 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     pub node_id: Option<String>,
     pub channel_prefix: Option<String>,
+    pub subscription_mode: Option<super::SubscriptionMode>,
     pub ping_interval_ms: Option<u64>,
     pub ping_timeout_ms: Option<u64>,
     pub max_payload: Option<usize>,

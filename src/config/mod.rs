@@ -4,7 +4,7 @@
 mod cli;
 mod file;
 
-pub use self::cli::{Cli, Conformance};
+pub use self::cli::{Cli, Conformance, SubscriptionMode};
 use self::file::FileConfig;
 
 use chat_actors::chat::ChatLimits;
@@ -50,6 +50,7 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub node_id: String,
     pub channel_prefix: String,
+    pub subscription_mode: SubscriptionMode,
     pub engine: EngineConfig,
     pub cors: CorsOrigins,
     pub static_dir: PathBuf,
@@ -122,6 +123,7 @@ impl Settings {
                 .filter(|u| !u.is_empty()),
             node_id: pick!(node_id, chat_actors::engine::random_hex(3)),
             channel_prefix: pick!(channel_prefix, "socket.io".to_owned()),
+            subscription_mode: pick!(subscription_mode, SubscriptionMode::Rooms),
             engine,
             cors,
             static_dir: pick!(static_dir, PathBuf::from("static")),
@@ -267,6 +269,7 @@ mod tests {
             CorsOrigins::List(vec!["http://a".into(), "http://b".into()])
         );
         assert_eq!(s.channel_prefix, "socket.io");
+        assert_eq!(s.subscription_mode, SubscriptionMode::Rooms);
         assert_eq!(s.node_id.len(), 6);
     }
 
@@ -284,6 +287,16 @@ mod tests {
         );
         assert!(settings(&["--path", "/"]).is_err());
         assert!(settings(&["--path", "/a?b"]).is_err());
+    }
+
+    #[test]
+    fn subscription_mode_from_flag_and_file() {
+        let s = settings(&["--subscription-mode", "pattern"]).unwrap();
+        assert_eq!(s.subscription_mode, SubscriptionMode::Pattern);
+        let file: FileConfig = toml::from_str(r#"subscription_mode = "pattern""#).unwrap();
+        assert_eq!(file.subscription_mode, Some(SubscriptionMode::Pattern));
+        assert!(toml::from_str::<FileConfig>(r#"subscription_mode = "both""#).is_err());
+        assert!(Cli::try_parse_from(["chat-server", "--subscription-mode", "both"]).is_err());
     }
 
     #[test]

@@ -56,6 +56,17 @@ impl PeerReport {
     }
 }
 
+/// How many of our nodes hold a socket in `room`: `PUBSUB NUMSUB <p>#/#<room>#`, exact in
+/// room-subscription mode (each of our nodes subscribes a user room while it holds a socket of
+/// it; Node nodes and operators' `PSUBSCRIBE`s are not counted, an operator's `SUBSCRIBE` of
+/// that very channel would be). `None` in pattern mode, where nothing is subscribed per room,
+/// or when Redis cannot be asked. Presence does not use it (yet): it answers for our nodes only.
+#[derive(Message, Debug)]
+#[rtype(result = "Option<usize>")]
+pub struct NodesHolding {
+    pub room: String,
+}
+
 /// The bridge's state, for tests and diagnostics.
 #[derive(Message, Debug)]
 #[rtype(result = "StatusReport")]

@@ -10,9 +10,13 @@
 //! | `<p>-request#/#`              | both      | JSON requests (we send types 0 and 5, answer 0, 1 and 5)        |
 //! | `<p>-response#/#`             | both      | JSON answers, matched by `requestId`                            |
 //!
-//! A node `PSUBSCRIBE`s `<p>#/#*` and `SUBSCRIBE`s the request and response channels on a
-//! connection of its own (pub/sub connections cannot run other commands), re-subscribing after
-//! every reconnect; it publishes over the shared [`RedisConnection`].
+//! A node subscribes, on a connection of its own (pub/sub connections cannot run other
+//! commands), to the request and response channels and, depending on
+//! [`SubscriptionMode`]: by default (`rooms`) to `<p>#/#` plus `<p>#/#<room>#` for every user
+//! room with a local socket (`room_subscriptions.rs`), or (`pattern`) to `PSUBSCRIBE <p>#/#*`.
+//! It re-subscribes after every reconnect and publishes over the shared [`RedisConnection`].
+//! In rooms mode the hub publishes a private message as one-room broadcasts (recipient's room,
+//! sender's room), so only the nodes with a recipient receive it.
 //!
 //! # Keys of our own (node liveness)
 //!
@@ -40,6 +44,7 @@
 //!   answers its presence questions, dispatches what the subscriber receives.
 //! - `publisher.rs`: one ordered, batching PUBLISH queue.
 //! - `subscriber.rs`: the pub/sub connection and its reconnect loop.
+//! - `room_subscriptions.rs`: which room channels to subscribe; the hub's [`RoomWatch`].
 //! - `requests.rs`: our outgoing requests and the counting of their answers.
 //! - `answers.rs`: answering other nodes' requests as Node's adapter does.
 //! - `liveness.rs` / `reaper.rs`: this node's heartbeat and user list; reaping dead nodes.
@@ -54,18 +59,21 @@ mod publisher;
 mod reaper;
 mod redis_bridge;
 mod requests;
+mod room_subscriptions;
 mod subscriber;
 
 pub use self::channels::Channels;
 pub use self::error::BridgeError;
 pub use self::liveness::NodeLiveness;
 pub use self::messages::{
-    AskPeers, BridgeStatus, Inbound, PeerQuery, PeerReport, StatusReport, SubscriptionChanged,
+    AskPeers, BridgeStatus, Inbound, NodesHolding, PeerQuery, PeerReport, StatusReport,
+    SubscriptionChanged,
 };
 pub use self::reaper::DeadNodeReaper;
 pub use self::redis_bridge::RedisBridge;
+pub use self::room_subscriptions::{RoomWatch, SubscriptionMode};
 
-use crate::hub::{ChatHub, SetPeers};
+use crate::hub::{ChatHub, SetPeers, WatchRooms};
 use crate::store::{RedisConnection, SessionStore};
 use actix::{Actor, Addr};
 use std::time::Duration;
@@ -79,6 +87,9 @@ pub struct BridgeConfig {
     pub node_id: String,
     /// `<p>` of the channel names.
     pub channel_prefix: String,
+    /// Pattern subscription (every broadcast reaches every node) or room subscriptions (a
+    /// broadcast to one room reaches only the nodes holding a socket of it).
+    pub subscription_mode: SubscriptionMode,
     /// How long to wait for the other nodes' answers to a request; a missing answer after it
     /// means "unknown".
     pub request_timeout: Duration,
@@ -122,6 +133,7 @@ impl BridgeConfig {
             redis_url: redis_url.to_owned(),
             node_id: node_id.to_owned(),
             channel_prefix: channel_prefix.to_owned(),
+            subscription_mode: SubscriptionMode::default(),
             request_timeout: Duration::from_secs(1),
             redis_timeout: RedisConnection::DEFAULT_TIMEOUT,
             liveness: LivenessConfig::default(),
@@ -142,15 +154,22 @@ pub fn start_bridge(
         .map_err(|e| BridgeError::InvalidUrl(e.to_string()))?;
     let instance = format!("{}.{}", config.node_id, crate::engine::random_hex(4));
     let bridge = RedisBridge::new(&config, hub.clone(), conn.clone()).start();
+    let (room_watch, room_changes) = RoomWatch::new();
     subscriber::spawn(
         subscriber::SubscriberConfig {
             client,
             channels: Channels::new(&config.channel_prefix),
+            mode: config.subscription_mode,
             timeout: config.redis_timeout,
         },
         bridge.clone().recipient(),
         bridge.clone().recipient(),
+        room_changes,
     );
+    if config.subscription_mode == SubscriptionMode::Rooms {
+        // In pattern mode the watch is dropped here: the subscriber then ignores rooms.
+        hub.do_send(WatchRooms(room_watch));
+    }
     let liveness = NodeLiveness::new(
         instance.clone(),
         config.node_id.clone(),

@@ -7,9 +7,10 @@
 
 use super::answers;
 use super::channels::{ChannelKind, NAMESPACE};
-use super::messages::SubscriptionChanged;
+use super::messages::{NodesHolding, SubscriptionChanged};
 use super::publisher::Publisher;
 use super::requests::{build_request, PendingRequests};
+use super::room_subscriptions::SubscriptionMode;
 use super::{
     AskPeers, BridgeConfig, BridgeStatus, Channels, Inbound, PeerQuery, PeerReport, StatusReport,
 };
@@ -25,6 +26,8 @@ use std::time::Duration;
 
 pub struct RedisBridge {
     uid: String,
+    /// How our own broadcasts begin on the wire (see [`own_prefix`]).
+    own_prefix: Vec<u8>,
     channels: Channels,
     hub: Addr<ChatHub>,
     conn: RedisConnection,
@@ -33,12 +36,14 @@ pub struct RedisBridge {
     request_timeout: Duration,
     subscribed: bool,
     subscriptions: u64,
+    mode: SubscriptionMode,
 }
 
 impl RedisBridge {
     pub(super) fn new(config: &BridgeConfig, hub: Addr<ChatHub>, conn: RedisConnection) -> Self {
         RedisBridge {
             uid: config.node_id.clone(),
+            own_prefix: own_prefix(&config.node_id),
             channels: Channels::new(&config.channel_prefix),
             hub,
             publisher: Publisher::start(conn.clone()),
@@ -47,10 +52,16 @@ impl RedisBridge {
             request_timeout: config.request_timeout,
             subscribed: false,
             subscriptions: 0,
+            mode: config.subscription_mode,
         }
     }
 
     fn on_broadcast(&mut self, payload: &[u8]) {
+        if payload.starts_with(&self.own_prefix) {
+            // Redis hands our own broadcasts back (the sender's room is subscribed here too):
+            // skip them before decoding.
+            return;
+        }
         let broadcast = match decode_broadcast(payload) {
             Ok(broadcast) => broadcast,
             Err(e) => return undecodable("broadcast", &e),
@@ -167,6 +178,21 @@ impl RedisBridge {
     }
 }
 
+/// The first bytes of a broadcast of ours, as any msgpack encoder writes them: a 3-element
+/// array (`0x93`), then `uid` as a minimal-length string. A payload starting with them has our
+/// uid as its first element, which [`RedisBridge::on_broadcast`] would ignore after decoding.
+fn own_prefix(uid: &str) -> Vec<u8> {
+    let len = uid.len();
+    let mut prefix = vec![0x93];
+    match len {
+        0..=31 => prefix.push(0xa0 | len as u8),
+        32..=255 => prefix.extend([0xd9, len as u8]),
+        _ => prefix.extend([0xda, (len >> 8) as u8, len as u8]),
+    }
+    prefix.extend_from_slice(uid.as_bytes());
+    prefix
+}
+
 /// How a request went.
 enum Asked {
     Answered(PeerReport),
@@ -258,6 +284,24 @@ impl Handler<SubscriptionChanged> for RedisBridge {
     }
 }
 
+impl Handler<NodesHolding> for RedisBridge {
+    type Result = ResponseFuture<Option<usize>>;
+    fn handle(&mut self, msg: NodesHolding, _: &mut Context<Self>) -> Self::Result {
+        if self.mode != SubscriptionMode::Rooms {
+            return Box::pin(async { None });
+        }
+        let conn = self.conn.clone();
+        let mut numsub = redis::cmd("PUBSUB");
+        numsub
+            .arg("NUMSUB")
+            .arg(self.channels.broadcast_to(&[msg.room]));
+        Box::pin(async move {
+            let reply: (String, usize) = conn.query(&numsub, Replay::Safe).await.ok()?;
+            Some(reply.1)
+        })
+    }
+}
+
 impl Handler<BridgeStatus> for RedisBridge {
     type Result = StatusReport;
     fn handle(&mut self, _: BridgeStatus, _: &mut Context<Self>) -> StatusReport {
@@ -265,6 +309,33 @@ impl Handler<BridgeStatus> for RedisBridge {
             subscribed: self.subscribed,
             subscriptions: self.subscriptions,
             pending_requests: self.pending.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_prefix_matches_the_encoder() {
+        for uid in ["n1", &"x".repeat(40), &"y".repeat(300)] {
+            let wire = encode_broadcast(&WireBroadcast {
+                uid: uid.to_owned(),
+                packet: BroadcastPacket {
+                    kind: 2,
+                    data: serde_json::json!(["e"]),
+                    attachments: Vec::new(),
+                    nsp: NAMESPACE.to_owned(),
+                },
+                opts: BroadcastOpts::default(),
+            });
+            assert!(
+                wire.starts_with(&own_prefix(uid)),
+                "uid of {} bytes",
+                uid.len()
+            );
+            assert!(!wire.starts_with(&own_prefix("n")));
         }
     }
 }

@@ -9,35 +9,58 @@
 //! failure (end of stream, PING error or timeout) drops the connection and starts over after
 //! an exponential backoff with jitter (100 ms doubling to 2 s), re-subscribing every time.
 
+use super::room_subscriptions::{RoomChange, RoomSubscriptions, SubscriptionMode, SyncPlan};
 use super::{Channels, Inbound, SubscriptionChanged};
 use actix::Recipient;
 use futures_util::StreamExt;
 use rand::Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// A pub/sub connection with no traffic is checked this often.
 const PING_EVERY: Duration = Duration::from_secs(3);
+/// Room changes turned into one `SUBSCRIBE` / `UNSUBSCRIBE` at most (a connect storm's joins
+/// batch up while the previous command is in flight).
+const MAX_CHANGES: usize = 4096;
 
 pub struct SubscriberConfig {
     pub client: redis::Client,
     pub channels: Channels,
+    pub mode: SubscriptionMode,
     /// Bound on connecting + subscribing and on each keep-alive PING.
     pub timeout: Duration,
 }
 
+/// The subscriber's state across connections.
+struct Subscriber {
+    config: SubscriberConfig,
+    inbound: Recipient<Inbound>,
+    rooms: RoomSubscriptions,
+    /// `None` once every [`super::RoomWatch`] is gone (pattern mode never has one).
+    changes: Option<mpsc::UnboundedReceiver<RoomChange>>,
+}
+
 /// Spawns the subscriber loop on the current arbiter. It ends when the bridge is gone.
-pub fn spawn(
+/// `changes` are the hub's room changes, followed in [`SubscriptionMode::Rooms`].
+pub(super) fn spawn(
     config: SubscriberConfig,
     inbound: Recipient<Inbound>,
     state: Recipient<SubscriptionChanged>,
+    changes: mpsc::UnboundedReceiver<RoomChange>,
 ) {
+    let mut subscriber = Subscriber {
+        rooms: RoomSubscriptions::new(config.channels.clone()),
+        config,
+        inbound,
+        changes: Some(changes),
+    };
     actix::spawn(async move {
         let mut backoff = FIRST_BACKOFF;
         let mut failing = false;
-        while inbound.connected() {
-            match subscribe(&config).await {
+        while subscriber.inbound.connected() {
+            match subscriber.subscribe().await {
                 Ok(pubsub) => {
                     if failing {
                         log::info!("bridge: subscribed to redis again");
@@ -45,7 +68,7 @@ pub fn spawn(
                     failing = false;
                     backoff = FIRST_BACKOFF;
                     state.do_send(SubscriptionChanged(true));
-                    let reason = pump(pubsub, &inbound, config.timeout).await;
+                    let reason = subscriber.pump(pubsub).await;
                     state.do_send(SubscriptionChanged(false));
                     log::warn!("bridge: redis subscription lost ({reason}); reconnecting");
                 }
@@ -56,60 +79,165 @@ pub fn spawn(
                     }
                 }
             }
-            actix::clock::sleep(jittered(backoff)).await;
+            subscriber.rooms.disconnected();
+            subscriber.wait_offline(jittered(backoff)).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     });
 }
 
-/// Connects and subscribes to the broadcast pattern and the request/response channels.
-async fn subscribe(config: &SubscriberConfig) -> Result<redis::aio::PubSub, String> {
-    let attempt = async {
-        let mut pubsub = config.client.get_async_pubsub().await?;
-        pubsub.psubscribe(&config.channels.pattern).await?;
-        pubsub
-            .subscribe(&[&config.channels.request, &config.channels.response])
-            .await?;
-        Ok::<_, redis::RedisError>(pubsub)
-    };
-    match tokio::time::timeout(config.timeout, attempt).await {
-        Ok(Ok(pubsub)) => Ok(pubsub),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out".to_owned()),
-    }
-}
-
-/// Forwards messages until the connection fails; returns why it stopped.
-async fn pump(
-    pubsub: redis::aio::PubSub,
-    inbound: &Recipient<Inbound>,
-    timeout: Duration,
-) -> &'static str {
-    let (mut sink, mut stream) = pubsub.split();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    loop {
-        tokio::select! {
-            message = stream.next() => {
-                let Some(message) = message else { return "connection closed" };
-                ping.reset();
-                if !inbound.connected() {
-                    return "bridge stopped";
-                }
-                inbound.do_send(Inbound {
-                    channel: message.get_channel_name().to_owned(),
-                    payload: message.get_payload_bytes().to_vec(),
-                });
+impl Subscriber {
+    /// Connects and subscribes to the broadcasts (pattern, or namespace channel and every
+    /// wanted room in one command) and the request/response channels.
+    async fn subscribe(&mut self) -> Result<redis::aio::PubSub, String> {
+        let channels = &self.config.channels;
+        let mut fixed = vec![channels.request.clone(), channels.response.clone()];
+        let rooms = match self.config.mode {
+            SubscriptionMode::Pattern => SyncPlan::default(),
+            SubscriptionMode::Rooms => {
+                fixed.push(channels.broadcast.clone());
+                self.rooms.resubscribe_all()
             }
-            _ = ping.tick() => {
-                // In subscribed mode PING answers an array, hence the untyped reply.
-                match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(_)) => return "ping failed",
-                    Err(_) => return "ping timed out",
+        };
+        let pattern = self.config.mode == SubscriptionMode::Pattern;
+        let started = Instant::now();
+        let attempt = async {
+            let mut pubsub = self.config.client.get_async_pubsub().await?;
+            if pattern {
+                pubsub.psubscribe(&channels.pattern).await?;
+            }
+            // One SUBSCRIBE with every channel as argument: one round trip however many rooms.
+            let all: Vec<&String> = fixed.iter().chain(&rooms.subscribe).collect();
+            pubsub.subscribe(&all).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let result = match tokio::time::timeout(self.config.timeout, attempt).await {
+            Ok(Ok(pubsub)) => Ok(pubsub),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        };
+        if result.is_ok() {
+            let count = rooms.subscribe.len();
+            if count > 0 {
+                log::info!(
+                    "bridge: subscribed to {count} room channels in {} ms",
+                    started.elapsed().as_millis()
+                );
+            }
+            self.rooms.synced(rooms);
+        }
+        result
+    }
+
+    /// Forwards messages and applies room changes until the connection fails; returns why it
+    /// stopped.
+    async fn pump(&mut self, pubsub: redis::aio::PubSub) -> &'static str {
+        let timeout = self.config.timeout;
+        let (mut sink, mut stream) = pubsub.split();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut batch = Vec::new();
+        loop {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(message) = message else { return "connection closed" };
+                    ping.reset();
+                    if !self.inbound.connected() {
+                        return "bridge stopped";
+                    }
+                    self.inbound.do_send(Inbound {
+                        channel: message.get_channel_name().to_owned(),
+                        payload: message.get_payload_bytes().to_vec(),
+                    });
+                }
+                received = next_changes(&mut self.changes, &mut batch) => {
+                    if received == 0 {
+                        continue;
+                    }
+                    for change in batch.drain(..) {
+                        self.rooms.apply(change);
+                    }
+                    let plan = self.rooms.plan();
+                    if plan.is_empty() {
+                        self.rooms.synced(plan);
+                        continue;
+                    }
+                    if let Err(reason) = apply_plan(&mut sink, &plan, timeout).await {
+                        return reason;
+                    }
+                    self.rooms.synced(plan);
+                }
+                _ = ping.tick() => {
+                    // In subscribed mode PING answers an array, hence the untyped reply.
+                    match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(_)) => return "ping failed",
+                        Err(_) => return "ping timed out",
+                    }
                 }
             }
         }
+    }
+
+    /// Sleeps `pause` before the next connection attempt, recording room changes meanwhile
+    /// (the next connection subscribes them; their joiners need not wait for it).
+    async fn wait_offline(&mut self, pause: Duration) {
+        let sleep = actix::clock::sleep(pause);
+        tokio::pin!(sleep);
+        let mut batch = Vec::new();
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return,
+                received = next_changes(&mut self.changes, &mut batch) => {
+                    if received == 0 {
+                        continue;
+                    }
+                    for change in batch.drain(..) {
+                        self.rooms.apply(change);
+                    }
+                    self.rooms.disconnected();
+                }
+            }
+        }
+    }
+}
+
+/// The next room changes (up to [`MAX_CHANGES`]) into `batch`; pends forever once every
+/// sender is gone, so that a `select!` does not spin on a closed channel.
+async fn next_changes(
+    changes: &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    batch: &mut Vec<RoomChange>,
+) -> usize {
+    let Some(receiver) = changes else {
+        return std::future::pending().await;
+    };
+    let received = receiver.recv_many(batch, MAX_CHANGES).await;
+    if received == 0 {
+        *changes = None;
+    }
+    received
+}
+
+/// Sends the commands of `plan`: at most one `SUBSCRIBE` and one `UNSUBSCRIBE`, never an
+/// `UNSUBSCRIBE` without arguments (which would drop every subscription).
+async fn apply_plan(
+    sink: &mut redis::aio::PubSubSink,
+    plan: &SyncPlan,
+    timeout: Duration,
+) -> Result<(), &'static str> {
+    let commands = async {
+        if !plan.subscribe.is_empty() {
+            sink.subscribe(&plan.subscribe).await?;
+        }
+        if !plan.unsubscribe.is_empty() {
+            sink.unsubscribe(&plan.unsubscribe).await?;
+        }
+        Ok::<_, redis::RedisError>(())
+    };
+    match tokio::time::timeout(timeout, commands).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err("room subscription failed"),
+        Err(_) => Err("room subscription timed out"),
     }
 }
 

@@ -5,6 +5,7 @@ mod event;
 mod messages;
 mod redis_recovery;
 mod remote_presence;
+mod room_channels;
 mod rooms;
 mod route;
 
@@ -14,6 +15,7 @@ pub use self::messages::{
     PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
 pub use self::redis_recovery::watch_redis;
+pub use self::room_channels::WatchRooms;
 pub use self::rooms::Rooms;
 pub use self::route::{IsOnline, MessageStored, RouteMessage};
 
@@ -38,6 +40,9 @@ pub struct ChatHub {
     pending_checks: usize,
     /// userID -> (sessionID, username) of every user with a local socket.
     live_users: HashMap<String, (String, String)>,
+    /// Where user rooms gaining or losing their local sockets are reported, in
+    /// room-subscription mode (`room_channels.rs`).
+    room_watch: Option<crate::bridge::RoomWatch>,
 }
 
 impl ChatHub {
@@ -51,6 +56,7 @@ impl ChatHub {
             presence: None,
             pending_checks: 0,
             live_users: HashMap::new(),
+            room_watch: None,
         }
     }
 
@@ -83,10 +89,18 @@ impl Handler<SetPeers> for ChatHub {
 }
 
 impl Handler<Join> for ChatHub {
-    type Result = ();
-    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+    type Result = ResponseFuture<()>;
+
+    /// Resolves once broadcasts to the user's room reach this node, so that a message sent to
+    /// a fresh tab right after its `session` is not lost to a subscription still in flight.
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
         self.rooms
             .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
+        let subscribed: ResponseFuture<()> = if self.rooms.room_size(&msg.user_id) == 1 {
+            Box::pin(self.room_gained(&msg.user_id))
+        } else {
+            Box::pin(async {})
+        };
         let entry = (msg.session_id, msg.username);
         if self.live_users.get(&msg.user_id) != Some(&entry) {
             if let Some(presence) = &self.presence {
@@ -98,6 +112,7 @@ impl Handler<Join> for ChatHub {
             }
         }
         self.live_users.insert(msg.user_id, entry);
+        subscribed
     }
 }
 
@@ -115,6 +130,7 @@ impl Handler<Leave> for ChatHub {
             return;
         }
         self.live_users.remove(&msg.user_id);
+        self.room_lost(&msg.user_id);
         if let Some(presence) = &self.presence {
             presence.do_send(LocalPresence::Offline {
                 user_id: msg.user_id.clone(),

@@ -46,9 +46,9 @@ impl Handler<RouteMessage> for ChatHub {
             received,
         } = msg;
         METRICS.messages_routed.inc();
-        let rooms = vec![message.to.clone(), message.from.clone()];
         let event = OutboundEvent::new("private message", vec![to_json(&message)]);
-        self.broadcast(rooms, vec![sender_socket], event);
+        let (to, from) = (message.to.clone(), message.from.clone());
+        self.broadcast_private(to, from, sender_socket, event);
         let id = message.id.clone().unwrap_or_default();
         let Some(store) = self.messages.clone() else {
             if let Some(reply_to) = reply_to {

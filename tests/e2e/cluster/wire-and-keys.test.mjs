@@ -33,24 +33,33 @@ describe("cluster: traffic and keys in Redis", () => {
         traffic.seen
           .filter((m) => m.channel.startsWith("socket.io#/#"))
           .map((m) => ({ channel: m.channel, value: msgpack.decode(m.message) }));
-      const pm = await eventually("the private message on the wire", () =>
-        decoded().find((m) => m.value[1]?.data?.[0] === "private message"),
-      );
-      assert.equal(pm.channel, "socket.io#/#", "two rooms (recipient, sender): the namespace channel");
-      const [uid, packet, opts] = pm.value;
-      assert.equal(uid, "n1", "the publishing node's id");
-      assert.deepEqual(Object.keys(packet), ["type", "data", "nsp"]);
-      assert.equal(packet.type, 2);
-      assert.equal(packet.nsp, "/");
-      assert.deepEqual(
-        { content: packet.data[1].content, from: packet.data[1].from, to: packet.data[1].to },
-        { content: "on the wire", from: alice.session.userID, to: bob.session.userID },
-      );
-      assert.deepEqual(opts, {
-        rooms: [bob.session.userID, alice.session.userID],
-        except: [alice.socket.id],
-        flags: {},
+      // Room subscriptions (the default): one single-room broadcast per user room, recipient's
+      // first, so that only nodes holding one of them receive it.
+      const pms = await eventually("the private message on the wire, to both rooms", () => {
+        const found = decoded().filter((m) => m.value[1]?.data?.[0] === "private message");
+        return found.length >= 2 && found;
       });
+      assert.deepEqual(
+        pms.map((m) => m.channel),
+        [`socket.io#/#${bob.session.userID}#`, `socket.io#/#${alice.session.userID}#`],
+        "one broadcast on the recipient's room channel, one on the sender's",
+      );
+      for (const [i, pm] of pms.entries()) {
+        const [uid, packet, opts] = pm.value;
+        assert.equal(uid, "n1", "the publishing node's id");
+        assert.deepEqual(Object.keys(packet), ["type", "data", "nsp"]);
+        assert.equal(packet.type, 2);
+        assert.equal(packet.nsp, "/");
+        assert.deepEqual(
+          { content: packet.data[1].content, from: packet.data[1].from, to: packet.data[1].to },
+          { content: "on the wire", from: alice.session.userID, to: bob.session.userID },
+        );
+        assert.deepEqual(opts, {
+          rooms: [[bob.session.userID, alice.session.userID][i]],
+          except: [alice.socket.id],
+          flags: {},
+        });
+      }
 
       const connected = decoded().find(
         (m) => m.value[1]?.data?.[0] === "user connected" && m.value[1].data[1].userID === bob.session.userID,

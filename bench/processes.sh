@@ -1,0 +1,31 @@
+# Sourced by the bench scripts: the processes a script starts, stopped by pid (never by name),
+# free ports, and CPU time read from /proc.
+
+# Processes this script started; the caller's EXIT trap stops them with stop_pids.
+STARTED=()
+stop_pids() {
+  local pid
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Prints a free port at or above $1 (never 3000 or 6379: the lead's dev server and the
+# machine's Redis).
+free_port() {
+  local port=$1
+  while port_in_use "$port" || [ "$port" = 3000 ] || [ "$port" = 6379 ]; do port=$((port + 1)); done
+  echo "$port"
+}
+
+# CPU time in clock ticks (USER_HZ, 100 per second): busy time of the whole machine (all
+# cores), and utime + stime of the given pids.
+machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+pids_ticks() {
+  local pid sum=0 ticks
+  for pid in "$@"; do
+    ticks=$(cut -d')' -f2- "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}')
+    sum=$((sum + ${ticks:-0}))
+  done
+  echo "$sum"
+}

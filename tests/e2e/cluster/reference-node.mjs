@@ -1,0 +1,52 @@
+// A Node.js socket.io node for mixed clusters: the reference design's server
+// (fixtures/reference-server.mjs, unmodified) with socket.io-redis 6 ("v6") or
+// @socket.io/redis-adapter 8 ("v8"), on a free port, sharing our Redis.
+import { spawn } from "node:child_process";
+import { connect as connectTcp } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../lib/server.mjs";
+
+const REFERENCE = join(dirname(fileURLToPath(import.meta.url)), "fixtures/reference-server.mjs");
+
+/** Starts the Node reference server on a free port; resolves once it accepts connections. */
+export async function startReference(redisUrl, adapter) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [REFERENCE], {
+    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, ADAPTER: adapter },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout.setEncoding("utf8").on("data", (c) => (output += c));
+  proc.stderr.setEncoding("utf8").on("data", (c) => (output += c));
+  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  let exitInfo = null;
+  exited.then((info) => (exitInfo = info));
+  const killOnExit = () => proc.kill("SIGKILL");
+  process.on("exit", killOnExit);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const socket = connectTcp(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (up) break;
+    if (exitInfo || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`reference server did not start (${JSON.stringify(exitInfo)}):\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    /** Whether it is still running: a Node node crashes on payloads its adapter cannot read. */
+    alive: () => exitInfo === null,
+    async stop() {
+      process.off("exit", killOnExit);
+      if (!exitInfo) proc.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
