@@ -23,6 +23,8 @@ const PING_EVERY: Duration = Duration::from_secs(3);
 pub struct SubscriberConfig {
     pub client: redis::Client,
     pub channels: Channels,
+    /// Our heartbeat channel (`heartbeat.rs`).
+    pub heartbeat: String,
     /// Bound on connecting + subscribing and on each keep-alive PING.
     pub timeout: Duration,
 }
@@ -68,7 +70,11 @@ async fn subscribe(config: &SubscriberConfig) -> Result<redis::aio::PubSub, Stri
         let mut pubsub = config.client.get_async_pubsub().await?;
         pubsub.psubscribe(&config.channels.pattern).await?;
         pubsub
-            .subscribe(&[&config.channels.request, &config.channels.response])
+            .subscribe(&[
+                &config.channels.request,
+                &config.channels.response,
+                &config.heartbeat,
+            ])
             .await?;
         Ok::<_, redis::RedisError>(pubsub)
     };
