@@ -27,3 +27,10 @@ pub struct LiveUserEntry {
     pub session_id: String,
     pub username: String,
 }
+
+/// Set (with a TTL) once a survivor has announced the users of a dead `instance`, so that
+/// the other survivors, which remember that node from its heartbeats, do not announce them
+/// again. Deleted by the node itself should it come back (it was only cut off).
+pub fn reaped_key(instance: &str) -> String {
+    format!("chat:node:{instance}:reaped")
+}

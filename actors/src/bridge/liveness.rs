@@ -7,8 +7,14 @@
 //! no longer knows this node (Redis restarted empty, or survivors reaped this node while it
 //! was cut off) the heartbeat notices (`SADD` answers 1) and the full list is written again.
 //! Every write is idempotent, so the shared connection may replay it after a reconnect.
+//!
+//! Every write ends with a [`Heartbeat`] published on the heartbeat channel (inside the same
+//! `MULTI`): peers learn from it that this node lives, and re-read its user list when the
+//! version changed. A rewrite of the whole list also deletes the `reaped` mark survivors may
+//! have left while this node was cut off from Redis.
 
-use super::keys::{alive_key, users_key, LiveUserEntry, NODE_REGISTRY_KEY};
+use super::heartbeat::Heartbeat;
+use super::keys::{alive_key, reaped_key, users_key, LiveUserEntry, NODE_REGISTRY_KEY};
 use super::LivenessConfig;
 use crate::hub::LocalPresence;
 use crate::store::{RedisConnection, Replay};
@@ -26,6 +32,10 @@ pub struct NodeLiveness {
     node_id: String,
     conn: RedisConnection,
     config: LivenessConfig,
+    /// Where heartbeats are published.
+    channel: String,
+    /// Version of the user list, bumped by every write that changes it.
+    version: u64,
     /// userID → entry: every user with a local socket, as the hub reported them.
     users: HashMap<String, LiveUserEntry>,
     /// Users changed since the last successful write.
@@ -46,12 +56,15 @@ impl NodeLiveness {
         node_id: String,
         conn: RedisConnection,
         config: LivenessConfig,
+        channel: String,
     ) -> NodeLiveness {
         NodeLiveness {
             instance,
             node_id,
             conn,
             config,
+            channel,
+            version: 0,
             users: HashMap::new(),
             dirty: HashSet::new(),
             rewrite_all: true,
@@ -72,6 +85,9 @@ impl NodeLiveness {
         self.writing = true;
         let rewrite_all = std::mem::take(&mut self.rewrite_all);
         let dirty = std::mem::take(&mut self.dirty);
+        if rewrite_all || !dirty.is_empty() {
+            self.version += 1;
+        }
         let pipeline = self.pipeline(rewrite_all, &dirty);
         let conn = self.conn.clone();
         ctx.spawn(
@@ -133,6 +149,7 @@ impl NodeLiveness {
             .arg(&self.instance);
         if rewrite_all {
             pipeline.cmd("DEL").arg(&users_key).ignore();
+            pipeline.cmd("DEL").arg(reaped_key(&self.instance)).ignore();
             let entries: Vec<(&String, String)> = self
                 .users
                 .iter()
@@ -162,6 +179,17 @@ impl NodeLiveness {
             .cmd("PEXPIRE")
             .arg(&users_key)
             .arg(millis(self.config.users_ttl))
+            .ignore();
+        let beat = Heartbeat {
+            instance: self.instance.clone(),
+            uid: self.node_id.clone(),
+            version: self.version,
+            users: self.users.len(),
+        };
+        pipeline
+            .cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(beat.encode())
             .ignore();
         pipeline
     }

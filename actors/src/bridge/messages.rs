@@ -38,6 +38,9 @@ pub struct AskPeers(pub PeerQuery);
 pub struct PeerReport {
     /// How many answers were due (`PUBSUB NUMSUB` of the request channel minus ourselves).
     pub expected: usize,
+    /// How many of the expected are our own peers, live by their heartbeats (the rest of
+    /// `expected` is the `NUMSUB` surplus: Node nodes, or an operator's `redis-cli`).
+    pub known_peers: usize,
     /// How many arrived before the timeout.
     pub answered: usize,
     /// Socket id → its rooms (empty for type 0 answers, which carry ids only).
@@ -48,6 +51,12 @@ impl PeerReport {
     /// Every node that was due to answer did.
     pub fn is_complete(&self) -> bool {
         self.answered >= self.expected
+    }
+
+    /// At least as many answers as we have heartbeating peers: whatever is missing is, most
+    /// likely, the `NUMSUB` surplus (counted, not identified: answers carry no sender).
+    pub fn known_peers_answered(&self) -> bool {
+        self.answered >= self.known_peers
     }
 
     /// Answers still missing.

@@ -52,9 +52,14 @@
 mod answers;
 mod channels;
 mod error;
+pub mod heartbeat;
 pub mod keys;
 mod liveness;
+mod membership;
 mod messages;
+mod node_users;
+mod peers;
+mod presence;
 mod publisher;
 mod reaper;
 mod redis_bridge;
@@ -153,13 +158,15 @@ pub fn start_bridge(
     let client = redis::Client::open(config.redis_url.as_str())
         .map_err(|e| BridgeError::InvalidUrl(e.to_string()))?;
     let instance = format!("{}.{}", config.node_id, crate::engine::random_hex(4));
-    let bridge = RedisBridge::new(&config, hub.clone(), conn.clone()).start();
+    let bridge = RedisBridge::new(&config, &instance, hub.clone(), conn.clone()).start();
     let (room_watch, room_changes) = RoomWatch::new();
+    let heartbeat = heartbeat::heartbeat_channel(&config.channel_prefix);
     subscriber::spawn(
         subscriber::SubscriberConfig {
             client,
             channels: Channels::new(&config.channel_prefix),
             mode: config.subscription_mode,
+            heartbeat: heartbeat.clone(),
             timeout: config.redis_timeout,
         },
         bridge.clone().recipient(),
@@ -175,8 +182,10 @@ pub fn start_bridge(
         config.node_id.clone(),
         conn.clone(),
         config.liveness,
+        heartbeat,
     )
     .start();
+    node_users::learn_at_start(conn.clone());
     // Both run timers, which keep them alive for the life of the node.
     DeadNodeReaper::new(
         instance,

@@ -10,12 +10,23 @@
 //! and a `user disconnected` broadcast through the hub (so local and remote sockets see it).
 //! Then the dead node's keys are deleted.
 //!
-//! Answers: a killed node's pub/sub connection is closed by its kernel, so it leaves `NUMSUB`
-//! at once; a node that vanished without closing it (power loss) stays counted until Redis
-//! notices, and cannot answer. So a report missing at most as many answers as there are dead
-//! nodes is accepted; anything more is "unknown" and the batch is retried next round.
+//! Dead nodes come from two sources: the registry (`chat:nodes` members whose `alive` key
+//! expired) and the peer table (peers silent on the heartbeat channel for a whole TTL, see
+//! `peers.rs`), which survives Redis restarting empty. For the latter the user list is the
+//! one Redis still has, or else the last one this node read. Once reaped, a node gets a
+//! `reaped` mark (`chat:node:<instance>:reaped`, 1 h), so that the other survivors, which
+//! remember it too, forget it instead of announcing its users a second time.
+//!
+//! Answers: every live heartbeating peer must answer, except as many as there are dead nodes
+//! (a node that vanished without closing its connection may still be counted live for a
+//! moment); anything less is "unknown" and the batch is retried next round. The `NUMSUB`
+//! surplus (Node nodes, an operator's `redis-cli SUBSCRIBE`) is waited for until the request
+//! timeout, never beyond.
 
-use super::keys::{alive_key, reaper_lock_key, users_key, LiveUserEntry, NODE_REGISTRY_KEY};
+use super::keys::{
+    alive_key, reaped_key, reaper_lock_key, users_key, LiveUserEntry, NODE_REGISTRY_KEY,
+};
+use super::membership::{ForgetPeer, SilentPeers};
 use super::{AskPeers, BridgeError, LivenessConfig, PeerQuery, RedisBridge};
 use crate::hub::{Broadcast, ChatHub, LocalSocketDetails, OutboundEvent};
 use crate::metrics::METRICS;
@@ -27,6 +38,9 @@ use std::time::Duration;
 
 /// Users asked about per request.
 const BATCH: usize = 200;
+/// How long the `reaped` mark of a dead node stays (its last heartbeat is long forgotten by
+/// then; the node deletes it itself should it come back).
+const REAPED_MARK_TTL: Duration = Duration::from_secs(3600);
 
 pub struct DeadNodeReaper {
     job: ReapJob,
@@ -99,29 +113,44 @@ impl ReapJob {
         members.arg(NODE_REGISTRY_KEY);
         let nodes: Vec<String> = self.conn.query(&members, Replay::Safe).await?;
         let others: Vec<String> = nodes.into_iter().filter(|n| *n != self.instance).collect();
-        if others.is_empty() {
-            return Ok(());
+        // Dead by the registry (alive key expired), with no user list but Redis's...
+        let mut dead: Vec<(String, HashMap<String, LiveUserEntry>)> = Vec::new();
+        if !others.is_empty() {
+            let mut exists = redis::pipe();
+            for node in &others {
+                exists.cmd("EXISTS").arg(alive_key(node));
+            }
+            let alive: Vec<bool> = self.conn.query_pipeline(&exists, Replay::Safe).await?;
+            dead.extend(
+                others
+                    .into_iter()
+                    .zip(alive)
+                    .filter(|(_, alive)| !alive)
+                    .map(|(node, _)| (node, HashMap::new())),
+            );
         }
-        let mut exists = redis::pipe();
-        for node in &others {
-            exists.cmd("EXISTS").arg(alive_key(node));
+        // ... and dead by their silence on the heartbeat channel, with the users we last knew
+        // of: these are found even when Redis restarted empty and lost every key of theirs.
+        for (node, users) in self.bridge.send(SilentPeers).await? {
+            match dead.iter_mut().find(|(known, _)| *known == node) {
+                Some((_, known_users)) => *known_users = users,
+                None => dead.push((node, users)),
+            }
         }
-        let alive: Vec<bool> = self.conn.query_pipeline(&exists, Replay::Safe).await?;
-        let dead: Vec<&String> = others
-            .iter()
-            .zip(alive)
-            .filter(|(_, alive)| !alive)
-            .map(|(node, _)| node)
-            .collect();
-        for node in &dead {
-            if let Err(e) = self.reap(node, dead.len()).await {
+        for (node, users) in &dead {
+            if let Err(e) = self.reap(node, dead.len(), users).await {
                 log::warn!("reaper: could not reap node {node} yet: {e}");
             }
         }
         Ok(())
     }
 
-    async fn reap(&self, node: &str, tolerated_missing: usize) -> Result<(), BridgeError> {
+    async fn reap(
+        &self,
+        node: &str,
+        tolerated_missing: usize,
+        remembered: &HashMap<String, LiveUserEntry>,
+    ) -> Result<(), BridgeError> {
         let lock = reaper_lock_key(node);
         let mut claim = redis::cmd("SET");
         claim
@@ -134,7 +163,7 @@ impl ReapJob {
         if claimed.is_none() {
             return Ok(()); // Another survivor is on it.
         }
-        let outcome = self.reap_claimed(node, tolerated_missing).await;
+        let outcome = self.reap_claimed(node, tolerated_missing, remembered).await;
         let mut release = redis::cmd("DEL");
         release.arg(&lock);
         let released = self.conn.query::<()>(&release, Replay::Safe).await;
@@ -143,19 +172,40 @@ impl ReapJob {
         Ok(())
     }
 
-    async fn reap_claimed(&self, node: &str, tolerated_missing: usize) -> Result<(), BridgeError> {
-        let mut check = redis::cmd("EXISTS");
-        check.arg(alive_key(node));
-        if self.conn.query::<bool>(&check, Replay::Safe).await? {
+    async fn reap_claimed(
+        &self,
+        node: &str,
+        tolerated_missing: usize,
+        remembered: &HashMap<String, LiveUserEntry>,
+    ) -> Result<(), BridgeError> {
+        let mut check = redis::pipe();
+        check.cmd("EXISTS").arg(alive_key(node));
+        check.cmd("EXISTS").arg(reaped_key(node));
+        let (alive, reaped): (bool, bool) = self.conn.query_pipeline(&check, Replay::Safe).await?;
+        if alive {
             return Ok(()); // It came back between the round's check and the lock.
+        }
+        if reaped {
+            // Another survivor announced its users already.
+            self.bridge.do_send(ForgetPeer(node.to_owned()));
+            return Ok(());
         }
         let users_key = users_key(node);
         let mut read = redis::cmd("HGETALL");
         read.arg(&users_key);
         let raw: HashMap<String, String> = self.conn.query(&read, Replay::Safe).await?;
-        let total = raw.len();
         let mut settled: Vec<String> = Vec::new();
-        let mut users: Vec<(String, LiveUserEntry)> = Vec::with_capacity(total);
+        let mut users: Vec<(String, LiveUserEntry)> = Vec::with_capacity(raw.len());
+        if raw.is_empty() && !remembered.is_empty() {
+            // Redis lost its list (restarted empty before the node could write it again):
+            // what its heartbeats told us is all there is.
+            log::info!(
+                "reaper: {users_key} is gone from redis; using the {} users node {node} last listed",
+                remembered.len()
+            );
+            users.extend(remembered.iter().map(|(id, e)| (id.clone(), e.clone())));
+        }
+        let total = raw.len().max(users.len());
         for (user_id, json) in raw {
             match serde_json::from_str::<LiveUserEntry>(&json) {
                 Ok(entry) => users.push((user_id, entry)),
@@ -187,9 +237,17 @@ impl ReapJob {
                 .arg(NODE_REGISTRY_KEY)
                 .arg(node)
                 .ignore();
+            cleanup
+                .cmd("SET")
+                .arg(reaped_key(node))
+                .arg(&self.instance)
+                .arg("PX")
+                .arg(REAPED_MARK_TTL.as_millis() as u64)
+                .ignore();
             self.conn
                 .query_pipeline::<()>(&cleanup, Replay::Safe)
                 .await?;
+            self.bridge.do_send(ForgetPeer(node.to_owned()));
             log::info!(
                 "reaper: node {node} is gone; {announced} of its {total} users announced disconnected"
             );
@@ -223,7 +281,9 @@ impl ReapJob {
             .send(AskPeers(PeerQuery::SocketRooms { rooms }))
             .await?
             .ok_or(BridgeError::PeersUnknown)?;
-        if report.missing() > tolerated_missing {
+        // Every heartbeating peer but the dead ones must have answered; the NUMSUB surplus
+        // (Node nodes, operators' clients) is not waited for beyond the request timeout.
+        if report.answered + tolerated_missing < report.known_peers {
             return Err(BridgeError::PeersUnknown);
         }
         let present: HashSet<&str> = local

@@ -7,14 +7,17 @@
 
 use super::answers;
 use super::channels::{ChannelKind, NAMESPACE};
+use super::heartbeat::heartbeat_channel;
 use super::messages::{NodesHolding, SubscriptionChanged};
+use super::peers::PeerTable;
 use super::publisher::Publisher;
 use super::requests::{build_request, PendingRequests};
 use super::room_subscriptions::SubscriptionMode;
 use super::{
-    AskPeers, BridgeConfig, BridgeStatus, Channels, Inbound, PeerQuery, PeerReport, StatusReport,
+    AskPeers, BridgeConfig, BridgeStatus, Channels, Inbound, LivenessConfig, PeerQuery, PeerReport,
+    StatusReport,
 };
-use crate::hub::{Broadcast, ChatHub, OutboundEvent, PeerSockets, RemoteBroadcast};
+use crate::hub::{Broadcast, ChatHub, OutboundEvent, RemoteBroadcast};
 use crate::metrics::METRICS;
 use crate::store::{RedisConnection, Replay};
 use actix::prelude::*;
@@ -22,15 +25,19 @@ use chat_protocol::adapter::{
     decode_broadcast, decode_request, decode_response, encode_broadcast, encode_request,
     encode_response, Broadcast as WireBroadcast, BroadcastOpts, BroadcastPacket,
 };
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub struct RedisBridge {
     uid: String,
     /// How our own broadcasts begin on the wire (see [`own_prefix`]).
     own_prefix: Vec<u8>,
     channels: Channels,
-    hub: Addr<ChatHub>,
-    conn: RedisConnection,
+    pub(super) hub: Addr<ChatHub>,
+    pub(super) conn: RedisConnection,
+    /// The other nodes of ours, from their heartbeats (`peers.rs`, `membership.rs`).
+    pub(super) peers: PeerTable,
+    pub(super) heartbeat_channel: String,
+    pub(super) liveness: LivenessConfig,
     publisher: Publisher,
     pending: PendingRequests,
     request_timeout: Duration,
@@ -40,12 +47,24 @@ pub struct RedisBridge {
 }
 
 impl RedisBridge {
-    pub(super) fn new(config: &BridgeConfig, hub: Addr<ChatHub>, conn: RedisConnection) -> Self {
+    pub(super) fn new(
+        config: &BridgeConfig,
+        instance: &str,
+        hub: Addr<ChatHub>,
+        conn: RedisConnection,
+    ) -> Self {
         RedisBridge {
             uid: config.node_id.clone(),
             own_prefix: own_prefix(&config.node_id),
             channels: Channels::new(&config.channel_prefix),
             hub,
+            peers: PeerTable::new(
+                instance,
+                config.liveness.heartbeat_ttl,
+                config.liveness.heartbeat_every,
+            ),
+            heartbeat_channel: heartbeat_channel(&config.channel_prefix),
+            liveness: config.liveness,
             publisher: Publisher::start(conn.clone()),
             conn,
             pending: PendingRequests::default(),
@@ -142,13 +161,16 @@ impl RedisBridge {
                     return Box::pin(actix::fut::ready(None)) as ResponseActFuture<Self, _>;
                 }
             };
-            let expected = subscribers.saturating_sub(1);
+            // Our heartbeating peers are due to answer even if they are not subscribed yet
+            // (Redis just restarted); the NUMSUB surplus is Node nodes or operators' clients.
+            let known = act.peers.live(Instant::now()).len();
+            let expected = subscribers.saturating_sub(1).max(known);
             if expected == 0 {
                 return Box::pin(actix::fut::ready(Some(PeerReport::default())));
             }
             let request_id = crate::engine::random_hex(8);
             let request = encode_request(&build_request(&act.uid, &request_id, &query));
-            let answers = act.pending.register(&request_id, expected);
+            let answers = act.pending.register(&request_id, expected, known);
             let conn = act.conn.clone();
             let mut publish = redis::cmd("PUBLISH");
             publish.arg(&act.channels.request).arg(request);
@@ -207,6 +229,10 @@ fn undecodable(what: &str, error: &chat_protocol::DecodeError) {
 
 impl Actor for RedisBridge {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.start_membership(ctx);
+    }
 }
 
 impl Handler<Broadcast> for RedisBridge {
@@ -241,20 +267,6 @@ fn distinct(mut rooms: Vec<String>) -> Vec<String> {
     rooms
 }
 
-impl Handler<PeerSockets> for RedisBridge {
-    type Result = ResponseActFuture<Self, Option<usize>>;
-
-    /// How many sockets the other nodes have in `rooms`; `None` unless every node answered.
-    fn handle(&mut self, msg: PeerSockets, _: &mut Context<Self>) -> Self::Result {
-        let asked = self.ask_peers(PeerQuery::SocketIds { rooms: msg.rooms });
-        Box::pin(asked.map(|report, _, _| {
-            report
-                .filter(PeerReport::is_complete)
-                .map(|r| r.sockets.len())
-        }))
-    }
-}
-
 impl Handler<AskPeers> for RedisBridge {
     type Result = ResponseActFuture<Self, Option<PeerReport>>;
     fn handle(&mut self, msg: AskPeers, _: &mut Context<Self>) -> Self::Result {
@@ -265,6 +277,9 @@ impl Handler<AskPeers> for RedisBridge {
 impl Handler<Inbound> for RedisBridge {
     type Result = ();
     fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        if msg.channel == self.heartbeat_channel {
+            return self.on_heartbeat(&msg.payload, ctx);
+        }
         match self.channels.classify(&msg.channel) {
             ChannelKind::Broadcast => self.on_broadcast(&msg.payload),
             ChannelKind::Request => self.on_request(&msg.payload, ctx),
@@ -277,6 +292,7 @@ impl Handler<Inbound> for RedisBridge {
 impl Handler<SubscriptionChanged> for RedisBridge {
     type Result = ();
     fn handle(&mut self, msg: SubscriptionChanged, _: &mut Context<Self>) {
+        self.on_subscription(msg.0);
         self.subscribed = msg.0;
         if msg.0 {
             self.subscriptions += 1;

@@ -21,15 +21,21 @@ struct Waiting {
 }
 
 impl PendingRequests {
-    /// Registers a request due `expected` answers (> 0); the receiver gets the report once all
-    /// arrived.
-    pub fn register(&mut self, request_id: &str, expected: usize) -> oneshot::Receiver<PeerReport> {
+    /// Registers a request due `expected` answers (> 0), `known_peers` of them from our
+    /// heartbeating peers; the receiver gets the report once all arrived.
+    pub fn register(
+        &mut self,
+        request_id: &str,
+        expected: usize,
+        known_peers: usize,
+    ) -> oneshot::Receiver<PeerReport> {
         let (done, receiver) = oneshot::channel();
         self.waiting.insert(
             request_id.to_owned(),
             Waiting {
                 report: PeerReport {
                     expected,
+                    known_peers,
                     ..PeerReport::default()
                 },
                 done,
@@ -118,7 +124,7 @@ mod tests {
     #[test]
     fn completes_after_the_expected_number_of_answers() {
         let mut pending = PendingRequests::default();
-        let mut done = pending.register("r1", 2);
+        let mut done = pending.register("r1", 2, 1);
         assert!(pending.answer(sockets("r1", &["a", "b"])));
         assert!(
             done.try_recv().is_err(),
@@ -142,7 +148,7 @@ mod tests {
     #[test]
     fn a_timed_out_request_reports_what_arrived() {
         let mut pending = PendingRequests::default();
-        let _done = pending.register("r2", 3);
+        let _done = pending.register("r2", 3, 2);
         pending.answer(Response::FetchedSockets {
             request_id: "r2".into(),
             sockets: vec![SocketDetails {

@@ -29,6 +29,8 @@ pub struct SubscriberConfig {
     pub client: redis::Client,
     pub channels: Channels,
     pub mode: SubscriptionMode,
+    /// Our heartbeat channel (`heartbeat.rs`).
+    pub heartbeat: String,
     /// Bound on connecting + subscribing and on each keep-alive PING.
     pub timeout: Duration,
 }
@@ -91,7 +93,11 @@ impl Subscriber {
     /// wanted room in one command) and the request/response channels.
     async fn subscribe(&mut self) -> Result<redis::aio::PubSub, String> {
         let channels = &self.config.channels;
-        let mut fixed = vec![channels.request.clone(), channels.response.clone()];
+        let mut fixed = vec![
+            channels.request.clone(),
+            channels.response.clone(),
+            self.config.heartbeat.clone(),
+        ];
         let rooms = match self.config.mode {
             SubscriptionMode::Pattern => SyncPlan::default(),
             SubscriptionMode::Rooms => {

@@ -3,6 +3,7 @@
 
 mod event;
 mod messages;
+mod reconcile;
 mod redis_recovery;
 mod remote_presence;
 mod room_channels;
@@ -14,6 +15,7 @@ pub use self::messages::{
     Broadcast, Deliver, Join, Leave, LocalPresence, LocalRooms, LocalSocketDetails, LocalSockets,
     PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
+pub use self::reconcile::ReannounceLocalUsers;
 pub use self::redis_recovery::watch_redis;
 pub use self::room_channels::WatchRooms;
 pub use self::rooms::Rooms;

@@ -1,0 +1,244 @@
+// Issue 15: presence that stays true. A user with no tab left anywhere is announced `user
+// disconnected` within 15 s whatever happened (the usual case: well under a second); a user
+// with a tab left is never announced; each departure is announced exactly once. Each case
+// prints its measured announcement time.
+//
+// Cases: an operator's `redis-cli SUBSCRIBE socket.io-request#/#` while a tab closes; Redis
+// killed and restarted empty, then a node SIGKILLed 0.3 s later; Redis paused (CLIENT PAUSE)
+// while tabs close; one node cut off from Redis (a TCP proxy between it and Redis) for less
+// than the heartbeat TTL, then for more (its users are announced gone by the survivor, and
+// `user connected` again by the node itself when it is back).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, afterEach, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { disconnectAll, recorded, sleep } from "../lib/client.mjs";
+import { connectTab, connectUser } from "../lib/chat.mjs";
+import { startRedis } from "../lib/redis.mjs";
+import { startTcpProxy } from "../lib/tcp-proxy.mjs";
+import { connectOf, disconnectOf, eventually, startNode } from "./cluster.mjs";
+
+/** The issue's bound for every case. */
+const BOUND_MS = 15_000;
+/** The usual case (all healthy) stays well under a second. */
+const USUAL_MS = 1_000;
+const opts = { transports: ["websocket"] };
+
+/** How many `event`s about `userID` a socket received so far. */
+function countOf(socket, event, userID) {
+  return recorded(socket).filter(
+    (e) => e.event === event && (e.args[0] === userID || e.args[0]?.userID === userID),
+  ).length;
+}
+
+/** No tab in `sockets` was told that any of `userIDs` disconnected. */
+function assertNeverAnnounced(sockets, userIDs, why) {
+  for (const socket of sockets) {
+    for (const id of userIDs) {
+      assert.equal(countOf(socket, "user disconnected", id), 0, `${id} announced disconnected (${why})`);
+    }
+  }
+}
+
+/** Waits for the announcement of `userID` at every socket; returns ms since `since`. */
+async function announcedAt(sockets, userID, since) {
+  await Promise.all(sockets.map((s) => disconnectOf(s, userID, BOUND_MS)));
+  return Date.now() - since;
+}
+
+/** Two nodes n1, n2 on one Redis; `viaProxy` puts n2 behind a cuttable TCP proxy. */
+function useTwoNodes({ viaProxy = false } = {}) {
+  const c = { redis: null, n1: null, n2: null, proxy: null, client: null };
+  before(async () => {
+    c.redis = await startRedis();
+    c.n1 = await startNode(c.redis, "n1");
+    if (viaProxy) c.proxy = await startTcpProxy(c.redis.port);
+    c.n2 = await startNode(viaProxy ? { url: c.proxy.url } : c.redis, "n2");
+    c.client = new Redis(c.redis.url, { maxRetriesPerRequest: 1 });
+    // Both nodes heard each other's heartbeats (every 2 s) and read each other's user list.
+    await sleep(2500);
+  });
+  afterEach(() => disconnectAll());
+  after(async () => {
+    c.client?.disconnect();
+    await Promise.all([c.n1?.stop(), c.n2?.stop()]);
+    await c.proxy?.close();
+    await c.redis?.stop();
+  });
+  return c;
+}
+
+describe("presence: an operator subscribed to the request channel", () => {
+  const c = useTwoNodes();
+
+  it("a closed tab is still announced, once, and a user with a tab left is not", async () => {
+    const leaver = await connectUser(c.n1.url, opts, "leaver-op");
+    const stayer = await connectUser(c.n1.url, opts, "stayer-op");
+    const stayerElsewhere = await connectTab(c.n2.url, opts, stayer.session.sessionID);
+    const w1 = await connectUser(c.n1.url, opts, "watcher1-op");
+    const w2 = await connectUser(c.n2.url, opts, "watcher2-op");
+    const everyTab = [w1.socket, w2.socket, stayerElsewhere.socket];
+
+    const cli = spawn("redis-cli", ["-p", String(c.redis.port), "SUBSCRIBE", "socket.io-request#/#"], {
+      stdio: "ignore",
+    });
+    try {
+      await eventually("redis-cli counted in NUMSUB", async () => {
+        const [, n] = await c.client.pubsub("NUMSUB", "socket.io-request#/#");
+        return Number(n) === 3;
+      });
+      const closedAt = Date.now();
+      leaver.socket.disconnect();
+      stayer.socket.disconnect();
+      const elapsed = await announcedAt([w1.socket, w2.socket], leaver.session.userID, closedAt);
+      console.log(`operator SUBSCRIBE: tab closed -> user disconnected in ${elapsed} ms (bound ${BOUND_MS})`);
+      assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+      // One request timeout (1 s) per question, no more: both questions were decided by now.
+      await sleep(2500);
+      assertNeverAnnounced(everyTab, [stayer.session.userID], "it has a tab on n2");
+      for (const s of [w1.socket, w2.socket]) {
+        assert.equal(countOf(s, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
+      }
+    } finally {
+      cli.kill("SIGKILL");
+    }
+
+    // Without the operator: the usual case.
+    await eventually("redis-cli gone from NUMSUB", async () => {
+      const [, n] = await c.client.pubsub("NUMSUB", "socket.io-request#/#");
+      return Number(n) === 2;
+    });
+    const quick = await connectUser(c.n1.url, opts, "quick-op");
+    const closedAt = Date.now();
+    quick.socket.disconnect();
+    const usual = await announcedAt([w1.socket, w2.socket], quick.session.userID, closedAt);
+    console.log(`all healthy: tab closed -> user disconnected in ${usual} ms (bound ${USUAL_MS})`);
+    assert.ok(usual < USUAL_MS, `usual case announced after ${usual} ms`);
+  });
+});
+
+describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", () => {
+  let redis;
+  let survivor;
+  let doomed;
+  let client;
+  before(async () => {
+    redis = await startRedis();
+    survivor = await startNode(redis, "survivor");
+    doomed = await startNode(redis, "doomed");
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  });
+  afterEach(() => disconnectAll());
+  after(async () => {
+    client.disconnect();
+    await doomed.kill();
+    await survivor.stop();
+    await redis.stop();
+  });
+
+  it("the survivor still knows the dead node's users and announces them, once", async () => {
+    const victim = await connectUser(doomed.url, opts, "victim-empty");
+    const roamer = await connectUser(doomed.url, opts, "roamer-empty");
+    const roamerHere = await connectTab(survivor.url, opts, roamer.session.sessionID);
+    const watcher = await connectUser(survivor.url, opts, "watcher-empty");
+    await eventually("the doomed node's user list", async () => {
+      for (const node of await client.smembers("chat:nodes")) {
+        if (node.startsWith("doomed.") && (await client.hlen(`chat:node:${node}:users`)) === 2) return true;
+      }
+      return false;
+    });
+    // The survivor reads a peer's list at most every 2 s, on its heartbeat.
+    await sleep(2500);
+
+    await redis.restart();
+    await sleep(300);
+    const killedAt = Date.now();
+    assert.equal((await doomed.kill()).signal, "SIGKILL");
+    assert.equal(await client.exists("chat:nodes"), 0, "Redis came back empty, the doomed node never re-registered");
+
+    const elapsed = await announcedAt([watcher.socket], victim.session.userID, killedAt);
+    console.log(`empty restart + SIGKILL 0.3 s later: user disconnected ${elapsed} ms after the kill (bound ${BOUND_MS})`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    await sleep(3000); // the other reaper rounds, had they announced again
+    assert.equal(countOf(watcher.socket, "user disconnected", victim.session.userID), 1, "exactly one announcement");
+    assertNeverAnnounced([watcher.socket, roamerHere.socket], [roamer.session.userID], "it has a tab on the survivor");
+    assert.equal(await client.hget(`session:${victim.session.sessionID}`, "connected"), "false");
+  });
+});
+
+describe("presence: Redis paused (CLIENT PAUSE) while tabs close", () => {
+  const c = useTwoNodes();
+
+  it("the questions time out, are asked again, and decide right", async () => {
+    const leaver = await connectUser(c.n1.url, opts, "leaver-pause");
+    const stayer = await connectUser(c.n1.url, opts, "stayer-pause");
+    const stayerElsewhere = await connectTab(c.n2.url, opts, stayer.session.sessionID);
+    const w1 = await connectUser(c.n1.url, opts, "watcher1-pause");
+    const w2 = await connectUser(c.n2.url, opts, "watcher2-pause");
+
+    await c.client.call("CLIENT", "PAUSE", "3000", "ALL");
+    const closedAt = Date.now();
+    leaver.socket.disconnect();
+    stayer.socket.disconnect();
+    const elapsed = await announcedAt([w1.socket, w2.socket], leaver.session.userID, closedAt);
+    console.log(`CLIENT PAUSE 3 s: tab closed -> user disconnected in ${elapsed} ms (bound ${BOUND_MS})`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    await sleep(3000);
+    assertNeverAnnounced([w1.socket, w2.socket, stayerElsewhere.socket], [stayer.session.userID], "tab on n2");
+    for (const s of [w1.socket, w2.socket]) {
+      assert.equal(countOf(s, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
+    }
+  });
+});
+
+describe("presence: one node cut off from Redis (a partition)", () => {
+  const c = useTwoNodes({ viaProxy: true });
+
+  it("shorter than the heartbeat TTL: the question is asked again, then n2's user list decides", async () => {
+    const leaver = await connectUser(c.n1.url, opts, "leaver-cut");
+    const stayer = await connectUser(c.n1.url, opts, "stayer-cut");
+    const stayerOnN2 = await connectTab(c.n2.url, opts, stayer.session.sessionID);
+    const w1 = await connectUser(c.n1.url, opts, "watcher1-cut");
+    const w2 = await connectUser(c.n2.url, opts, "watcher2-cut");
+    await sleep(500); // n2's list (written within 50 ms) names the stayer
+
+    c.proxy.cut();
+    const closedAt = Date.now();
+    leaver.socket.disconnect();
+    stayer.socket.disconnect();
+    const elapsed = await announcedAt([w1.socket], leaver.session.userID, closedAt);
+    console.log(`n2 cut off: tab closed on n1 -> user disconnected in ${elapsed} ms (bound ${BOUND_MS})`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    // n2 is back before it could be taken for dead (6 s).
+    c.proxy.heal();
+    await sleep(2000);
+    assertNeverAnnounced([w1.socket, w2.socket, stayerOnN2.socket], [stayer.session.userID], "tab on n2");
+    assert.equal(countOf(w1.socket, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
+    // What was broadcast while n2 was cut off never reached its sockets (pub/sub keeps nothing).
+  });
+
+  it("longer than the TTL: n1 announces n2's users gone, n2 announces them again when back", async () => {
+    const lonely = await connectUser(c.n2.url, opts, "lonely-cut");
+    const both = await connectUser(c.n2.url, opts, "both-cut");
+    const bothOnN1 = await connectTab(c.n1.url, opts, both.session.sessionID);
+    const w1 = await connectUser(c.n1.url, opts, "watcher1-long");
+    await sleep(2500); // n1 read n2's list
+
+    const cutAt = Date.now();
+    c.proxy.cut();
+    const elapsed = await announcedAt([w1.socket], lonely.session.userID, cutAt);
+    console.log(`n2 cut off for good: its user announced gone by n1 ${elapsed} ms after the cut (bound ${BOUND_MS})`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    assertNeverAnnounced([w1.socket, bothOnN1.socket], [both.session.userID], "it has a tab on n1");
+
+    const healedAt = Date.now();
+    c.proxy.heal();
+    await connectOf(w1.socket, lonely.session.userID, BOUND_MS);
+    console.log(`n2 back: user connected again ${Date.now() - healedAt} ms after the heal`);
+    await eventually("lonely's session connected again", async () =>
+      (await c.client.hget(`session:${lonely.session.sessionID}`, "connected")) === "true",
+    );
+    assert.ok(lonely.socket.connected, "the tab on n2 never left");
+    assert.equal(countOf(w1.socket, "user disconnected", lonely.session.userID), 1, "exactly one announcement");
+  });
+});
