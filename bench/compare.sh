@@ -16,6 +16,8 @@
 #   SCENARIOS="200:2000 1000:3000"     users:msgs-per-second for the side-by-side part ("" skips it)
 #   SETUPS="single cluster"            single = 1 node in memory, cluster = 2 nodes + Redis
 #   TOOLS="probe loadgen"              which load tools drive the side-by-side part
+#   SERVERS="reference ours"           which servers the side-by-side part drives; add `floor`
+#                                      (bench/floor-relay, single setup and chat-loadgen only)
 #   HIGH_USERS=1000 HIGH_RATES="1000 5000 10000 20000 50000"   the rate sweep ("" skips it): per
 #                                      setup and server, rising rates until p99 > 50 ms or a loss
 #   SWEEP_SERVERS="reference ours"     which servers the sweep drives
@@ -35,6 +37,7 @@ RUN_SECONDS=${RUN_SECONDS:-10}
 SCENARIOS=${SCENARIOS-"200:2000 1000:3000"}
 SETUPS=${SETUPS:-"single cluster"}
 TOOLS=${TOOLS:-"probe loadgen"}
+SERVERS=${SERVERS:-"reference ours"}
 HIGH_USERS=${HIGH_USERS:-1000}
 HIGH_RATES=${HIGH_RATES-"1000 5000 10000 20000 50000"}
 SWEEP_SERVERS=${SWEEP_SERVERS:-"reference ours"}
@@ -50,6 +53,7 @@ OUT=${OUT:-/tmp/bench-results.jsonl}
 
 SERVER=$ROOT/target/release/chat-server
 LOADGEN=$ROOT/target/release/chat-loadgen
+FLOOR=$ROOT/target/release/chat-floor-relay
 
 log() { echo "# $*" >&2; }
 
@@ -63,18 +67,22 @@ if [ ! -d "$KIT/node_modules" ]; then
 fi
 
 log "building release binaries"
-cargo build --release -p chat-server -p chat-loadgen >&2
+cargo build --release -p chat-server -p chat-loadgen -p chat-floor-relay >&2
 
 # shellcheck source=bench/processes.sh
 source "$ROOT/bench/processes.sh"
 cleanup() { stop_pids "${STARTED[@]}"; }
 trap cleanup EXIT
 
-# Waits until an Engine.IO polling handshake answers on port $1 (both servers serve it).
+# Waits until an Engine.IO polling handshake answers on port $1 (both servers serve it), or,
+# with a second argument `listening`, until the port accepts connections (the floor relay
+# speaks WebSocket only).
 wait_ready() {
   local port=$1 i
   for i in $(seq 1 100); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 2>/dev/null; then return 0; fi
+    if [ "${2:-}" = listening ]; then
+      if port_in_use "$port"; then return 0; fi
+    elif curl -fsS -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
   log "server on port $port did not come up"
@@ -107,6 +115,8 @@ start_nodes() {
       local redis_url=""
       [ "$setup" = cluster ] && redis_url=$REDIS_URL
       PORT=$port REDIS_URL=$redis_url node "$KIT/reference-server.mjs" >/dev/null &
+    elif [ "$server" = floor ]; then
+      "$FLOOR" "$port" >/dev/null 2>&1 &
     elif [ "$setup" = cluster ]; then
       "$SERVER" --port "$port" --host 127.0.0.1 --redis-url "$REDIS_URL" --node-id "n$n" >/dev/null 2>&1 &
     else
@@ -114,7 +124,7 @@ start_nodes() {
     fi
     NODE_PIDS+=("$!")
     STARTED+=("$!")
-    wait_ready "$port"
+    if [ "$server" = floor ]; then wait_ready "$port" listening; else wait_ready "$port"; fi
     URLS+="${URLS:+,}http://127.0.0.1:$port"
   done
 }
@@ -175,7 +185,9 @@ for scenario in $SCENARIOS; do
   rate=${scenario##*:}
   for setup in $SETUPS; do
     for tool in $TOOLS; do
-      for server in reference ours; do
+      for server in $SERVERS; do
+        # The floor is one in-memory process driven by chat-loadgen only.
+        if [ "$server" = floor ] && { [ "$setup" != single ] || [ "$tool" != loadgen ]; }; then continue; fi
         # The reference never acknowledges, so neither side is asked to: same traffic.
         run_once "$setup" "$server" "$tool" "$users" "$rate" --no-ack
       done

@@ -1,8 +1,13 @@
 //! Which local sockets are in which rooms. A socket is always in the room named by its own
 //! socket id (that is how a sender excludes itself from a broadcast) and, in the chat, in the
 //! room named by its userID.
+//!
+//! The maps hash with foldhash instead of SipHash: every routed message looks up its rooms and
+//! sockets here, and SipHash was 5 % of a delivered message's instructions (callgrind). Every
+//! key is an id the server generated (socket ids, userIDs), so a client cannot choose keys to
+//! collide; foldhash is still seeded per process.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 /// Room membership of the local sockets of one namespace.
