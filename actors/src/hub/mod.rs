@@ -3,6 +3,7 @@
 
 mod event;
 mod messages;
+mod recovery;
 mod redis_recovery;
 mod remote_presence;
 mod rooms;
@@ -13,11 +14,14 @@ pub use self::messages::{
     Broadcast, Deliver, Join, Leave, LocalPresence, LocalRooms, LocalSocketDetails, LocalSockets,
     PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
+pub use self::recovery::{Park, Restore, Restored};
 pub use self::redis_recovery::watch_redis;
 pub use self::rooms::Rooms;
 pub use self::route::{IsOnline, MessageStored, RouteMessage};
 
+use self::recovery::HubRecovery;
 use crate::metrics::METRICS;
+use crate::recovery::RecoveryConfig;
 use crate::store::{MessageStore, SaveSession, Session, SessionStore, SetConnected};
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -38,6 +42,8 @@ pub struct ChatHub {
     pending_checks: usize,
     /// userID -> (sessionID, username) of every user with a local socket.
     live_users: HashMap<String, (String, String)>,
+    /// Connection state recovery (set with [`ChatHub::with_recovery`]).
+    recovery: Option<HubRecovery>,
 }
 
 impl ChatHub {
@@ -51,7 +57,14 @@ impl ChatHub {
             presence: None,
             pending_checks: 0,
             live_users: HashMap::new(),
+            recovery: None,
         }
+    }
+
+    /// Turns connection state recovery on (a zero window leaves it off).
+    pub fn with_recovery(mut self, config: RecoveryConfig) -> ChatHub {
+        self.recovery = config.enabled().then(|| HubRecovery::new(config));
+        self
     }
 
     /// Lets the hub persist the private messages it routes.
@@ -60,12 +73,34 @@ impl ChatHub {
         self
     }
 
-    fn deliver_locally(&self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+    /// Delivers to the selected local sockets. With recovery on, the broadcast is logged
+    /// and its frames carry its offset, whether or not any local socket receives it now: a
+    /// socket parked here may be selected by it.
+    fn deliver_locally(&mut self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+        let frames = match self.recovery.as_mut() {
+            Some(recovery) => recovery.stamp(rooms, except, event),
+            None => event.frames.clone(),
+        };
         let recipients = self.rooms.select(rooms, except);
         METRICS.deliveries.inc_by(recipients.len() as u64);
         for (_, recipient) in recipients {
-            recipient.do_send(Deliver(event.frames.clone()));
+            recipient.do_send(Deliver(frames.clone()));
         }
+    }
+
+    /// Records that `user_id` has a local socket (announcing it to the bridge when new).
+    fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
+        let entry = (session_id.to_owned(), username.to_owned());
+        if self.live_users.get(user_id) != Some(&entry) {
+            if let Some(presence) = &self.presence {
+                presence.do_send(LocalPresence::Online {
+                    user_id: user_id.to_owned(),
+                    session_id: entry.0.clone(),
+                    username: entry.1.clone(),
+                });
+            }
+        }
+        self.live_users.insert(user_id.to_owned(), entry);
     }
 }
 
@@ -83,21 +118,17 @@ impl Handler<SetPeers> for ChatHub {
 }
 
 impl Handler<Join> for ChatHub {
-    type Result = ();
-    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+    type Result = Option<String>;
+
+    /// Returns, with recovery on, the offset the socket's `users` carries: every broadcast
+    /// logged after it may concern the socket.
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Option<String> {
         self.rooms
             .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
-        let entry = (msg.session_id, msg.username);
-        if self.live_users.get(&msg.user_id) != Some(&entry) {
-            if let Some(presence) = &self.presence {
-                presence.do_send(LocalPresence::Online {
-                    user_id: msg.user_id.clone(),
-                    session_id: entry.0.clone(),
-                    username: entry.1.clone(),
-                });
-            }
-        }
-        self.live_users.insert(msg.user_id, entry);
+        self.note_live(&msg.user_id, &msg.session_id, &msg.username);
+        let recovery = self.recovery.as_mut()?;
+        recovery.back(&msg.user_id);
+        Some(recovery.head().as_str().to_owned())
     }
 }
 
@@ -155,6 +186,9 @@ impl Handler<Leave> for ChatHub {
 
 impl ChatHub {
     fn announce_disconnect(&mut self, msg: Leave) {
+        if let Some(recovery) = self.recovery.as_mut() {
+            recovery.announced_gone(&msg.user_id);
+        }
         self.sessions.do_send(SetConnected {
             session_id: msg.session_id,
             session: msg.session,
