@@ -258,21 +258,7 @@ impl Connection {
             Some(offset) => self.send_all(&stamp_offset(&[users], &offset), ctx),
             None => self.send(users, ctx),
         }
-        let me = UserEvent {
-            user_id: identity.user_id,
-            username: identity.username,
-            connected: true,
-            messages: Vec::new(),
-        };
-        METRICS
-            .presence_announcements
-            .with_label_values(&["connected"])
-            .inc();
-        hub.do_send(Broadcast {
-            rooms: Vec::new(),
-            except: vec![socket_id],
-            event: OutboundEvent::new("user connected", vec![to_json(&me)]),
-        });
+        announce_connected(&hub, identity.user_id, identity.username, socket_id);
     }
 
     pub(super) fn chat_event(
@@ -484,6 +470,30 @@ async fn list_users_with_history(services: &ChatServices, me: &Identity) -> Vec<
             username: user.username,
         })
         .collect()
+}
+
+/// Tells every other socket, on every node, that the user is connected (`user connected`).
+pub(super) fn announce_connected(
+    hub: &Addr<crate::hub::ChatHub>,
+    user_id: String,
+    username: String,
+    socket_id: String,
+) {
+    let me = UserEvent {
+        user_id,
+        username,
+        connected: true,
+        messages: Vec::new(),
+    };
+    METRICS
+        .presence_announcements
+        .with_label_values(&["connected"])
+        .inc();
+    hub.do_send(Broadcast {
+        rooms: Vec::new(),
+        except: vec![socket_id],
+        event: OutboundEvent::new("user connected", vec![to_json(&me)]),
+    });
 }
 
 fn now_millis() -> u64 {

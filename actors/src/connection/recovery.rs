@@ -4,10 +4,10 @@
 //! replay covers the gap. See [`crate::recovery`] for the design.
 
 use super::app::App;
-use super::chat::Identity;
+use super::chat::{announce_connected, Identity};
 use super::Connection;
-use crate::chat::{to_json, ChatServices, HandshakeAuth, UserEvent};
-use crate::hub::{Broadcast, Deliver, OutboundEvent, Restore, Restored};
+use crate::chat::{ChatServices, HandshakeAuth};
+use crate::hub::{Deliver, Restore, Restored};
 use crate::metrics::METRICS;
 use crate::store::{SaveSession, Session};
 use actix::prelude::*;
@@ -118,20 +118,11 @@ impl Connection {
                 connected: true,
             },
         });
-        let me = UserEvent {
-            user_id: session.user_id,
-            username: session.username,
-            connected: true,
-            messages: Vec::new(),
-        };
-        METRICS
-            .presence_announcements
-            .with_label_values(&["connected"])
-            .inc();
-        services.hub.do_send(Broadcast {
-            rooms: Vec::new(),
-            except: vec![session.socket_id],
-            event: OutboundEvent::new("user connected", vec![to_json(&me)]),
-        });
+        announce_connected(
+            &services.hub,
+            session.user_id,
+            session.username,
+            session.socket_id,
+        );
     }
 }
