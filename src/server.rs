@@ -155,6 +155,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
     let messages = MessageStore::new(message_backend).start();
     let hub = ChatHub::new(sessions.clone())
         .with_message_store(messages.clone())
+        .with_recovery(settings.recovery)
         .start();
     if let (Some(conn), Some(url)) = (redis, &settings.redis_url) {
         watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
@@ -178,6 +179,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         sessions,
         messages,
         limits: settings.chat_limits,
+        recovery: settings.recovery,
     }
 }
 

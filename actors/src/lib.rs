@@ -6,6 +6,7 @@
 //! - [`bridge::RedisBridge`]: links the hubs of a cluster through Redis pub/sub (Node's
 //!   `socket.io-redis` format) and watches the other nodes' liveness.
 //! - [`store`]: `SessionStore` and `MessageStore` actors over in-memory or Redis backends.
+//! - [`recovery`]: connection state recovery (parked sockets, the broadcast log, offsets).
 //! - [`engine`]: limits, the session registry and outbound frames shared by the above.
 
 pub mod bridge;
@@ -14,4 +15,5 @@ pub mod connection;
 pub mod engine;
 pub mod hub;
 pub mod metrics;
+pub mod recovery;
 pub mod store;

@@ -121,6 +121,14 @@ pub struct Cli {
     #[arg(long, env = "CHAT_MESSAGE_BURST")]
     pub message_burst: Option<f64>,
 
+    /// Connection state recovery: how long a dropped socket can come back with its missed events, seconds; 0 = off [default: 120]
+    #[arg(long, env = "CHAT_RECOVERY_WINDOW_SECS")]
+    pub recovery_window_secs: Option<u64>,
+
+    /// Connection state recovery: most missed events replayed to one socket; past it the client gets a normal connection [default: 5000]
+    #[arg(long, env = "CHAT_RECOVERY_MAX_EVENTS")]
+    pub recovery_max_events: Option<usize>,
+
     /// HTTP worker threads [default: number of CPUs]
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,

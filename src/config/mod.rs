@@ -9,6 +9,7 @@ use self::file::FileConfig;
 
 use chat_actors::chat::ChatLimits;
 use chat_actors::engine::EngineConfig;
+use chat_actors::recovery::RecoveryConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
@@ -63,6 +64,7 @@ pub struct Settings {
     pub redis_timeout: Duration,
     pub drain_timeout: Duration,
     pub chat_limits: ChatLimits,
+    pub recovery: RecoveryConfig,
     pub workers: Option<usize>,
     pub conformance: Option<Conformance>,
 }
@@ -143,6 +145,10 @@ impl Settings {
                 messages_per_sec: pick!(message_rate, 100.0),
                 message_burst: pick!(message_burst, 200.0),
             },
+            recovery: RecoveryConfig {
+                window: Duration::from_secs(pick!(recovery_window_secs, 120)),
+                max_events: pick!(recovery_max_events, 5000),
+            },
             workers: cli.workers.or(file.workers),
             conformance: cli.conformance,
         };
@@ -194,6 +200,9 @@ impl Settings {
                 "path",
                 "must name a path below / (e.g. /socket.io/), without '?', '#' or spaces",
             );
+        }
+        if self.recovery.enabled() && self.recovery.max_events == 0 {
+            return invalid("recovery-max-events", "must be greater than 0");
         }
         if self.workers == Some(0) {
             return invalid("workers", "must be greater than 0");
@@ -312,5 +321,15 @@ mod tests {
         assert!(settings(&["--max-payload", "0"]).is_err());
         assert!(settings(&["--history-limit", "0"]).is_err());
         assert!(settings(&["--redis-url", "http://x"]).is_err());
+        assert!(settings(&["--recovery-max-events", "0"]).is_err());
+    }
+
+    #[test]
+    fn recovery_on_by_default_and_off_with_a_zero_window() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.recovery.window, Duration::from_secs(120));
+        assert_eq!(s.recovery.max_events, 5000);
+        let off = settings(&["--recovery-window-secs", "0"]).unwrap();
+        assert!(!off.recovery.enabled());
     }
 }

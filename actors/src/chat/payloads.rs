@@ -13,6 +13,12 @@ pub struct HandshakeAuth {
     pub session_id: Option<Value>,
     #[serde(default)]
     pub username: Option<Value>,
+    /// Connection state recovery: the private session id of the socket to restore.
+    #[serde(default)]
+    pub pid: Option<Value>,
+    /// Connection state recovery: the offset of the last event the client received.
+    #[serde(default)]
+    pub offset: Option<Value>,
 }
 
 /// `session`: the secret sessionID and the public userID, sent only to the owner.

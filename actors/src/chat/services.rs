@@ -1,6 +1,7 @@
 //! What a chat connection talks to: the hub and the two stores of its node.
 
 use crate::hub::ChatHub;
+use crate::recovery::RecoveryConfig;
 use crate::store::{MessageStore, SessionStore};
 use actix::Addr;
 
@@ -12,6 +13,8 @@ pub struct ChatServices {
     pub sessions: Addr<SessionStore>,
     pub messages: Addr<MessageStore>,
     pub limits: ChatLimits,
+    /// Connection state recovery settings (off when the window is zero).
+    pub recovery: RecoveryConfig,
 }
 
 /// Per-socket limits on what a client may send.

@@ -55,9 +55,9 @@ impl Connection {
         );
     }
 
-    pub(super) fn on_leave(&mut self, _nsp: &str, socket_id: &str) {
+    pub(super) fn on_leave(&mut self, _nsp: &str, socket_id: &str, recoverable: bool) {
         if let App::Chat(chat) = &mut self.app {
-            chat.leave(socket_id);
+            chat.leave(socket_id, recoverable);
         }
     }
 

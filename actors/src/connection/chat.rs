@@ -2,14 +2,18 @@
 //! (`session`, own room, `users`, `user connected` to the others), and `private message`.
 
 use super::app::App;
+use super::recovery::{connect_reply, try_restore};
 use super::Connection;
 use crate::chat::{
     event_frame, to_json, validate_private_message, validate_username, AckError, AckOk,
     ChatServices, HandshakeAuth, MessageRefusal, RateLimiter, SessionEvent, UserEvent,
 };
 use crate::engine::{random_hex, socket_id};
-use crate::hub::{Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, RouteMessage};
+use crate::hub::{
+    Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, Park, Restored, RouteMessage,
+};
 use crate::metrics::METRICS;
+use crate::recovery::stamp_offset;
 use crate::store::{
     ConversationsOf, FindSession, ListUsers, SaveSession, Session, StoreError, StoredMessage,
     UserEntry, UserExists,
@@ -31,13 +35,16 @@ pub(super) struct Identity {
 /// Chat state of one connection.
 pub(super) struct ChatSocket {
     services: ChatServices,
-    identity: Option<Identity>,
+    pub(super) identity: Option<Identity>,
     limiter: RateLimiter,
     /// Events refused by the limiter since the last accepted one.
     refused_in_a_row: u64,
     /// Recipients known to exist (users are never deleted, only expire), so that messages
     /// to them skip the store check.
     known_recipients: HashSet<String>,
+    /// The private session id handed out in the CONNECT reply when recovery is on (a secret
+    /// like the sessionID: never logged).
+    pub(super) pid: Option<String>,
 }
 
 /// What the recipient check of a private message found.
@@ -71,14 +78,29 @@ impl ChatSocket {
             limiter: RateLimiter::new(limits.messages_per_sec, limits.message_burst),
             refused_in_a_row: 0,
             known_recipients: HashSet::new(),
+            pid: None,
         }
     }
 
-    /// The socket left: the hub decides whether its user is now gone.
-    pub fn leave(&mut self, socket_id: &str) {
+    pub(super) fn services(&self) -> &ChatServices {
+        &self.services
+    }
+
+    /// The socket left: the hub decides whether its user is now gone. When the reason may be
+    /// recovered, the hub first parks the socket under its pid.
+    pub fn leave(&mut self, socket_id: &str, recoverable: bool) {
         let Some(identity) = self.identity.take() else {
             return;
         };
+        if let Some(pid) = self.pid.take().filter(|_| recoverable) {
+            self.services.hub.do_send(Park {
+                pid,
+                socket_id: socket_id.to_owned(),
+                session_id: identity.session_id.clone(),
+                user_id: identity.user_id.clone(),
+                username: identity.username.clone(),
+            });
+        }
         self.services.hub.do_send(Leave {
             socket_id: socket_id.to_owned(),
             user_id: identity.user_id.clone(),
@@ -96,6 +118,16 @@ impl ChatSocket {
 struct Welcome {
     identity: Identity,
     users: Vec<UserEvent>,
+    /// With recovery on, the offset `users` carries (the log's head when the socket joined).
+    offset: Option<String>,
+}
+
+/// How a handshake succeeded.
+enum Accepted {
+    /// A normal connection: the whole sequence.
+    Welcome(Welcome),
+    /// A parked socket given back: its id, and the events it missed.
+    Recovered { restored: Restored, pid: String },
 }
 
 fn store_result<T>(r: Result<Result<T, StoreError>, MailboxError>) -> Result<T, StoreError> {
@@ -122,8 +154,11 @@ impl Connection {
             let auth: HandshakeAuth = auth
                 .and_then(|a| serde_json::from_value(a).ok())
                 .unwrap_or_default();
+            if let Some((restored, pid)) = try_restore(&services, &auth, recipient.clone()).await {
+                return Ok(Accepted::Recovered { restored, pid });
+            }
             let identity = authenticate(&services, auth).await?;
-            services
+            let offset = services
                 .hub
                 .send(Join {
                     socket_id: joining,
@@ -133,7 +168,8 @@ impl Connection {
                     recipient,
                 })
                 .await
-                .ok();
+                .ok()
+                .flatten();
             let session = Session {
                 user_id: identity.user_id.clone(),
                 username: identity.username.clone(),
@@ -151,13 +187,20 @@ impl Connection {
                 log::warn!("could not save session of {}: {e}", identity.user_id);
             }
             let users = list_users_with_history(&services, &identity).await;
-            Ok::<_, Refusal>(Welcome { identity, users })
+            Ok::<_, Refusal>(Accepted::Welcome(Welcome {
+                identity,
+                users,
+                offset,
+            }))
         };
         ctx.wait(
             welcome
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
-                    Ok(welcome) => act.chat_welcome(socket_id, welcome, ctx),
+                    Ok(Accepted::Welcome(welcome)) => act.chat_welcome(socket_id, welcome, ctx),
+                    Ok(Accepted::Recovered { restored, pid }) => {
+                        act.chat_recovered(restored, pid, ctx)
+                    }
                     Err(refusal) => {
                         let kind = match refusal {
                             Refusal::InvalidUsername => "invalid_username",
@@ -173,10 +216,18 @@ impl Connection {
     }
 
     fn chat_welcome(&mut self, socket_id: String, welcome: Welcome, ctx: &mut Context<Self>) {
-        let Welcome { identity, users } = welcome;
+        let Welcome {
+            identity,
+            users,
+            offset,
+        } = welcome;
         let App::Chat(chat) = &mut self.app else {
             return;
         };
+        if chat.services.recovery.enabled() {
+            chat.pid = Some(random_hex(16));
+        }
+        let pid = chat.pid.clone();
         METRICS.handshakes.with_label_values(&["accepted"]).inc();
         // The sessionID is a secret: logs name the sid and the public userID only.
         log::debug!("session {}: user {} connected", self.sid, identity.user_id);
@@ -188,7 +239,7 @@ impl Connection {
             self.leave_all_namespaces();
             return;
         }
-        self.send_connect_reply(&SioPacket::connect_ok("/", &socket_id), ctx);
+        self.send_connect_reply(&connect_reply(&socket_id, pid.as_deref()), ctx);
         let session = SessionEvent {
             session_id: &identity.session_id,
             user_id: &identity.user_id,
@@ -200,22 +251,14 @@ impl Connection {
             &[],
             ctx,
         );
-        self.send(event_frame("users", &users), ctx);
-        let me = UserEvent {
-            user_id: identity.user_id,
-            username: identity.username,
-            connected: true,
-            messages: Vec::new(),
-        };
-        METRICS
-            .presence_announcements
-            .with_label_values(&["connected"])
-            .inc();
-        hub.do_send(Broadcast {
-            rooms: Vec::new(),
-            except: vec![socket_id],
-            event: OutboundEvent::new("user connected", vec![to_json(&me)]),
-        });
+        // `users` carries the offset a recovery starts from (`session` needs none: the
+        // client only keeps an offset that is a string last argument).
+        let users = event_frame("users", &users);
+        match offset {
+            Some(offset) => self.send_all(&stamp_offset(&[users], &offset), ctx),
+            None => self.send(users, ctx),
+        }
+        announce_connected(&hub, identity.user_id, identity.username, socket_id);
     }
 
     pub(super) fn chat_event(
@@ -427,6 +470,30 @@ async fn list_users_with_history(services: &ChatServices, me: &Identity) -> Vec<
             username: user.username,
         })
         .collect()
+}
+
+/// Tells every other socket, on every node, that the user is connected (`user connected`).
+pub(super) fn announce_connected(
+    hub: &Addr<crate::hub::ChatHub>,
+    user_id: String,
+    username: String,
+    socket_id: String,
+) {
+    let me = UserEvent {
+        user_id,
+        username,
+        connected: true,
+        messages: Vec::new(),
+    };
+    METRICS
+        .presence_announcements
+        .with_label_values(&["connected"])
+        .inc();
+    hub.do_send(Broadcast {
+        rooms: Vec::new(),
+        except: vec![socket_id],
+        event: OutboundEvent::new("user connected", vec![to_json(&me)]),
+    });
 }
 
 fn now_millis() -> u64 {

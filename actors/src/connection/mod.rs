@@ -11,6 +11,7 @@ mod engine_io;
 mod fragment;
 mod heartbeat;
 mod messages;
+mod recovery;
 mod socket_io;
 mod transport;
 mod upgrade;
@@ -47,6 +48,9 @@ pub struct Connection {
     sio: SocketIo,
     app: App,
     closing: bool,
+    /// Why the session is closing (set by [`Connection::close`]): decides whether its
+    /// sockets are parked for connection state recovery.
+    close_reason: Option<&'static str>,
 }
 
 /// How a new session reaches its client first.
@@ -96,6 +100,7 @@ impl Connection {
             sio: SocketIo::default(),
             app,
             closing: false,
+            close_reason: None,
         };
         let registry = connection.server.registry.clone();
         let addr = connection.start();
@@ -208,6 +213,7 @@ impl Connection {
             return;
         }
         self.closing = true;
+        self.close_reason = Some(reason);
         log::debug!("session {} closing: {reason}", self.sid);
         match &mut self.transport {
             Transport::Polling(polling) => {

@@ -123,8 +123,9 @@ impl Connection {
                 }
             }
             PacketKind::Disconnect => {
+                // The client left on purpose: nothing to recover.
                 if let Some(socket_id) = self.sio.remove(&nsp) {
-                    self.on_leave(&nsp, &socket_id);
+                    self.on_leave(&nsp, &socket_id, false);
                 }
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
@@ -151,10 +152,14 @@ impl Connection {
         }
     }
 
-    /// Leaves every namespace when the session ends.
+    /// Leaves every namespace when the session ends; the sockets may be recovered when the
+    /// session ended for such a reason.
     pub(super) fn leave_all_namespaces(&mut self) {
+        let recoverable = self
+            .close_reason
+            .is_some_and(crate::recovery::is_recoverable);
         for (nsp, socket_id) in self.sio.drain() {
-            self.on_leave(&nsp, &socket_id);
+            self.on_leave(&nsp, &socket_id, recoverable);
         }
     }
 }

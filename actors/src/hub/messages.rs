@@ -11,9 +11,10 @@ use std::sync::Arc;
 #[rtype(result = "()")]
 pub struct Deliver(pub Arc<[Frame]>);
 
-/// A socket joins its own room and the room of its user.
+/// A socket joins its own room and the room of its user. Answered, when recovery is on, with
+/// the offset of the log's head at the join.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Option<String>")]
 pub struct Join {
     pub socket_id: String,
     pub user_id: String,

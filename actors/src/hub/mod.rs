@@ -4,6 +4,7 @@
 mod event;
 mod messages;
 mod reconcile;
+mod recovery;
 mod redis_recovery;
 mod remote_presence;
 mod room_channels;
@@ -16,12 +17,15 @@ pub use self::messages::{
     PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
 };
 pub use self::reconcile::ReannounceLocalUsers;
+pub use self::recovery::{Park, Restore, Restored};
 pub use self::redis_recovery::watch_redis;
 pub use self::room_channels::WatchRooms;
 pub use self::rooms::Rooms;
 pub use self::route::{IsOnline, MessageStored, RouteMessage};
 
+use self::recovery::HubRecovery;
 use crate::metrics::METRICS;
+use crate::recovery::RecoveryConfig;
 use crate::store::{MessageStore, SaveSession, Session, SessionStore, SetConnected};
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -45,6 +49,8 @@ pub struct ChatHub {
     /// Where user rooms gaining or losing their local sockets are reported, in
     /// room-subscription mode (`room_channels.rs`).
     room_watch: Option<crate::bridge::RoomWatch>,
+    /// Connection state recovery (set with [`ChatHub::with_recovery`]).
+    recovery: Option<HubRecovery>,
 }
 
 impl ChatHub {
@@ -59,7 +65,14 @@ impl ChatHub {
             pending_checks: 0,
             live_users: HashMap::new(),
             room_watch: None,
+            recovery: None,
         }
+    }
+
+    /// Turns connection state recovery on (a zero window leaves it off).
+    pub fn with_recovery(mut self, config: RecoveryConfig) -> ChatHub {
+        self.recovery = config.enabled().then(|| HubRecovery::new(config));
+        self
     }
 
     /// Lets the hub persist the private messages it routes.
@@ -68,12 +81,34 @@ impl ChatHub {
         self
     }
 
-    fn deliver_locally(&self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+    /// Delivers to the selected local sockets. With recovery on, the broadcast is logged
+    /// and its frames carry its offset, whether or not any local socket receives it now: a
+    /// socket parked here may be selected by it.
+    fn deliver_locally(&mut self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+        let frames = match self.recovery.as_mut() {
+            Some(recovery) => recovery.stamp(rooms, except, event),
+            None => event.frames.clone(),
+        };
         let recipients = self.rooms.select(rooms, except);
         METRICS.deliveries.inc_by(recipients.len() as u64);
         for (_, recipient) in recipients {
-            recipient.do_send(Deliver(event.frames.clone()));
+            recipient.do_send(Deliver(frames.clone()));
         }
+    }
+
+    /// Records that `user_id` has a local socket (announcing it to the bridge when new).
+    fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
+        let entry = (session_id.to_owned(), username.to_owned());
+        if self.live_users.get(user_id) != Some(&entry) {
+            if let Some(presence) = &self.presence {
+                presence.do_send(LocalPresence::Online {
+                    user_id: user_id.to_owned(),
+                    session_id: entry.0.clone(),
+                    username: entry.1.clone(),
+                });
+            }
+        }
+        self.live_users.insert(user_id.to_owned(), entry);
     }
 }
 
@@ -91,10 +126,12 @@ impl Handler<SetPeers> for ChatHub {
 }
 
 impl Handler<Join> for ChatHub {
-    type Result = ResponseFuture<()>;
+    type Result = ResponseFuture<Option<String>>;
 
     /// Resolves once broadcasts to the user's room reach this node, so that a message sent to
-    /// a fresh tab right after its `session` is not lost to a subscription still in flight.
+    /// a fresh tab right after its `session` is not lost to a subscription still in flight;
+    /// with recovery on, with the offset the socket's `users` carries (every broadcast logged
+    /// after it may concern the socket).
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
         self.rooms
             .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
@@ -103,18 +140,15 @@ impl Handler<Join> for ChatHub {
         } else {
             Box::pin(async {})
         };
-        let entry = (msg.session_id, msg.username);
-        if self.live_users.get(&msg.user_id) != Some(&entry) {
-            if let Some(presence) = &self.presence {
-                presence.do_send(LocalPresence::Online {
-                    user_id: msg.user_id.clone(),
-                    session_id: entry.0.clone(),
-                    username: entry.1.clone(),
-                });
-            }
-        }
-        self.live_users.insert(msg.user_id, entry);
-        subscribed
+        self.note_live(&msg.user_id, &msg.session_id, &msg.username);
+        let offset = self.recovery.as_mut().map(|recovery| {
+            recovery.back(&msg.user_id);
+            recovery.head().as_str().to_owned()
+        });
+        Box::pin(async move {
+            subscribed.await;
+            offset
+        })
     }
 }
 
@@ -173,6 +207,9 @@ impl Handler<Leave> for ChatHub {
 
 impl ChatHub {
     fn announce_disconnect(&mut self, msg: Leave) {
+        if let Some(recovery) = self.recovery.as_mut() {
+            recovery.announced_gone(&msg.user_id);
+        }
         self.sessions.do_send(SetConnected {
             session_id: msg.session_id,
             session: msg.session,

@@ -1,0 +1,174 @@
+//! The hub's part of connection state recovery: it logs and stamps every broadcast it
+//! delivers, parks sockets that dropped, and gives them back with what they missed. Done here
+//! because the hub is where broadcasts are delivered: parking, logging and rejoining happen on
+//! its one thread, so a restored socket misses nothing between its replay and its first live
+//! delivery.
+
+use super::{ChatHub, Deliver, OutboundEvent};
+use crate::engine::Frame;
+use crate::metrics::METRICS;
+use crate::recovery::{
+    stamp_offset, BroadcastLog, Offset, ParkedSession, ParkedSessions, RecoveryConfig,
+    Unrecoverable, LOG_CAPACITY,
+};
+use actix::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Recovery state of a hub (present only when recovery is on).
+pub(super) struct HubRecovery {
+    config: RecoveryConfig,
+    log: BroadcastLog,
+    parked: ParkedSessions,
+    /// Users announced `user disconnected` by this node, and when: a user recovered after
+    /// that is announced `user connected` again.
+    announced_gone: HashMap<String, Instant>,
+    last_sweep: Instant,
+}
+
+/// How often parked sockets and announcements past the window are forgotten (checked when a
+/// socket parks: without parking nothing grows).
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+impl HubRecovery {
+    pub fn new(config: RecoveryConfig) -> HubRecovery {
+        HubRecovery {
+            config,
+            log: BroadcastLog::new(config.window, LOG_CAPACITY),
+            parked: ParkedSessions::new(config.window),
+            announced_gone: HashMap::new(),
+            last_sweep: Instant::now(),
+        }
+    }
+
+    /// Logs a broadcast and returns the frames every local recipient gets (offset appended).
+    pub fn stamp(
+        &mut self,
+        rooms: &[String],
+        except: &[String],
+        event: &Arc<OutboundEvent>,
+    ) -> Arc<[Frame]> {
+        let offset = self.log.push(rooms, except, event);
+        stamp_offset(&event.frames, offset.as_str())
+    }
+
+    pub fn head(&self) -> Offset {
+        self.log.head()
+    }
+
+    pub fn announced_gone(&mut self, user_id: &str) {
+        self.announced_gone
+            .insert(user_id.to_owned(), Instant::now());
+    }
+
+    /// A user has a socket again: forgets its announcement; returns whether there was one.
+    pub fn back(&mut self, user_id: &str) -> bool {
+        self.announced_gone.remove(user_id).is_some()
+    }
+
+    fn sweep(&mut self) {
+        if self.last_sweep.elapsed() < SWEEP_EVERY {
+            return;
+        }
+        self.last_sweep = Instant::now();
+        self.parked.expire();
+        let window = self.config.window;
+        self.announced_gone.retain(|_, at| at.elapsed() <= window);
+        self.log.trim(Instant::now());
+    }
+}
+
+/// From a connection about to leave for a reason that may be recovered: keep its socket for
+/// the window under `pid`. Sent before the [`Leave`](super::Leave), while the hub still knows
+/// the socket's rooms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Park {
+    pub pid: String,
+    pub socket_id: String,
+    pub session_id: String,
+    pub user_id: String,
+    pub username: String,
+}
+
+/// From a connection whose CONNECT carried `{pid, offset}`: the parked socket, rejoined to
+/// its rooms with `recipient`, and the frames it missed (offsets stamped), or why not.
+#[derive(Message)]
+#[rtype(result = "Result<Restored, Unrecoverable>")]
+pub struct Restore {
+    pub pid: String,
+    pub offset: String,
+    /// The sessionID the client presented alongside, if any: it must be the parked one's.
+    pub session_id: Option<String>,
+    pub recipient: Recipient<Deliver>,
+}
+
+/// A recovered socket.
+pub struct Restored {
+    pub session: ParkedSession,
+    /// The missed events, oldest first, each as sent live (offset appended).
+    pub missed: Vec<Arc<[Frame]>>,
+    /// The user had been announced gone: the others must be told it is back.
+    pub announce: bool,
+}
+
+impl Handler<Park> for ChatHub {
+    type Result = ();
+    fn handle(&mut self, msg: Park, _: &mut Context<Self>) {
+        let rooms = self.rooms.rooms_of(&msg.socket_id);
+        let Some(recovery) = self.recovery.as_mut() else {
+            return;
+        };
+        if rooms.is_empty() {
+            return;
+        }
+        recovery.sweep();
+        recovery.parked.park(
+            msg.pid,
+            ParkedSession {
+                socket_id: msg.socket_id,
+                session_id: msg.session_id,
+                user_id: msg.user_id,
+                username: msg.username,
+                rooms,
+            },
+        );
+    }
+}
+
+impl Handler<Restore> for ChatHub {
+    type Result = Result<Restored, Unrecoverable>;
+    fn handle(&mut self, msg: Restore, _: &mut Context<Self>) -> Self::Result {
+        let recovery = self.recovery.as_mut().ok_or(Unrecoverable::UnknownPid)?;
+        let max = recovery.config.max_events;
+        let session = recovery.parked.take(&msg.pid, msg.session_id.as_deref())?;
+        // A genuine pid with an unusable offset is used up all the same, as in Node.
+        let missed = recovery
+            .log
+            .missed_after(&msg.offset, &session.rooms, max)?
+            .into_iter()
+            .map(|(offset, event)| stamp_offset(&event.frames, offset.as_str()))
+            .collect();
+        let announce = recovery.back(&session.user_id);
+        let others: Vec<&str> = session
+            .rooms
+            .iter()
+            .map(String::as_str)
+            .filter(|r| *r != session.socket_id)
+            .collect();
+        self.rooms.join(&session.socket_id, &others, msg.recipient);
+        if self.rooms.room_size(&session.user_id) == 1 {
+            // Resubscribes the user room (room-subscription mode); not waited for: the
+            // replay covers what was logged so far, and Node's dynamic mode does not wait.
+            drop(self.room_gained(&session.user_id));
+        }
+        self.note_live(&session.user_id, &session.session_id, &session.username);
+        METRICS.handshakes.with_label_values(&["recovered"]).inc();
+        Ok(Restored {
+            session,
+            missed,
+            announce,
+        })
+    }
+}

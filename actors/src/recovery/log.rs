@@ -1,0 +1,219 @@
+//! The node-wide log of broadcasts delivered by the hub, kept for the recovery window so that
+//! a socket that comes back gets what it missed (Node keeps the same log in its
+//! `SessionAwareAdapter`).
+
+use super::offsets::{Offset, OffsetEpoch};
+use super::Unrecoverable;
+use crate::hub::OutboundEvent;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most entries kept whatever the window: at 800 broadcasts per second the 120 s default is
+/// covered; past that, older offsets stop being recoverable (those clients get a normal
+/// connection) rather than memory growing with the traffic.
+pub const LOG_CAPACITY: usize = 100_000;
+
+/// One logged broadcast, with the selection it was delivered with.
+#[derive(Debug)]
+pub struct LoggedEvent {
+    seq: u64,
+    at: Instant,
+    rooms: Vec<String>,
+    except: Vec<String>,
+    pub event: Arc<OutboundEvent>,
+}
+
+impl LoggedEvent {
+    /// Whether a socket in `socket_rooms` was selected (Node's `shouldIncludePacket`).
+    fn selects(&self, socket_rooms: &[String]) -> bool {
+        let included = self.rooms.is_empty() || socket_rooms.iter().any(|r| self.rooms.contains(r));
+        let excluded = socket_rooms.iter().any(|r| self.except.contains(r));
+        included && !excluded
+    }
+}
+
+/// Broadcasts in the order they were delivered, each at a position one above the previous.
+pub struct BroadcastLog {
+    epoch: OffsetEpoch,
+    entries: VecDeque<LoggedEvent>,
+    /// Position the next entry gets; `next_seq - 1` is the newest offset handed out.
+    next_seq: u64,
+    window: Duration,
+    capacity: usize,
+}
+
+impl BroadcastLog {
+    pub fn new(window: Duration, capacity: usize) -> BroadcastLog {
+        BroadcastLog {
+            epoch: OffsetEpoch::random(),
+            entries: VecDeque::new(),
+            // Position 0 is the offset of a socket that has seen no broadcast yet.
+            next_seq: 1,
+            window,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Logs a broadcast; returns the offset to stamp on its frames.
+    pub fn push(
+        &mut self,
+        rooms: &[String],
+        except: &[String],
+        event: &Arc<OutboundEvent>,
+    ) -> Offset {
+        let now = Instant::now();
+        self.trim(now);
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.push_back(LoggedEvent {
+            seq,
+            at: now,
+            rooms: rooms.to_vec(),
+            except: except.to_vec(),
+            event: event.clone(),
+        });
+        self.epoch.offset(seq)
+    }
+
+    /// The offset of "everything logged so far": what a socket that joins now is handed with
+    /// its first direct event (`users`), so that a recovery from there replays only what came
+    /// after.
+    pub fn head(&self) -> Offset {
+        self.epoch.offset(self.next_seq - 1)
+    }
+
+    /// Drops the entries older than the window.
+    pub fn trim(&mut self, now: Instant) {
+        while let Some(front) = self.entries.front() {
+            if now.duration_since(front.at) <= self.window {
+                break;
+            }
+            self.entries.pop_front();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The events after `offset` that a socket in `socket_rooms` was sent, oldest first, with
+    /// their offsets; at most `max`.
+    pub fn missed_after(
+        &self,
+        offset: &str,
+        socket_rooms: &[String],
+        max: usize,
+    ) -> Result<Vec<(Offset, Arc<OutboundEvent>)>, Unrecoverable> {
+        let after = self
+            .epoch
+            .parse(offset)
+            .filter(|seq| *seq < self.next_seq)
+            .ok_or(Unrecoverable::MalformedOffset)?;
+        let oldest = self.entries.front().map_or(self.next_seq, |e| e.seq);
+        // Entries after `after` must all still be here: the one right after it at least.
+        if after + 1 < oldest {
+            return Err(Unrecoverable::OffsetTooOld);
+        }
+        let start = (after + 1 - oldest) as usize;
+        let mut missed = Vec::new();
+        for entry in self.entries.range(start.min(self.entries.len())..) {
+            if entry.selects(socket_rooms) {
+                if missed.len() == max {
+                    return Err(Unrecoverable::Overflow);
+                }
+                missed.push((self.epoch.offset(entry.seq), entry.event.clone()));
+            }
+        }
+        Ok(missed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rooms(r: &[&str]) -> Vec<String> {
+        r.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn names(missed: &[(Offset, Arc<OutboundEvent>)]) -> Vec<String> {
+        missed
+            .iter()
+            .map(|(_, e)| e.data[0].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn replays_what_the_socket_was_selected_for_after_its_offset() {
+        let mut log = BroadcastLog::new(Duration::from_secs(60), 100);
+        let me = rooms(&["sock1", "alice"]);
+        let start = log.head();
+        log.push(&[], &rooms(&["sock1"]), &OutboundEvent::new("own", vec![]));
+        let first = log.push(&rooms(&["alice"]), &[], &OutboundEvent::new("a1", vec![]));
+        log.push(&rooms(&["bob"]), &[], &OutboundEvent::new("bob", vec![]));
+        log.push(&[], &[], &OutboundEvent::new("all", vec![]));
+        log.push(
+            &rooms(&["alice"]),
+            &rooms(&["alice"]),
+            &OutboundEvent::new("x", vec![]),
+        );
+        let all = log.missed_after(start.as_str(), &me, 10).unwrap();
+        assert_eq!(names(&all), ["a1", "all"]);
+        assert_eq!(all[0].0, first);
+        let after_first = log.missed_after(first.as_str(), &me, 10).unwrap();
+        assert_eq!(names(&after_first), ["all"]);
+        assert!(log
+            .missed_after(log.head().as_str(), &me, 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            log.missed_after(start.as_str(), &me, 1).unwrap_err(),
+            Unrecoverable::Overflow
+        );
+    }
+
+    #[test]
+    fn refuses_foreign_future_and_evicted_offsets() {
+        let mut log = BroadcastLog::new(Duration::from_secs(60), 3);
+        let me = rooms(&["s"]);
+        let start = log.head();
+        for _ in 0..5 {
+            log.push(&[], &[], &OutboundEvent::new("e", vec![]));
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(
+            log.missed_after(start.as_str(), &me, 10).unwrap_err(),
+            Unrecoverable::OffsetTooOld
+        );
+        let future = log.epoch.offset(99);
+        assert_eq!(
+            log.missed_after(future.as_str(), &me, 10).unwrap_err(),
+            Unrecoverable::MalformedOffset
+        );
+        let foreign = OffsetEpoch::random().offset(1);
+        assert_eq!(
+            log.missed_after(foreign.as_str(), &me, 10).unwrap_err(),
+            Unrecoverable::MalformedOffset
+        );
+        // The oldest retained entry's predecessor is still a valid starting point.
+        let kept = log.epoch.offset(2);
+        assert_eq!(log.missed_after(kept.as_str(), &me, 10).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn forgets_entries_older_than_the_window() {
+        let mut log = BroadcastLog::new(Duration::ZERO, 100);
+        log.push(&[], &[], &OutboundEvent::new("e", vec![]));
+        std::thread::sleep(Duration::from_millis(2));
+        log.trim(Instant::now());
+        assert!(log.is_empty());
+    }
+}

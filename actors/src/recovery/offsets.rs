@@ -1,0 +1,156 @@
+//! Offsets: what the server appends to every event it sends without an ack, and what the
+//! client hands back as `auth.offset` when it reconnects.
+//!
+//! An offset is `<epoch>-<seq>`: `epoch` a random tag of one hub's log (a node that restarted
+//! has another, so the offsets of its previous life are recognised as foreign), `seq` the
+//! position of the event in that log, in base 36. Positions grow by one per logged event, so
+//! offsets are unique and ordered on a node; the client only ever echoes them back.
+
+use crate::engine::{random_hex, Frame};
+use bytestring::ByteString;
+use std::sync::Arc;
+
+/// The random tag of one log's offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetEpoch(String);
+
+impl OffsetEpoch {
+    pub fn random() -> OffsetEpoch {
+        OffsetEpoch(random_hex(4))
+    }
+
+    /// The offset of position `seq`.
+    pub fn offset(&self, seq: u64) -> Offset {
+        Offset(format!("{}-{}", self.0, to_base36(seq)))
+    }
+
+    /// The position an offset of this epoch names; `None` for anything else (another
+    /// epoch, garbage, an absurd length).
+    pub fn parse(&self, offset: &str) -> Option<u64> {
+        if offset.len() > 40 {
+            return None;
+        }
+        let (epoch, seq) = offset.split_once('-')?;
+        if epoch != self.0 || seq.is_empty() {
+            return None;
+        }
+        u64::from_str_radix(seq, 36).ok()
+    }
+}
+
+/// One offset as sent to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offset(String);
+
+impl Offset {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn to_base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::with_capacity(13);
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The frames of an event with `offset` appended as its last argument, as Node does. The
+/// event's packet text ends with the `]` of its data array (`42[...]`, `451-[...]`), so the
+/// offset is spliced in before it rather than the packet encoded again; offsets need no JSON
+/// escaping. Attachment frames are shared unchanged.
+pub fn stamp_offset(frames: &[Frame], offset: &str) -> Arc<[Frame]> {
+    let mut out = Vec::with_capacity(frames.len());
+    let mut stamped = false;
+    for frame in frames {
+        match frame {
+            Frame::Text(text) if !stamped && text.ends_with(']') => {
+                let body = &text[..text.len() - 1];
+                let separator = if body.ends_with('[') { "" } else { "," };
+                let mut spliced = String::with_capacity(text.len() + offset.len() + 4);
+                spliced.push_str(body);
+                spliced.push_str(separator);
+                spliced.push('"');
+                spliced.push_str(offset);
+                spliced.push_str("\"]");
+                out.push(Frame::Text(ByteString::from(spliced)));
+                stamped = true;
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{event_frames, OutboundEvent};
+    use serde_json::json;
+
+    #[test]
+    fn offsets_round_trip_and_refuse_foreign_ones() {
+        let epoch = OffsetEpoch::random();
+        for seq in [0, 1, 35, 36, 1_000_000, u64::MAX] {
+            assert_eq!(epoch.parse(epoch.offset(seq).as_str()), Some(seq));
+        }
+        let other = OffsetEpoch::random();
+        assert_ne!(epoch, other);
+        assert_eq!(epoch.parse(other.offset(5).as_str()), None);
+        for forged in [
+            "",
+            "-",
+            "x",
+            "abc",
+            "--1",
+            &format!("{}-", epoch.0),
+            &"9".repeat(200),
+        ] {
+            assert_eq!(epoch.parse(forged), None, "{forged:?}");
+        }
+        assert_eq!(
+            epoch.parse(&format!("{}-zzzzzzzzzzzzzzzzzzzz", epoch.0)),
+            None
+        );
+    }
+
+    #[test]
+    fn stamping_appends_the_offset_as_last_argument() {
+        let epoch = OffsetEpoch::random();
+        let offset = epoch.offset(42);
+        let event = OutboundEvent::new("private message", vec![json!({"content": "a]"})]);
+        let stamped = stamp_offset(&event.frames, offset.as_str());
+        let Frame::Text(text) = &stamped[0] else {
+            panic!("text frame expected")
+        };
+        let expected = format!(r#"42["private message",{{"content":"a]"}},"{}"]"#, offset.0);
+        assert_eq!(&**text, expected);
+
+        let bare = OutboundEvent::from_data(json!(["ping"]), Vec::new());
+        let Frame::Text(text) = &stamp_offset(&bare.frames, offset.as_str())[0] else {
+            panic!("text frame expected")
+        };
+        assert_eq!(&**text, format!(r#"42["ping","{}"]"#, offset.0));
+
+        let binary = event_frames(
+            "/",
+            json!(["file", {"_placeholder": true, "num": 0}]),
+            None,
+            &[vec![1, 2]],
+        );
+        let stamped = stamp_offset(&binary, offset.as_str());
+        assert_eq!(stamped.len(), 2);
+        assert_eq!(stamped[1], binary[1]);
+        let Frame::Text(text) = &stamped[0] else {
+            panic!("text frame expected")
+        };
+        assert!(text.starts_with("451-[") && text.ends_with(&format!(",\"{}\"]", offset.0)));
+    }
+}
