@@ -90,7 +90,9 @@ impl RedisBridge {
 
     /// Our pub/sub connection came up or went down.
     pub(super) fn on_subscription(&mut self, up: bool) {
-        let bound = self.liveness.heartbeat_ttl;
+        // A quarter below the others' bound: when in doubt, announce (a `user connected` for
+        // a user who is online is true; a ghost left offline is not).
+        let bound = self.liveness.heartbeat_ttl * 3 / 4;
         if let Some(lost_for) = self.peers.subscription(up, Instant::now()) {
             if lost_for >= bound {
                 log::warn!(

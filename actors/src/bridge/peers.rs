@@ -27,6 +27,9 @@ pub struct PeerTable {
     subscribed_since: Option<Instant>,
     /// Since when our subscription is down; `None` while it is up.
     lost_since: Option<Instant>,
+    /// When our own last heartbeat came back to us: the last moment we know the other nodes
+    /// heard us (they judge us by the same heartbeats).
+    last_own_echo: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -51,12 +54,14 @@ impl PeerTable {
             peers: HashMap::new(),
             subscribed_since: None,
             lost_since: None,
+            last_own_echo: None,
         }
     }
 
     /// Records `beat`; returns whether its user list should be read now.
     pub fn heard(&mut self, beat: &Heartbeat, now: Instant) -> bool {
         if beat.instance == self.me {
+            self.last_own_echo = Some(now);
             return false;
         }
         let peer = self
@@ -123,15 +128,20 @@ impl PeerTable {
         due
     }
 
-    /// Our subscription came up (`true`) or went down; returns, when it came up, how long it
-    /// had been down.
+    /// Our subscription came up (`true`) or went down; returns, when it came up, how long the
+    /// other nodes may have gone without hearing us: since our last heartbeat that came back
+    /// to us before the loss (the loss is only noticed seconds later, by a failed PING), or
+    /// since the loss was noticed if none ever did.
     pub fn subscription(&mut self, up: bool, now: Instant) -> Option<Duration> {
         if up {
             self.subscribed_since = Some(now);
-            self.lost_since.take().map(|at| now.duration_since(at))
+            self.lost_since
+                .take()
+                .map(|at| now.saturating_duration_since(at))
         } else {
             self.subscribed_since = None;
-            self.lost_since.get_or_insert(now);
+            let last_sign = self.last_own_echo.map_or(now, |echo| echo.min(now));
+            self.lost_since.get_or_insert(last_sign);
             None
         }
     }
@@ -209,6 +219,21 @@ mod tests {
         assert!(table.silent(t0 + Duration::from_secs(5)).is_empty());
         assert_eq!(table.silent(t0 + TTL).len(), 1);
         assert!(table.live(t0 + TTL).is_empty());
+    }
+
+    #[test]
+    fn a_loss_counts_from_our_last_heartbeat_that_came_back() {
+        let t0 = Instant::now();
+        let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
+        table.subscription(true, t0);
+        table.heard(&beat("me.1", 1, 1), t0 + Duration::from_secs(1));
+        // The loss is noticed 4 s after the last echo (a failed PING); the others stopped
+        // hearing us at the echo.
+        table.subscription(false, t0 + Duration::from_secs(5));
+        assert_eq!(
+            table.subscription(true, t0 + Duration::from_secs(8)),
+            Some(Duration::from_secs(7))
+        );
     }
 
     #[test]

@@ -96,6 +96,19 @@ impl ChatHub {
         }
     }
 
+    /// Saves the session of a user with a local socket as connected (Redis lost it, or this
+    /// node was taken for dead while cut off).
+    fn save_live_session(&self, user_id: &str, session_id: &str, username: &str) {
+        self.sessions.do_send(SaveSession {
+            session_id: session_id.to_owned(),
+            session: Session {
+                user_id: user_id.to_owned(),
+                username: username.to_owned(),
+                connected: true,
+            },
+        });
+    }
+
     /// Records that `user_id` has a local socket (announcing it to the bridge when new).
     fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
         let entry = (session_id.to_owned(), username.to_owned());
@@ -254,14 +267,7 @@ impl Handler<ResaveLiveSessions> for ChatHub {
     type Result = usize;
     fn handle(&mut self, _: ResaveLiveSessions, _: &mut Context<Self>) -> usize {
         for (user_id, (session_id, username)) in &self.live_users {
-            self.sessions.do_send(SaveSession {
-                session_id: session_id.clone(),
-                session: Session {
-                    user_id: user_id.clone(),
-                    username: username.clone(),
-                    connected: true,
-                },
-            });
+            self.save_live_session(user_id, session_id, username);
         }
         self.live_users.len()
     }

@@ -6,7 +6,6 @@
 
 use super::{ChatHub, OutboundEvent};
 use crate::metrics::METRICS;
-use crate::store::{SaveSession, Session};
 use actix::prelude::*;
 use serde_json::json;
 
@@ -25,14 +24,7 @@ impl Handler<ReannounceLocalUsers> for ChatHub {
             .map(|(id, (session, name))| (id.clone(), session.clone(), name.clone()))
             .collect();
         for (user_id, session_id, username) in &users {
-            self.sessions.do_send(SaveSession {
-                session_id: session_id.clone(),
-                session: Session {
-                    user_id: user_id.clone(),
-                    username: username.clone(),
-                    connected: true,
-                },
-            });
+            self.save_live_session(user_id, session_id, username);
             METRICS
                 .presence_announcements
                 .with_label_values(&["connected"])
