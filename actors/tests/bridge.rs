@@ -237,6 +237,16 @@ fn error_count(kind: &str) -> u64 {
 }
 
 /// Two nodes that know of each other (each counts the other in NUMSUB).
+/// `node`'s bridge asked how many sockets the other nodes hold in `room` (`None`: unknown).
+async fn sockets_elsewhere(node: &TestNode, room: &str) -> Option<usize> {
+    node.bridge
+        .send(PeerSockets {
+            rooms: vec![room.into()],
+        })
+        .await
+        .expect("bridge alive")
+}
+
 async fn two_nodes(server: &RedisServer) -> (TestNode, TestNode) {
     let a = start_node(server, "node-a").await;
     let b = start_node(server, "node-b").await;
@@ -421,15 +431,7 @@ async fn garbage_other_namespaces_and_own_messages_are_dropped_without_harm() {
     let counted = error_count("bridge_decode") - before;
     assert!(counted >= 17, "undecodable messages counted: {counted}");
     // Both bridges still answer.
-    assert_eq!(
-        a.bridge
-            .send(PeerSockets {
-                rooms: vec!["bob".into()]
-            })
-            .await
-            .unwrap(),
-        Some(1)
-    );
+    assert_eq!(sockets_elsewhere(&a, "bob").await, Some(1));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -443,26 +445,14 @@ async fn a_type_0_request_counts_the_sockets_of_the_other_nodes() {
     let _c2 = open_tab(&b, "sock-c2", "carol").await;
     let _a1 = open_tab(&a, "sock-a1", "carol").await;
     let asked = Instant::now();
-    let remote = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["carol".into()],
-        })
-        .await
-        .expect("bridge alive");
+    let remote = sockets_elsewhere(&a, "carol").await;
     assert_eq!(remote, Some(2), "the other node's tabs, not ours");
     assert!(
         asked.elapsed() < Duration::from_millis(400),
         "all answers in: no waiting for the timeout ({:?})",
         asked.elapsed()
     );
-    let nobody = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["nobody".into()],
-        })
-        .await
-        .unwrap();
+    let nobody = sockets_elsewhere(&a, "nobody").await;
     assert_eq!(nobody, Some(0));
 }
 
@@ -481,21 +471,9 @@ async fn a_silent_subscriber_that_does_not_heartbeat_costs_one_timeout_not_the_a
         .await
         .expect("SUBSCRIBE");
     let asked = Instant::now();
-    let carol = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["carol".into()],
-        })
-        .await
-        .unwrap();
+    let carol = sockets_elsewhere(&a, "carol").await;
     assert_eq!(carol, Some(1), "B's answer counts");
-    let nobody = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["nobody".into()],
-        })
-        .await
-        .unwrap();
+    let nobody = sockets_elsewhere(&a, "nobody").await;
     let elapsed = asked.elapsed();
     assert_eq!(
         nobody,
@@ -541,26 +519,14 @@ async fn a_heartbeating_peer_that_does_not_answer_is_asked_again_then_judged_by_
     };
     actix::clock::sleep(Duration::from_millis(600)).await;
     let asked = Instant::now();
-    let dora = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["dora".into()],
-        })
-        .await
-        .unwrap();
+    let dora = sockets_elsewhere(&a, "dora").await;
     let elapsed = asked.elapsed();
     assert_eq!(dora, Some(1), "the ghost lists dora: it has a tab of hers");
     assert!(
         elapsed >= Duration::from_millis(3 * 500),
         "asked three times before deciding ({elapsed:?})"
     );
-    let erin = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["erin".into()],
-        })
-        .await
-        .unwrap();
+    let erin = sockets_elsewhere(&a, "erin").await;
     assert_eq!(erin, Some(0), "nobody lists erin");
     beats.abort();
 }
@@ -666,13 +632,7 @@ async fn the_bridge_resubscribes_after_redis_restarts() {
         except: Vec::new(),
         event: event("lost", Vec::new()),
     });
-    let answer = a
-        .bridge
-        .send(PeerSockets {
-            rooms: vec!["bob".into()],
-        })
-        .await
-        .unwrap();
+    let answer = sockets_elsewhere(&a, "bob").await;
     assert_eq!(answer, None);
     eventually("the failed publish counted", || async {
         (error_count("bridge_publish") > failed_before).then_some(())
@@ -689,15 +649,7 @@ async fn the_bridge_resubscribes_after_redis_restarts() {
         event: event("private message", vec![message.clone()]),
     });
     assert_eq!(bob.next_event().await, json!(["private message", message]));
-    assert_eq!(
-        a.bridge
-            .send(PeerSockets {
-                rooms: vec!["bob".into()]
-            })
-            .await
-            .unwrap(),
-        Some(1)
-    );
+    assert_eq!(sockets_elsewhere(&a, "bob").await, Some(1));
 }
 
 /// The room channels subscribed on the real Redis (`PUBSUB CHANNELS socket.io#/#?*`), sorted.
