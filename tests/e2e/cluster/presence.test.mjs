@@ -47,6 +47,19 @@ async function announcedAt(sockets, userID, since) {
 }
 
 /** Two nodes n1, n2 on one Redis; `viaProxy` puts n2 behind a cuttable TCP proxy. */
+/**
+ * The cast of most cases: on n1 a user who will leave and one who stays (with a second tab
+ * on n2), and a watcher on each node.
+ */
+async function leaverStayerAndWatchers(c, suffix) {
+  const leaver = await connectUser(c.n1.url, opts, `leaver-${suffix}`);
+  const stayer = await connectUser(c.n1.url, opts, `stayer-${suffix}`);
+  const stayerOnN2 = await connectTab(c.n2.url, opts, stayer.session.sessionID);
+  const w1 = await connectUser(c.n1.url, opts, `watcher1-${suffix}`);
+  const w2 = await connectUser(c.n2.url, opts, `watcher2-${suffix}`);
+  return { leaver, stayer, stayerOnN2, w1, w2 };
+}
+
 function useTwoNodes({ viaProxy = false } = {}) {
   const c = { redis: null, n1: null, n2: null, proxy: null, client: null };
   before(async () => {
@@ -72,11 +85,7 @@ describe("presence: an operator subscribed to the request channel", () => {
   const c = useTwoNodes();
 
   it("a closed tab is still announced, once, and a user with a tab left is not", async () => {
-    const leaver = await connectUser(c.n1.url, opts, "leaver-op");
-    const stayer = await connectUser(c.n1.url, opts, "stayer-op");
-    const stayerElsewhere = await connectTab(c.n2.url, opts, stayer.session.sessionID);
-    const w1 = await connectUser(c.n1.url, opts, "watcher1-op");
-    const w2 = await connectUser(c.n2.url, opts, "watcher2-op");
+    const { leaver, stayer, stayerOnN2: stayerElsewhere, w1, w2 } = await leaverStayerAndWatchers(c, "op");
     const everyTab = [w1.socket, w2.socket, stayerElsewhere.socket];
 
     const cli = spawn("redis-cli", ["-p", String(c.redis.port), "SUBSCRIBE", "socket.io-request#/#"], {
@@ -170,11 +179,7 @@ describe("presence: Redis paused (CLIENT PAUSE) while tabs close", () => {
   const c = useTwoNodes();
 
   it("the questions time out, are asked again, and decide right", async () => {
-    const leaver = await connectUser(c.n1.url, opts, "leaver-pause");
-    const stayer = await connectUser(c.n1.url, opts, "stayer-pause");
-    const stayerElsewhere = await connectTab(c.n2.url, opts, stayer.session.sessionID);
-    const w1 = await connectUser(c.n1.url, opts, "watcher1-pause");
-    const w2 = await connectUser(c.n2.url, opts, "watcher2-pause");
+    const { leaver, stayer, stayerOnN2: stayerElsewhere, w1, w2 } = await leaverStayerAndWatchers(c, "pause");
 
     await c.client.call("CLIENT", "PAUSE", "3000", "ALL");
     const closedAt = Date.now();
@@ -195,11 +200,7 @@ describe("presence: one node cut off from Redis (a partition)", () => {
   const c = useTwoNodes({ viaProxy: true });
 
   it("shorter than the heartbeat TTL: the question is asked again, then n2's user list decides", async () => {
-    const leaver = await connectUser(c.n1.url, opts, "leaver-cut");
-    const stayer = await connectUser(c.n1.url, opts, "stayer-cut");
-    const stayerOnN2 = await connectTab(c.n2.url, opts, stayer.session.sessionID);
-    const w1 = await connectUser(c.n1.url, opts, "watcher1-cut");
-    const w2 = await connectUser(c.n2.url, opts, "watcher2-cut");
+    const { leaver, stayer, stayerOnN2, w1, w2 } = await leaverStayerAndWatchers(c, "cut");
     await sleep(500); // n2's list (written within 50 ms) names the stayer
 
     c.proxy.cut();
