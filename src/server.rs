@@ -9,7 +9,8 @@ use chat_actors::bridge::{start_bridge, BridgeConfig};
 use chat_actors::chat::ChatServices;
 use chat_actors::connection::{CloseSession, Mode, ServerContext};
 use chat_actors::engine::SessionRegistry;
-use chat_actors::hub::{watch_redis, ChatHub, PendingChecks};
+use chat_actors::hub::{watch_redis, ChatHub, PendingChecks, ShareRecovery};
+use chat_actors::recovery::SharedRecovery;
 use chat_actors::store::{
     MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
     RedisSessions, SessionBackend, SessionStore,
@@ -157,6 +158,15 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         .with_message_store(messages.clone())
         .with_recovery(settings.recovery)
         .start();
+    // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
+    // recover on any node.
+    let shared_recovery = redis
+        .clone()
+        .filter(|_| settings.recovery.enabled())
+        .map(|conn| SharedRecovery::new(conn, settings.recovery.window));
+    if let Some(shared) = &shared_recovery {
+        hub.do_send(ShareRecovery(shared.clone()));
+    }
     if let (Some(conn), Some(url)) = (redis, &settings.redis_url) {
         watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
         // With Redis, the node is part of a cluster: broadcasts and presence questions go to
@@ -180,6 +190,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         messages,
         limits: settings.chat_limits,
         recovery: settings.recovery,
+        shared_recovery,
     }
 }
 

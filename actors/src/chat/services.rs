@@ -1,7 +1,7 @@
 //! What a chat connection talks to: the hub and the two stores of its node.
 
 use crate::hub::ChatHub;
-use crate::recovery::RecoveryConfig;
+use crate::recovery::{RecoveryConfig, SharedRecovery};
 use crate::store::{MessageStore, SessionStore};
 use actix::Addr;
 
@@ -15,6 +15,8 @@ pub struct ChatServices {
     pub limits: ChatLimits,
     /// Connection state recovery settings (off when the window is zero).
     pub recovery: RecoveryConfig,
+    /// With Redis and recovery on: parked sockets shared with the other nodes.
+    pub shared_recovery: Option<SharedRecovery>,
 }
 
 /// Per-socket limits on what a client may send.

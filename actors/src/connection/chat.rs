@@ -13,7 +13,8 @@ use crate::hub::{
     Broadcast, IsOnline, Join, Leave, MessageStored, OutboundEvent, Park, Restored, RouteMessage,
 };
 use crate::metrics::METRICS;
-use crate::recovery::stamp_offset;
+use crate::recovery::sender_tag::message_id;
+use crate::recovery::{now_millis, stamp_offset};
 use crate::store::{
     ConversationsOf, FindSession, ListUsers, SaveSession, Session, StoreError, StoredMessage,
     UserEntry, UserExists,
@@ -22,7 +23,7 @@ use actix::prelude::*;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Who this connection is, once its handshake succeeded.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub(super) struct ChatSocket {
     /// The private session id handed out in the CONNECT reply when recovery is on (a secret
     /// like the sessionID: never logged).
     pub(super) pid: Option<String>,
+    /// When the socket's recovery state in Redis was last written or extended.
+    pub(super) recovery_state_extended: Instant,
 }
 
 /// What the recipient check of a private message found.
@@ -79,6 +82,7 @@ impl ChatSocket {
             refused_in_a_row: 0,
             known_recipients: HashSet::new(),
             pid: None,
+            recovery_state_extended: Instant::now(),
         }
     }
 
@@ -92,7 +96,21 @@ impl ChatSocket {
         let Some(identity) = self.identity.take() else {
             return;
         };
-        if let Some(pid) = self.pid.take().filter(|_| recoverable) {
+        let pid = self.pid.take();
+        if let (Some(shared), Some(pid)) = (self.services.shared_recovery.clone(), pid.clone()) {
+            // The state in Redis lasts one window from now, or goes with the socket.
+            actix::spawn(async move {
+                let done = if recoverable {
+                    shared.parked(&pid).await
+                } else {
+                    shared.forget(&pid).await
+                };
+                if done.is_err() {
+                    METRICS.error("recovery_state_write");
+                }
+            });
+        }
+        if let Some(pid) = pid.filter(|_| recoverable) {
             self.services.hub.do_send(Park {
                 pid,
                 socket_id: socket_id.to_owned(),
@@ -240,6 +258,7 @@ impl Connection {
             return;
         }
         self.send_connect_reply(&connect_reply(&socket_id, pid.as_deref()), ctx);
+        self.remember_recovery_state(&socket_id);
         let session = SessionEvent {
             session_id: &identity.session_id,
             user_id: &identity.user_id,
@@ -319,7 +338,7 @@ impl Connection {
                 content,
                 from: me.user_id.clone(),
                 to: to.clone(),
-                id: Some(random_hex(8)),
+                id: Some(message_id(&socket_id)),
                 ts: Some(now_millis()),
             },
             sender_socket: socket_id,
@@ -494,13 +513,6 @@ pub(super) fn announce_connected(
         except: vec![socket_id],
         event: OutboundEvent::new("user connected", vec![to_json(&me)]),
     });
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Handler<MessageStored> for Connection {

@@ -27,6 +27,7 @@ impl Connection {
         if let Some(deadline) = self.pong_deadline.take() {
             ctx.cancel_future(deadline);
             self.schedule_ping(ctx);
+            self.extend_recovery_state();
         }
     }
 }

@@ -12,6 +12,7 @@ mod fragment;
 mod heartbeat;
 mod messages;
 mod recovery;
+mod recovery_across_nodes;
 mod socket_io;
 mod transport;
 mod upgrade;

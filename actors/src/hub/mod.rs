@@ -5,6 +5,7 @@ mod event;
 mod messages;
 mod reconcile;
 mod recovery;
+mod recovery_across_nodes;
 mod redis_recovery;
 mod remote_presence;
 mod room_channels;
@@ -18,6 +19,7 @@ pub use self::messages::{
 };
 pub use self::reconcile::ReannounceLocalUsers;
 pub use self::recovery::{Park, Restore, Restored};
+pub use self::recovery_across_nodes::{DeliveredSince, Rejoin, ShareRecovery};
 pub use self::redis_recovery::watch_redis;
 pub use self::room_channels::WatchRooms;
 pub use self::rooms::Rooms;
@@ -238,6 +240,9 @@ impl ChatHub {
 
     fn broadcast(&mut self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
         self.deliver_locally(&rooms, &except, &event);
+        if let Some(recovery) = &self.recovery {
+            recovery.share_broadcast(&rooms, &except, &event);
+        }
         if let Some(publish) = &self.publish {
             publish.do_send(Broadcast {
                 rooms,

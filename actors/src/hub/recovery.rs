@@ -9,10 +9,10 @@ use crate::engine::Frame;
 use crate::metrics::METRICS;
 use crate::recovery::{
     stamp_offset, BroadcastLog, Offset, ParkedSession, ParkedSessions, RecoveryConfig,
-    Unrecoverable, LOG_CAPACITY,
+    SharedRecovery, Unrecoverable, LOG_CAPACITY,
 };
 use actix::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,9 @@ pub(super) struct HubRecovery {
     /// that is announced `user connected` again.
     announced_gone: HashMap<String, Instant>,
     last_sweep: Instant,
+    /// The Redis side (with Redis): broadcasts to everyone are kept there for recoveries on
+    /// other nodes.
+    pub shared: Option<SharedRecovery>,
 }
 
 /// How often parked sockets and announcements past the window are forgotten (checked when a
@@ -39,7 +42,34 @@ impl HubRecovery {
             parked: ParkedSessions::new(config.window),
             announced_gone: HashMap::new(),
             last_sweep: Instant::now(),
+            shared: None,
         }
+    }
+
+    /// Keeps a broadcast to everyone in Redis, for sockets that will recover on another
+    /// node (not waited for: a recovery reads it seconds later at the earliest).
+    pub fn share_broadcast(&self, rooms: &[String], except: &[String], event: &OutboundEvent) {
+        let Some(shared) = self.shared.clone().filter(|_| rooms.is_empty()) else {
+            return;
+        };
+        let except = except.to_vec();
+        let data = event.data.clone();
+        actix::spawn(async move {
+            if let Err(e) = shared.log_broadcast(&except, &data).await {
+                METRICS.error("recovery_stream_write");
+                log::warn!("could not keep a broadcast for recovery: {e}");
+            }
+        });
+    }
+
+    /// Ids of the private messages logged after `after` that selected `rooms`.
+    pub fn message_ids_after(&self, after: &str, rooms: &[String]) -> HashSet<String> {
+        self.log
+            .missed_after(after, rooms, usize::MAX)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(_, event)| Some(event.data.get(1)?.get("id")?.as_str()?.to_owned()))
+            .collect()
     }
 
     /// Logs a broadcast and returns the frames every local recipient gets (offset appended).

@@ -3,6 +3,7 @@
 //! `SessionAwareAdapter`).
 
 use super::offsets::{Offset, OffsetEpoch};
+use super::watermark::{now_millis, Watermark};
 use super::Unrecoverable;
 use crate::hub::OutboundEvent;
 use std::collections::VecDeque;
@@ -19,6 +20,8 @@ pub const LOG_CAPACITY: usize = 100_000;
 pub struct LoggedEvent {
     seq: u64,
     at: Instant,
+    /// Wall-clock time of the logging, for the offset's watermark.
+    ms: u64,
     rooms: Vec<String>,
     except: Vec<String>,
     pub event: Arc<OutboundEvent>,
@@ -55,7 +58,7 @@ impl BroadcastLog {
         }
     }
 
-    /// Logs a broadcast; returns the offset to stamp on its frames.
+    /// Logs a broadcast; returns the offset to stamp on its frames (with its watermark).
     pub fn push(
         &mut self,
         rooms: &[String],
@@ -69,21 +72,31 @@ impl BroadcastLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.entries.push_back(LoggedEvent {
+        let entry = LoggedEvent {
             seq,
             at: now,
+            ms: now_millis(),
             rooms: rooms.to_vec(),
             except: except.to_vec(),
             event: event.clone(),
-        });
-        self.epoch.offset(seq)
+        };
+        let offset = self.offset_of(&entry);
+        self.entries.push_back(entry);
+        offset
+    }
+
+    fn offset_of(&self, entry: &LoggedEvent) -> Offset {
+        let watermark = Watermark::of_event(&entry.event.data, entry.ms);
+        self.epoch.offset(entry.seq).with_watermark(&watermark)
     }
 
     /// The offset of "everything logged so far": what a socket that joins now is handed with
     /// its first direct event (`users`), so that a recovery from there replays only what came
     /// after.
     pub fn head(&self) -> Offset {
-        self.epoch.offset(self.next_seq - 1)
+        self.epoch
+            .offset(self.next_seq - 1)
+            .with_watermark(&Watermark::at(now_millis()))
     }
 
     /// Drops the entries older than the window.
@@ -129,7 +142,7 @@ impl BroadcastLog {
                 if missed.len() == max {
                     return Err(Unrecoverable::Overflow);
                 }
-                missed.push((self.epoch.offset(entry.seq), entry.event.clone()));
+                missed.push((self.offset_of(entry), entry.event.clone()));
             }
         }
         Ok(missed)
@@ -194,6 +207,7 @@ mod tests {
             Unrecoverable::OffsetTooOld
         );
         let future = log.epoch.offset(99);
+        let future = future.with_watermark(&Watermark::at(1));
         assert_eq!(
             log.missed_after(future.as_str(), &me, 10).unwrap_err(),
             Unrecoverable::MalformedOffset

@@ -14,14 +14,28 @@
 //! Anything that does not check out (unknown, expired or foreign pid, malformed or too old
 //! offset, more missed events than the bound) is a normal connection, counted in metrics as
 //! `recovery_<reason>`. A pid is a secret like the sessionID: it is never logged.
+//!
+//! Across nodes (with Redis): a socket's parked state is also in Redis from the moment it
+//! connects ([`SharedRecovery`]), and every offset carries a watermark another node can read
+//! ([`Watermark`]); a node that does not know a pid takes its state from Redis and rebuilds
+//! the missed events from the user's history list and the stream of broadcasts to everyone
+//! ([`missed_across_nodes`]). That is how a client whose node was drained or killed recovers
+//! on the node nginx sends it to next.
 
 mod log;
 mod offsets;
 mod parked;
+mod replay;
+pub mod sender_tag;
+mod shared;
+mod watermark;
 
 pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};
 pub use self::offsets::{stamp_offset, Offset, OffsetEpoch};
 pub use self::parked::{ParkedSession, ParkedSessions};
+pub use self::replay::{missed_across_nodes, ReplayedEvent};
+pub use self::shared::{SharedRecovery, StreamedBroadcast, STREAM_MARGIN_MS};
+pub use self::watermark::{local_part, now_millis, Watermark};
 
 use std::time::Duration;
 
@@ -50,8 +64,9 @@ impl RecoveryConfig {
 
 /// Why a session ended, as the connection names it, for which Node's socket.io keeps the
 /// socket for recovery (`RECOVERABLE_DISCONNECT_REASONS`; a client's Engine.IO close packet
-/// is Node's "transport close"). A namespace DISCONNECT, a parse error, a flood or a slow
-/// consumer are not recoverable.
+/// is Node's "transport close", and an overlapping poll, which a browser sends when it retries
+/// a GET cut by the network, is its "transport error"). A namespace DISCONNECT, a parse error,
+/// a flood or a slow consumer are not recoverable.
 pub fn is_recoverable(reason: &str) -> bool {
     matches!(
         reason,
@@ -59,6 +74,7 @@ pub fn is_recoverable(reason: &str) -> bool {
             | "transport closed"
             | "transport error"
             | "client close"
+            | "duplicate poll"
             | "ping timeout"
             | "server shutting down"
     )
@@ -95,6 +111,9 @@ pub enum Unrecoverable {
     /// More missed events than `max_events`.
     #[error("overflow")]
     Overflow,
+    /// Redis, which holds the state of sockets parked on other nodes, did not answer.
+    #[error("store_unavailable")]
+    StoreUnavailable,
 }
 
 impl Unrecoverable {

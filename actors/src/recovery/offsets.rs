@@ -4,7 +4,8 @@
 //! An offset is `<epoch>-<seq>`: `epoch` a random tag of one hub's log (a node that restarted
 //! has another, so the offsets of its previous life are recognised as foreign), `seq` the
 //! position of the event in that log, in base 36. Positions grow by one per logged event, so
-//! offsets are unique and ordered on a node; the client only ever echoes them back.
+//! offsets are unique and ordered on a node; the client only ever echoes them back. What follows
+//! the first `.` is the watermark other nodes read ([`super::Watermark`]); this part ignores it.
 
 use crate::engine::{random_hex, Frame};
 use bytestring::ByteString;
@@ -27,6 +28,7 @@ impl OffsetEpoch {
     /// The position an offset of this epoch names; `None` for anything else (another
     /// epoch, garbage, an absurd length).
     pub fn parse(&self, offset: &str) -> Option<u64> {
+        let offset = super::watermark::local_part(offset);
         if offset.len() > 40 {
             return None;
         }
@@ -45,6 +47,11 @@ pub struct Offset(String);
 impl Offset {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// This local offset followed by the watermark other nodes read.
+    pub fn with_watermark(self, watermark: &super::Watermark) -> Offset {
+        Offset(watermark.append_to(&self.0))
     }
 }
 

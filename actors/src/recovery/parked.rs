@@ -6,8 +6,8 @@ use super::Unrecoverable;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// What a recovered socket gets back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a recovered socket gets back (kept in Redis too, as JSON, for the other nodes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParkedSession {
     pub socket_id: String,
     pub session_id: String,

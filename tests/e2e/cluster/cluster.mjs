@@ -24,12 +24,13 @@ export function startNode(redis, nodeId, { args = [], port } = {}) {
  * The lifecycle of a cluster test file: a private Redis and `count` nodes started before the
  * tests (node ids n1, n2, ...), sockets closed after each test, everything stopped at the end.
  * Returns a handle whose `redis`, `nodes` and `client` (an ioredis client) are set once started.
+ * @param {{args?: string[]}} [options] extra flags of every node
  */
-export function useCluster(count = 2) {
+export function useCluster(count = 2, { args = [] } = {}) {
   const cluster = { redis: null, nodes: [], client: null };
   before(async () => {
     cluster.redis = await startRedis();
-    for (let i = 1; i <= count; i++) cluster.nodes.push(await startNode(cluster.redis, `n${i}`));
+    for (let i = 1; i <= count; i++) cluster.nodes.push(await startNode(cluster.redis, `n${i}`, { args }));
     cluster.client = new Redis(cluster.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await cluster.client.connect();
   });

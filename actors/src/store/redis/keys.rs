@@ -14,3 +14,13 @@ pub fn session_key(session_id: &str) -> String {
 pub fn messages_key(user_id: &str) -> String {
     format!("messages:{user_id}")
 }
+
+/// The parked state of the socket whose private session id is `pid` (connection state
+/// recovery across nodes; JSON of a [`ParkedSession`](crate::recovery::ParkedSession)).
+pub fn recovery_key(pid: &str) -> String {
+    format!("chat:recovery:pid:{pid}")
+}
+
+/// The stream of broadcasts to every socket (presence announcements), kept for recovery
+/// across nodes; private messages are recovered from the `messages:<userID>` lists instead.
+pub const RECOVERY_BROADCASTS_KEY: &str = "chat:recovery:broadcasts";

@@ -1,0 +1,213 @@
+//! What a socket recovered from another node missed, rebuilt from what Redis keeps: its user's
+//! history list (every private message it was sent, by id and time) and the stream of
+//! broadcasts to everyone (presence). The node it left kept the exact log, but that log died
+//! with it or stayed behind; this is the next best, exact for private messages whenever the
+//! client's watermark names one, and within the stream margin otherwise (see
+//! [`super::watermark`]).
+
+use super::shared::StreamedBroadcast;
+use super::{sender_tag, ParkedSession, Unrecoverable, Watermark};
+use crate::chat::to_json;
+use crate::store::StoredMessage;
+use serde_json::Value;
+
+/// One event to replay: `[event, ...args]` and the watermark its offset carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayedEvent {
+    pub data: Value,
+    pub watermark: Watermark,
+}
+
+/// The events `me` missed after `mark`, oldest first: the history entries after the one the
+/// watermark names (or, without one, the entries newer than its time), except those sent by
+/// `me`'s own socket, which it never receives; and the streamed broadcasts (read from the
+/// margin before the watermark) that selected `me` and are not about its own user. More than
+/// `max`: [`Unrecoverable::Overflow`].
+pub fn missed_across_nodes(
+    me: &ParkedSession,
+    mark: &Watermark,
+    history: &[StoredMessage],
+    broadcasts: &[StreamedBroadcast],
+    max: usize,
+) -> Result<Vec<ReplayedEvent>, Unrecoverable> {
+    if broadcasts.len() > max {
+        return Err(Unrecoverable::Overflow);
+    }
+    let mut timed: Vec<(u64, ReplayedEvent)> = Vec::new();
+    let mut last_ms = mark.ms;
+    for message in &history[first_missed(mark, history)..] {
+        // Entries of Node nodes have no time: they sit where the list puts them.
+        last_ms = message.ts.unwrap_or(last_ms);
+        let own = message
+            .id
+            .as_deref()
+            .is_some_and(|id| sender_tag::sent_by(id, &me.socket_id));
+        if own {
+            continue;
+        }
+        let data = Value::Array(vec!["private message".into(), to_json(message)]);
+        let watermark = Watermark::of_event(&data, last_ms);
+        timed.push((last_ms, ReplayedEvent { data, watermark }));
+    }
+    for broadcast in broadcasts {
+        let excluded = broadcast.except.iter().any(|room| me.rooms.contains(room));
+        if excluded || subject(&broadcast.data) == Some(me.user_id.as_str()) {
+            continue;
+        }
+        timed.push((
+            broadcast.ms,
+            ReplayedEvent {
+                data: broadcast.data.clone(),
+                watermark: Watermark::at(broadcast.ms),
+            },
+        ));
+    }
+    if timed.len() > max {
+        return Err(Unrecoverable::Overflow);
+    }
+    // Stable: history entries keep their list order among equal times.
+    timed.sort_by_key(|(ms, _)| *ms);
+    Ok(timed.into_iter().map(|(_, event)| event).collect())
+}
+
+/// Index of the first history entry the client did not receive.
+fn first_missed(mark: &Watermark, history: &[StoredMessage]) -> usize {
+    if let Some(id) = &mark.message_id {
+        if let Some(at) = history.iter().position(|m| m.id.as_ref() == Some(id)) {
+            return at + 1;
+        }
+    }
+    history
+        .iter()
+        .rposition(|m| m.ts.is_some_and(|ts| ts <= mark.ms))
+        .map_or(0, |at| at + 1)
+}
+
+/// The user a presence event is about (`user connected` carries an object, `user
+/// disconnected` the id).
+fn subject(data: &Value) -> Option<&str> {
+    match data.get(1)? {
+        Value::String(user_id) => Some(user_id),
+        user => user.get("userID")?.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn me() -> ParkedSession {
+        ParkedSession {
+            socket_id: "sock-a".into(),
+            session_id: "sess".into(),
+            user_id: "alice".into(),
+            username: "Alice".into(),
+            rooms: vec!["sock-a".into(), "alice".into()],
+        }
+    }
+
+    fn message(content: &str, from: &str, id: Option<String>, ts: Option<u64>) -> StoredMessage {
+        StoredMessage {
+            content: content.into(),
+            from: from.into(),
+            to: if from == "alice" { "bob" } else { "alice" }.into(),
+            id,
+            ts,
+        }
+    }
+
+    fn contents(events: &[ReplayedEvent]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match &e.data[1] {
+                Value::String(s) => format!("{}:{s}", e.data[0].as_str().unwrap_or_default()),
+                v => v["content"].as_str().unwrap_or("?").to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replays_history_after_the_named_message_without_own_sends() {
+        let own = sender_tag::message_id("sock-a");
+        let other_tab = sender_tag::message_id("sock-b");
+        let history = vec![
+            message("seen", "bob", Some("aa01".into()), Some(10)),
+            message("mine", "alice", Some(own), Some(11)),
+            message("tab", "alice", Some(other_tab), Some(12)),
+            message("node", "bob", None, None),
+            message("new", "bob", Some("aa02".into()), Some(13)),
+        ];
+        let mark = Watermark {
+            ms: 10,
+            message_id: Some("aa01".into()),
+        };
+        let missed = missed_across_nodes(&me(), &mark, &history, &[], 10).unwrap();
+        assert_eq!(contents(&missed), ["tab", "node", "new"]);
+        // Each replayed message carries its own watermark, so a second drop resumes after it.
+        assert_eq!(missed[2].watermark.message_id.as_deref(), Some("aa02"));
+        assert_eq!(
+            missed_across_nodes(&me(), &mark, &history, &[], 2).unwrap_err(),
+            Unrecoverable::Overflow
+        );
+    }
+
+    #[test]
+    fn without_a_message_id_the_time_decides_and_presence_is_merged() {
+        let history = vec![
+            message("old", "bob", Some("aa01".into()), Some(10)),
+            message("newer", "bob", Some("aa02".into()), Some(30)),
+        ];
+        let broadcasts = vec![
+            StreamedBroadcast {
+                ms: 20,
+                data: json!(["user disconnected", "carol"]),
+                except: vec![],
+            },
+            StreamedBroadcast {
+                ms: 21,
+                data: json!(["user disconnected", "alice"]),
+                except: vec![],
+            },
+            StreamedBroadcast {
+                ms: 22,
+                data: json!(["user connected", {"userID": "alice"}]),
+                except: vec!["sock-x".into()],
+            },
+            StreamedBroadcast {
+                ms: 23,
+                data: json!(["user connected", {"userID": "dave"}]),
+                except: vec!["alice".into()],
+            },
+            StreamedBroadcast {
+                ms: 40,
+                data: json!(["user connected", {"userID": "carol", "content": "carol back"}]),
+                except: vec!["sock-c".into()],
+            },
+        ];
+        let mark = Watermark::at(15);
+        let missed = missed_across_nodes(&me(), &mark, &history, &broadcasts, 10).unwrap();
+        assert_eq!(
+            contents(&missed),
+            ["user disconnected:carol", "newer", "carol back"]
+        );
+        assert_eq!(
+            missed_across_nodes(&me(), &mark, &history, &broadcasts, 4).unwrap_err(),
+            Unrecoverable::Overflow
+        );
+    }
+
+    #[test]
+    fn an_unknown_message_id_falls_back_to_its_time() {
+        let history = vec![
+            message("old", "bob", Some("aa01".into()), Some(10)),
+            message("new", "bob", Some("aa02".into()), Some(30)),
+        ];
+        let mark = Watermark {
+            ms: 20,
+            message_id: Some("ffff".into()),
+        };
+        let missed = missed_across_nodes(&me(), &mark, &history, &[], 10).unwrap();
+        assert_eq!(contents(&missed), ["new"]);
+    }
+}

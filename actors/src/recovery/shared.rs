@@ -1,0 +1,218 @@
+//! What recovery keeps in Redis so that a client can come back on another node: the parked
+//! state of each socket by pid, and the broadcasts to everyone (presence announcements).
+//! Private messages need nothing more: every one is already in both users' history lists,
+//! which is where a replay across nodes reads them ([`super::replay`]).
+//!
+//! The parked state is written when the socket connects, not when it drops, so that it is there
+//! after the node is killed: a node that dies cannot write anything. While the socket is
+//! connected its key lives `window × 1.5 + ping interval` and is extended at most every half
+//! window (on a pong, so idle users cost no timer); when the socket drops for a recoverable
+//! reason the key is set to expire one window later, and dropped otherwise. After a crash a
+//! pid therefore stays usable between one and one and a half windows. The key holds the
+//! pid, a secret: Redis is trusted with secrets already (`session:<sessionID>`).
+
+use super::{ParkedSession, Unrecoverable};
+use crate::store::redis_keys::{recovery_key, RECOVERY_BROADCASTS_KEY};
+use crate::store::{RedisConnection, Replay, StoreError};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Broadcasts to everyone kept in the stream (`XADD MAXLEN ~`): presence events only, a few
+/// per connection, so this covers the window of any plausible connection churn.
+const STREAM_LENGTH: usize = 20_000;
+
+/// How far before a client's watermark the broadcast stream is replayed: covers the clock
+/// skew between the node that stamped the watermark and Redis, whose clock names the stream's
+/// entries. Replaying a presence event twice is harmless (it sets a state).
+pub const STREAM_MARGIN_MS: u64 = 2_000;
+
+/// One broadcast to everyone read back from the stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedBroadcast {
+    /// Redis time of the entry, ms since the epoch.
+    pub ms: u64,
+    /// `[event, ...args]`.
+    pub data: Value,
+    /// Rooms excluded (the announcing socket, or a user's own room).
+    pub except: Vec<String>,
+}
+
+/// The Redis side of recovery. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SharedRecovery {
+    conn: RedisConnection,
+    window: Duration,
+}
+
+impl SharedRecovery {
+    pub fn new(conn: RedisConnection, window: Duration) -> SharedRecovery {
+        SharedRecovery { conn, window }
+    }
+
+    /// How long the key of a connected socket lives (see the module doc).
+    pub fn live_ttl(&self, ping_interval: Duration) -> Duration {
+        self.window + self.window / 2 + ping_interval
+    }
+
+    /// How often the key of a connected socket is extended.
+    pub fn extend_every(&self) -> Duration {
+        self.window / 2
+    }
+
+    /// Writes the parked state of a socket that just connected (or was recovered).
+    pub async fn remember(
+        &self,
+        pid: &str,
+        session: &ParkedSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let json =
+            serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(recovery_key(pid))
+            .arg(json)
+            .arg("EX")
+            .arg(ttl.as_secs().max(1));
+        self.conn.query(&cmd, Replay::Safe).await
+    }
+
+    /// The socket dropped for a recoverable reason: usable for one window from now.
+    pub async fn parked(&self, pid: &str) -> Result<(), StoreError> {
+        self.extend(pid, self.window).await
+    }
+
+    /// Extends the key of `pid` (no effect when it is gone, e.g. taken by another node).
+    pub async fn extend(&self, pid: &str, ttl: Duration) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("EXPIRE");
+        cmd.arg(recovery_key(pid)).arg(ttl.as_secs().max(1));
+        self.conn.query(&cmd, Replay::Safe).await
+    }
+
+    /// The socket ended for good, or was recovered here from this node's memory.
+    pub async fn forget(&self, pid: &str) -> Result<(), StoreError> {
+        let mut cmd = ::redis::cmd("DEL");
+        cmd.arg(recovery_key(pid));
+        self.conn.query(&cmd, Replay::Safe).await
+    }
+
+    /// Takes the parked state of `pid`, once: it must exist and, when the client presented a
+    /// sessionID too, be of that session (a pid with another user's sessionID stays for its
+    /// owner). Two nodes racing for one pid: only the one whose `DEL` removed the key wins.
+    pub async fn take(
+        &self,
+        pid: &str,
+        session_id: Option<&str>,
+    ) -> Result<ParkedSession, Unrecoverable> {
+        let key = recovery_key(pid);
+        let mut get = ::redis::cmd("GET");
+        get.arg(&key);
+        let raw: Option<String> = self
+            .conn
+            .query(&get, Replay::Safe)
+            .await
+            .map_err(|_| Unrecoverable::StoreUnavailable)?;
+        let raw = raw.ok_or(Unrecoverable::UnknownPid)?;
+        let session: ParkedSession =
+            serde_json::from_str(&raw).map_err(|_| Unrecoverable::UnknownPid)?;
+        if session_id.is_some_and(|id| id != session.session_id) {
+            return Err(Unrecoverable::ForeignSession);
+        }
+        let mut del = ::redis::cmd("DEL");
+        del.arg(&key);
+        let removed: u64 = self
+            .conn
+            .query(&del, Replay::OnlyIfUnsent)
+            .await
+            .map_err(|_| Unrecoverable::StoreUnavailable)?;
+        if removed == 0 {
+            return Err(Unrecoverable::UnknownPid);
+        }
+        Ok(session)
+    }
+
+    /// Appends a broadcast to everyone to the stream.
+    pub async fn log_broadcast(&self, except: &[String], data: &Value) -> Result<(), StoreError> {
+        let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".to_owned());
+        let mut cmd = ::redis::cmd("XADD");
+        cmd.arg(RECOVERY_BROADCASTS_KEY)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(STREAM_LENGTH)
+            .arg("*")
+            .arg("d")
+            .arg(data.to_string())
+            .arg("x")
+            .arg(except);
+        let _id: String = self.conn.query(&cmd, Replay::OnlyIfUnsent).await?;
+        Ok(())
+    }
+
+    /// The broadcasts to everyone since `ms` (Redis time), oldest first; at most `max + 1`,
+    /// so that a caller can tell "more than `max`". Entries that do not parse are skipped.
+    pub async fn broadcasts_since(
+        &self,
+        ms: u64,
+        max: usize,
+    ) -> Result<Vec<StreamedBroadcast>, StoreError> {
+        let mut cmd = ::redis::cmd("XRANGE");
+        cmd.arg(RECOVERY_BROADCASTS_KEY)
+            .arg(ms)
+            .arg("+")
+            .arg("COUNT")
+            .arg(max.saturating_add(1));
+        let entries: Vec<(String, Vec<String>)> = self.conn.query(&cmd, Replay::Safe).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| parse_entry(&id, &fields))
+            .collect())
+    }
+}
+
+fn parse_entry(id: &str, fields: &[String]) -> Option<StreamedBroadcast> {
+    let ms = id.split_once('-')?.0.parse().ok()?;
+    let mut data = None;
+    let mut except = Vec::new();
+    for pair in fields.chunks(2) {
+        match pair {
+            [name, value] if name == "d" => data = serde_json::from_str(value).ok(),
+            [name, value] if name == "x" => except = serde_json::from_str(value).ok()?,
+            _ => {}
+        }
+    }
+    let data: Value = data?;
+    data.is_array()
+        .then_some(StreamedBroadcast { ms, data, except })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<String> {
+        pairs
+            .iter()
+            .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+            .collect()
+    }
+
+    #[test]
+    fn stream_entries_parse_or_are_skipped() {
+        let ok = parse_entry(
+            "1700-3",
+            &fields(&[("d", r#"["user disconnected","u1"]"#), ("x", r#"["s1"]"#)]),
+        );
+        assert_eq!(
+            ok,
+            Some(StreamedBroadcast {
+                ms: 1700,
+                data: json!(["user disconnected", "u1"]),
+                except: vec!["s1".into()],
+            })
+        );
+        assert!(parse_entry("1700-3", &fields(&[("d", "{}")])).is_none());
+        assert!(parse_entry("x", &fields(&[("d", "[]")])).is_none());
+        assert!(parse_entry("1-0", &fields(&[("d", "[]"), ("x", "7")])).is_none());
+        assert!(parse_entry("1-0", &fields(&[("x", "[]")])).is_none());
+    }
+}

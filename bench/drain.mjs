@@ -1,0 +1,136 @@
+// The drain benchmark of connection state recovery (issue 18): USERS users chat through nginx
+// on the node ip_hash pins 127.0.0.1 to; that node is drained (SIGTERM) or killed (SIGKILL);
+// every client reconnects by itself (official socket.io-client 4.8.4, default backoff) to the
+// other node. Measured from the signal: time until every user is back (recovered, or given
+// its `users` list), bytes the surviving node sent meanwhile, and its CPU time; plus what
+// recovery costs per connected user (Redis memory of the recovery keys, node RSS).
+//
+//   node bench/drain.mjs [on|off] [USERS] [term|kill]
+//
+// Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; prints one JSON
+// line. Run both modes in one sitting: bench/drain.sh.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { startNginx } from "../tests/e2e/lib/nginx.mjs";
+import { startRedis } from "../tests/e2e/lib/redis.mjs";
+import { REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
+
+const require = createRequire(join(REPO_ROOT, "tests/e2e/package.json"));
+const { io } = require("socket.io-client");
+const { Redis } = require("ioredis");
+
+const mode = process.argv[2] ?? "on";
+const users = Number(process.argv[3] ?? 2000);
+const ending = process.argv[4] ?? "term";
+process.env.CHAT_SERVER_BIN ??= join(REPO_ROOT, "target/release/chat-server");
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const window = mode === "on" ? "120" : "0";
+
+function startNode(redis, id) {
+  return startServer({
+    args: ["--redis-url", redis.url, "--node-id", id, "--drain-timeout-secs", "5", "--recovery-window-secs", window],
+    env: { REDIS_URL: redis.url },
+  });
+}
+
+async function metric(node, name) {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const match = text.match(new RegExp(`^${name} (\\d+)`, "m"));
+  return match ? Number(match[1]) : 0;
+}
+
+/** utime + stime of a process, seconds. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssKiB(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  return Number(line.split(/\s+/)[1]);
+}
+
+const redis = await startRedis();
+const nodes = [await startNode(redis, "a"), await startNode(redis, "b")];
+const nginx = await startNginx(nodes.map((n) => n.port));
+const redisClient = new Redis(redis.url);
+try {
+  const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
+  const ids = await Promise.all(nodes.map(async (n) => (await (await fetch(`${n.url}/health`)).json()).node));
+  const victim = nodes[ids.indexOf(pinned)];
+  const survivor = nodes[1 - ids.indexOf(pinned)];
+
+  const redisBefore = Number((await redisClient.info("memory")).match(/used_memory:(\d+)/)[1]);
+  const rssBefore = rssKiB(victim.proc.pid);
+  const sockets = [];
+  const state = new Map();
+  for (let i = 0; i < users; i += 100) {
+    const batch = [];
+    for (let j = i; j < Math.min(users, i + 100); j++) {
+      const socket = io(nginx.url, { transports: ["websocket"], forceNew: true, auth: { username: `u${j}` } });
+      const s = { back: false, recovered: false, usersEvents: 0, connects: 0 };
+      state.set(socket, s);
+      socket.on("session", ({ sessionID }) => (socket.auth = { sessionID }));
+      socket.on("users", () => s.usersEvents++);
+      socket.on("connect", () => s.connects++);
+      sockets.push(socket);
+      batch.push(new Promise((resolve) => socket.once("users", resolve)));
+    }
+    await Promise.all(batch);
+  }
+  await sleep(2000);
+  const connectedRss = rssKiB(victim.proc.pid);
+  const recoveryKeys = (await redisClient.keys("chat:recovery:pid:*")).length;
+  const redisAfter = Number((await redisClient.info("memory")).match(/used_memory:(\d+)/)[1]);
+  const sample = recoveryKeys ? await redisClient.memory("USAGE", (await redisClient.keys("chat:recovery:pid:*"))[0]) : 0;
+
+  const bytesBefore = await metric(survivor, "chat_bytes_sent_total");
+  const cpuBefore = cpuSeconds(survivor.proc.pid);
+  const started = Date.now();
+  for (const socket of sockets) {
+    const s = state.get(socket);
+    socket.once("connect", () => {
+      s.recovered = socket.recovered;
+      if (s.recovered) s.back = Date.now();
+    });
+    socket.on("users", () => {
+      if (!s.back) s.back = Date.now();
+    });
+  }
+  const ended = ending === "kill" ? victim.kill() : victim.stop();
+  for (;;) {
+    const waiting = sockets.filter((socket) => !state.get(socket).back).length;
+    if (waiting === 0) break;
+    if (Date.now() - started > 120_000) throw new Error(`${waiting} users not back after 120 s`);
+    await sleep(50);
+  }
+  const allBack = (Math.max(...[...state.values()].map((s) => s.back)) - started) / 1000;
+  await ended;
+  await sleep(1000);
+  const bytes = (await metric(survivor, "chat_bytes_sent_total")) - bytesBefore;
+  const cpu = cpuSeconds(survivor.proc.pid) - cpuBefore;
+  const recovered = [...state.values()].filter((s) => s.recovered).length;
+  console.log(
+    JSON.stringify({
+      mode: `recovery ${mode}`,
+      ending: ending === "kill" ? "SIGKILL" : "SIGTERM",
+      users,
+      all_back_s: allBack,
+      recovered,
+      survivor_bytes_sent_MiB: +(bytes / 1048576).toFixed(2),
+      survivor_cpu_s: +cpu.toFixed(2),
+      redis_recovery_keys: recoveryKeys,
+      redis_bytes_per_connected_user: Math.round((redisAfter - redisBefore) / users),
+      redis_memory_usage_of_one_pid_key: sample,
+      node_rss_per_connected_user_KiB: +((connectedRss - rssBefore) / users).toFixed(1),
+    }),
+  );
+  for (const socket of sockets) socket.disconnect();
+} finally {
+  redisClient.disconnect();
+  await nginx.stop();
+  for (const node of nodes) await node.stop();
+  await redis.stop();
+}
