@@ -322,6 +322,54 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it("keeps the pid and the last offset (recovery.js): what it sends back, what listeners get", async () => {
+    const page = await shimPage();
+    const result = await page.evaluate(async () => {
+      const { Recovery } = await import("/recovery.js");
+      const recovery = new Recovery();
+      const steps = {};
+      const event = (args, ackId) => {
+        const copy = [...args];
+        recovery.takeOffset(copy, ackId);
+        return copy;
+      };
+      steps.noPidYet = event(["user disconnected", "u1"]);
+      steps.firstConnect = [recovery.onConnect({ sid: "s1", pid: "p1" }), recovery.connectPayload({ sessionID: "k" })];
+      steps.stamped = event(["user disconnected", "u1", "o-1"]);
+      steps.withAck = event(["ask", "question"], 7);
+      steps.nameOnly = event(["tick"]);
+      steps.objectLast = event(["private message", { content: "x" }]);
+      steps.payload = recovery.connectPayload({ sessionID: "k" });
+      steps.pageWins = recovery.connectPayload({ sessionID: "k", offset: "mine" });
+      steps.noAuth = recovery.connectPayload(undefined);
+      steps.restored = [recovery.onConnect({ sid: "s1", pid: "p1" }), recovery.recovered];
+      steps.fresh = [recovery.onConnect({ sid: "s2", pid: "p2" }), recovery.connectPayload({ sessionID: "k" })];
+      event(["users", [], "o-9"]);
+      steps.freshPayload = recovery.connectPayload({ sessionID: "k" });
+      recovery.forget();
+      steps.afterForget = [recovery.connectPayload({ sessionID: "k" }), event(["user disconnected", "u1"])];
+      steps.offered = [recovery.onConnect({ sid: "s3" }), recovery.connectPayload({ username: "n" })];
+      return steps;
+    });
+    assert.deepEqual(result, {
+      noPidYet: ["user disconnected", "u1"],
+      firstConnect: [false, { sessionID: "k" }], // no offset received yet: nothing to recover
+      stamped: ["user disconnected", "u1"],
+      withAck: ["ask", "question"], // events asking for an ack carry no offset
+      nameOnly: ["tick"],
+      objectLast: ["private message", { content: "x" }],
+      payload: { pid: "p1", offset: "o-1", sessionID: "k" },
+      pageWins: { pid: "p1", offset: "mine", sessionID: "k" },
+      noAuth: { pid: "p1", offset: "o-1" },
+      restored: [true, true],
+      fresh: [false, { sessionID: "k" }], // the old socket's offset is not the new one's
+      freshPayload: { pid: "p2", offset: "o-9", sessionID: "k" },
+      afterForget: [{ sessionID: "k" }, ["user disconnected", "u1"]],
+      offered: [false, { username: "n" }], // a server that stops offering recovery
+    });
+    await page.close();
+  });
+
   it("reconnects after a dropped connection and sends what was emitted meanwhile", async () => {
     // Recovery off: this is the plain reconnection, resumed by the sessionID in auth.
     const server = await start(["--cors-origins", pageOrigin(), "--recovery-window-secs", "0"]);
@@ -388,7 +436,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.evaluate((url) => {
       window.socket = record(io(url, { reconnectionDelay: 50, reconnectionDelayMax: 200 }));
     }, relay.url);
-    await page.waitForFunction(() => socket.connected);
+    // The server's `auth` reply too, or the cut below may come between it and `connect`.
+    await page.waitForFunction(() => socket.connected && socket.events.some((e) => e[0] === "auth"));
 
     const port = relay.port;
     await relay.close();
