@@ -59,6 +59,31 @@ async function joinAndWrite(context, url, username, peer) {
   return wire;
 }
 
+/**
+ * Cuts `tab` off (its proxy drops every connection and refuses new ones); once its banner says so
+ * and the others see `username` offline, `peerTab` writes `content` to it; after `awayMs` more
+ * the network is back.
+ */
+async function writeWhileAway(proxy, tab, { peerTab, username, content, awayMs = 0 }) {
+  proxy.cut();
+  await waitForBanner(tab, "reconnecting");
+  await waitForUser(peerTab, username, { state: "offline" });
+  await userButton(peerTab, username).click();
+  assert.equal(await send(peerTab, content), "pending");
+  await waitForMessage(peerTab, content, "sent");
+  await sleep(awayMs);
+  proxy.heal();
+}
+
+/** Waits (through the reconnection backoff) until the banner reads exactly `text`. */
+async function waitForBannerText(page, text) {
+  await page.waitForFunction(
+    (wanted) => document.getElementById("connection-status").textContent === wanted,
+    text,
+    { timeout: RECONNECT_TIMEOUT_MS },
+  );
+}
+
 /** The page's URL through a TCP proxy (the proxy reports a redis:// URL; only the port matters). */
 function proxyUrl(proxy) {
   return `http://127.0.0.1:${new URL(proxy.url).port}`;
@@ -461,16 +486,8 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       assert.equal(wire.users, 1);
       const marked = await markMessages(tab);
 
-      proxy.cut();
-      await waitForBanner(tab, "reconnecting");
-      await waitForUser(bobTab, "heidi", { state: "offline" });
-      await userButton(bobTab, "heidi").click();
-      assert.equal(await send(bobTab, "while you were away"), "pending");
-      await waitForMessage(bobTab, "while you were away", "sent");
-      proxy.heal();
-
-      await tab.waitForFunction(() => document.getElementById("connection-status").textContent === "Reconnected",
-        undefined, { timeout: RECONNECT_TIMEOUT_MS });
+      await writeWhileAway(proxy, tab, { peerTab: bobTab, username: "heidi", content: "while you were away" });
+      await waitForBannerText(tab, "Reconnected");
       assert.deepEqual(await banner(tab), { state: "connected", text: "Reconnected", visible: true });
       await waitForMessage(tab, "while you were away");
       await waitForUser(bobTab, "heidi", { state: "online" });
@@ -493,6 +510,36 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
     }
   });
 
+  it("recovers over long-polling too (the server notices the silence by its heartbeat)", async () => {
+    // Over polling the server learns of a cut network only by missing pongs: short ones here.
+    const quick = await startServer({ args: ["--ping-interval-ms", "300", "--ping-timeout-ms", "300"] });
+    const proxy = await startTcpProxy(quick.port);
+    const noWebSocket = await new NoWebSocketProxy(new URL(proxy.url).port).listen();
+    try {
+      const leo = await newUserContext("leo");
+      const leoTab = await openPage(leo, quick.url);
+      await login(leoTab, "leo");
+      const kim = await newUserContext("kim", {}, UNREACHABLE_ERRORS);
+      const wire = await joinAndWrite(kim, noWebSocket.url, "kim", "leo");
+      const tab = wire.page;
+      assert.equal((await banner(tab)).text, "Connected (HTTP long-polling)");
+      assert.equal(await markMessages(tab), 1);
+
+      await writeWhileAway(proxy, tab, { peerTab: leoTab, username: "kim", content: "polled while away" });
+      await waitForBannerText(tab, "Reconnected (HTTP long-polling)");
+      await waitForMessage(tab, "polled while away");
+      await sleep(300);
+      assert.equal(await markedCount(tab), 1, "the conversation was not rebuilt");
+      assert.deepEqual((await conversation(tab)).map((m) => m.content), ["before the drop", "polled while away"]);
+      await kim.close();
+      await leo.close();
+    } finally {
+      await noWebSocket.close();
+      await proxy.close();
+      await quick.stop();
+    }
+  });
+
   it("starts over as before when the server could not recover the connection", async () => {
     const shortServer = await startServer({ args: ["--recovery-window-secs", "1"] });
     const proxy = await startTcpProxy(shortServer.port);
@@ -505,16 +552,10 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       const tab = wire.page;
       assert.equal(await markMessages(tab), 1);
 
-      proxy.cut();
-      await waitForBanner(tab, "reconnecting");
-      await userButton(judyTab, "ivan").click();
-      assert.equal(await send(judyTab, "after the window"), "pending");
-      await waitForMessage(judyTab, "after the window", "sent");
-      await sleep(1500); // longer than --recovery-window-secs
-      proxy.heal();
-
-      await tab.waitForFunction(() => document.getElementById("connection-status").textContent === "Connected",
-        undefined, { timeout: RECONNECT_TIMEOUT_MS });
+      await writeWhileAway(proxy, tab, {
+        peerTab: judyTab, username: "ivan", content: "after the window", awayMs: 1500, // > --recovery-window-secs
+      });
+      await waitForBannerText(tab, "Connected");
       await waitForMessage(tab, "after the window");
       assert.equal(wire.users, 2, "a fresh users list, as on any normal connection");
       assert.equal(await markedCount(tab), 0, "rebuilt from it");
