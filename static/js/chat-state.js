@@ -31,6 +31,8 @@ export class ChatState {
     this.users = new Map();
     /** @type {string|undefined} */
     this.selectedID = undefined;
+    /** Whether our own socket is connected: the truth about our own presence. */
+    this.selfConnected = false;
     this._nextLocalId = 1;
     this._listeners = [];
   }
@@ -56,8 +58,9 @@ export class ChatState {
   }
 
   /**
-   * Takes the server's `users` list (sent on every (re)connection) as the truth for presence and
-   * history, keeping our own messages that still wait for an ack or failed, so nothing typed is lost.
+   * Takes the server's `users` list (sent on every connection but a recovered one) as the truth
+   * for presence and history, keeping our own messages that still wait for an ack or failed, so
+   * nothing typed is lost.
    */
   applyUsers(list) {
     if (!Array.isArray(list)) return;
@@ -83,15 +86,20 @@ export class ChatState {
     this._changed();
   }
 
+  /**
+   * Another user went offline. About ourselves our own connection knows better: a recovered
+   * socket is replayed the `user disconnected` the others were sent about us while it was away.
+   */
   userDisconnected(userID) {
     const user = isString(userID) ? this.users.get(userID) : undefined;
-    if (!user) return;
+    if (!user || (user.userID === this.selfID && this.selfConnected)) return;
     user.connected = false;
     this._changed();
   }
 
   /** Our own connection state shows on our own entry, as in the example. */
   setSelfConnected(connected) {
+    this.selfConnected = connected;
     const self = this.selfID && this.users.get(this.selfID);
     if (!self) return;
     self.connected = connected;

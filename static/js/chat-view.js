@@ -105,8 +105,9 @@ export class ChatView {
 
   /**
    * The connection banner: "none" hides it (username form), "connecting", "connected" or
-   * "reconnecting" show it with the default text or `text`. The state is also in `data-state`,
-   * which the styles (and the tests) read.
+   * "reconnecting" show it with the default text or `text` (chat.js says "Reconnected" when the
+   * server recovered the connection). The state is also in `data-state`, which the styles (and
+   * the tests) read.
    */
   setConnection(state, text = CONNECTION_TEXT[state]) {
     this.el.status.dataset.state = state;

@@ -7,6 +7,11 @@
  * presence and history on every (re)connection; `private message` brings new messages, including
  * the ones we sent from another tab. Our own messages show as pending until the server's ack.
  *
+ * A reconnection the server recovered (connection state recovery, see socket-shim.js) is the
+ * exception: no `session` or `users` comes, because the page still has them and the server
+ * replays what it missed as ordinary events. So nothing is reset or reloaded then; the banner
+ * just says "Reconnected". Any other reconnection goes through `session` and `users` again.
+ *
  * The socket tries a WebSocket first and falls back to HTTP long-polling where WebSockets do not
  * get through; it reconnects by itself (backoff with jitter) while the banner says so, resuming
  * the same session because `socket.auth` holds the sessionID from then on.
@@ -122,7 +127,8 @@ socket.on("user disconnected", (userID) => state.userDisconnected(userID));
 socket.on("private message", (message) => state.receive(message));
 
 socket.on("connect", () => {
-  view.setConnection("connected", socket.transport === "polling" ? "Connected (HTTP long-polling)" : "Connected");
+  const how = socket.transport === "polling" ? " (HTTP long-polling)" : "";
+  view.setConnection("connected", `${socket.recovered ? "Reconnected" : "Connected"}${how}`);
   state.setSelfConnected(true);
 });
 

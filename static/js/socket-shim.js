@@ -22,6 +22,7 @@
  * Options: `auth`, `autoConnect` (true), `reconnection` (true), `reconnectionDelay` (1000 ms),
  * `reconnectionDelayMax` (5000 ms), `randomizationFactor` (0.5), `timeout` (20000 ms per transport
  * tried), `path` ("/socket.io/"), `query`, `transports` (["websocket", "polling"]).
+ * `recovered` is true when the last connection restored the previous socket (see below).
  *
  * Behaviour worth knowing, matching the official client:
  * - `transports` lists what to try, in order, on every connection attempt: the first transport that
@@ -37,6 +38,11 @@
  * - `emit` while disconnected buffers the packet and sends it once connected again.
  * - acks registered with `timeout(ms)` fail with "socket has been disconnected" when the connection
  *   drops after the packet was sent; plain acks just never fire in that case.
+ * - connection state recovery (recovery.js): when the server offers it (a `pid` in its CONNECT
+ *   reply), a reconnection after a drop sends `{pid, offset}` merged into `auth`; if the server
+ *   restores the socket, `recovered` is true, the id is the same and the missed events arrive as
+ *   ordinary events right after `connect`. The offset the server appends to events is taken off
+ *   before listeners see them. `disconnect()` gives the recovery up.
  *
  * Limitations (deliberate, the chat does not need them):
  * - no binary: BINARY_EVENT/BINARY_ACK are not produced (emitting an ArrayBuffer, typed array or Blob
@@ -44,10 +50,11 @@
  * - no polling -> WebSocket upgrade: a connection keeps the transport it was opened with (the
  *   WebSocket is tried first instead, so the upgrade is rarely missed);
  * - one connection per socket (no Manager multiplexing several namespaces on one connection);
- * - no connection state recovery, no `volatile`, no outgoing packet queue with retries.
+ * - no `volatile`, no outgoing packet queue with retries.
  */
 import { Backoff } from "./backoff.js";
 import { EnginePacket, TRANSPORT_NAMES, createTransport, endpointFor } from "./engine-transports.js";
+import { Recovery } from "./recovery.js";
 import { PacketType, UnsupportedBinaryError, decodePacket, encodePacket, hasBinary } from "./socketio-packets.js";
 
 export { PacketType, decodePacket, encodePacket } from "./socketio-packets.js";
@@ -114,6 +121,7 @@ export class Socket {
     this._anyListeners = [];
     this._acks = new Map();
     this._nextAckId = 0;
+    this._recovery = new Recovery();
     if (opts.autoConnect !== false) this.connect();
   }
 
@@ -125,6 +133,11 @@ export class Socket {
   /** Name of the transport in use or being tried ("websocket" or "polling"), if any. */
   get transport() {
     return this._transport ? this._transport.name : undefined;
+  }
+
+  /** Whether the last connection restored the previous socket (id, rooms, missed events). */
+  get recovered() {
+    return this._recovery.recovered;
   }
 
   get disconnected() {
@@ -146,6 +159,7 @@ export class Socket {
   disconnect() {
     this._active = false;
     this._clearTimer("reconnect");
+    this._recovery.forget();
     const wasConnected = this.connected;
     if (wasConnected) this._sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp });
     this._closeTransport();
@@ -325,7 +339,9 @@ export class Socket {
     this._heartbeatWindow = interval + timeout;
     this._setTimer("heartbeat", this._heartbeatWindow, () => this._onTransportLost("ping timeout"));
     const sendConnect = (auth) => {
-      if (this._transport) this._sendPacket({ type: PacketType.CONNECT, nsp: this.nsp, data: auth ?? undefined });
+      if (!this._transport) return;
+      const data = this._recovery.connectPayload(auth ?? undefined);
+      this._sendPacket({ type: PacketType.CONNECT, nsp: this.nsp, data });
     };
     if (typeof this.auth === "function") this.auth(sendConnect);
     else sendConnect(this.auth);
@@ -368,6 +384,7 @@ export class Socket {
     this._clearTimer("connect");
     this._backoff.reset();
     this.id = data && typeof data.sid === "string" ? data.sid : undefined;
+    this._recovery.onConnect(data);
     this.connected = true;
     const buffered = this.sendBuffer;
     this.sendBuffer = [];
@@ -387,6 +404,7 @@ export class Socket {
 
   _onEvent(packet) {
     const args = [...packet.data];
+    this._recovery.takeOffset(args, packet.id);
     if (packet.id !== undefined) args.push(this._ackSender(packet.id));
     for (const fn of [...this._anyListeners]) callListener(fn, args);
     const [event, ...rest] = args;

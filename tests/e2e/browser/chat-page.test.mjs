@@ -6,8 +6,13 @@ import { after, before, describe, it } from "node:test";
 import { startServer } from "../lib/server.mjs";
 import { ConsoleWatch, launchBrowser, sleep, waitForUser } from "./browser.mjs";
 import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
+import { startTcpProxy } from "../lib/tcp-proxy.mjs";
 
 const STEP_TIMEOUT_MS = 5000;
+/** The page reconnects with the shim's default backoff (1 s, doubling, up to 5 s, with jitter). */
+const RECONNECT_TIMEOUT_MS = 12_000;
+/** What Chromium logs for each attempt while the server cannot be reached (a page cannot silence it). */
+const UNREACHABLE_ERRORS = /WebSocket connection to .* failed|Failed to load resource|net::ERR_/;
 
 let server;
 let browser;
@@ -25,6 +30,79 @@ async function openPage(context, url = server.url) {
   await page.goto(url);
   await page.waitForFunction(() => !document.getElementById("login").hidden || !document.getElementById("chat").hidden);
   return page;
+}
+
+/**
+ * Opens the page with a count of the `users` events it receives on its WebSockets (Playwright
+ * sees every frame), so a test can tell whether a reconnection brought a new list.
+ */
+async function openWatchedPage(context, url) {
+  const page = await context.newPage();
+  const wire = { page, users: 0 };
+  page.on("websocket", (ws) =>
+    ws.on("framereceived", ({ payload }) => {
+      if (typeof payload === "string" && payload.startsWith('42["users"')) wire.users += 1;
+    }),
+  );
+  await page.goto(url);
+  await page.waitForFunction(() => !document.getElementById("login").hidden || !document.getElementById("chat").hidden);
+  return wire;
+}
+
+/** Opens a watched page at `url`, logs in as `username` and writes "before the drop" to `peer`. */
+async function joinAndWrite(context, url, username, peer) {
+  const wire = await openWatchedPage(context, url);
+  await login(wire.page, username);
+  await userButton(wire.page, peer).click();
+  assert.equal(await send(wire.page, "before the drop"), "pending");
+  await waitForMessage(wire.page, "before the drop", "sent");
+  return wire;
+}
+
+/**
+ * Cuts `tab` off (its proxy drops every connection and refuses new ones); once its banner says so
+ * and the others see `username` offline, `peerTab` writes `content` to it; after `awayMs` more
+ * the network is back.
+ */
+async function writeWhileAway(proxy, tab, { peerTab, username, content, awayMs = 0 }) {
+  proxy.cut();
+  await waitForBanner(tab, "reconnecting");
+  await waitForUser(peerTab, username, { state: "offline" });
+  await userButton(peerTab, username).click();
+  assert.equal(await send(peerTab, content), "pending");
+  await waitForMessage(peerTab, content, "sent");
+  await sleep(awayMs);
+  proxy.heal();
+}
+
+/** Waits (through the reconnection backoff) until the banner reads exactly `text`. */
+async function waitForBannerText(page, text) {
+  await page.waitForFunction(
+    (wanted) => document.getElementById("connection-status").textContent === wanted,
+    text,
+    { timeout: RECONNECT_TIMEOUT_MS },
+  );
+}
+
+/** The page's URL through a TCP proxy (the proxy reports a redis:// URL; only the port matters). */
+function proxyUrl(proxy) {
+  return `http://127.0.0.1:${new URL(proxy.url).port}`;
+}
+
+/**
+ * Marks the message nodes of the open conversation. The view keeps a node per message object and
+ * a `users` list replaces the history with new objects, so the marks survive only if no `users`
+ * list was applied.
+ */
+async function markMessages(page) {
+  return page.$$eval("#messages > li", (items) => {
+    for (const item of items) item.dataset.marker = "before-drop";
+    return items.length;
+  });
+}
+
+async function markedCount(page) {
+  return page.locator('#messages > li[data-marker="before-drop"]').count();
 }
 
 async function login(page, username) {
@@ -395,6 +473,100 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       await pat.close();
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("comes back from a dropped connection where it left off: Reconnected, nothing reloaded, the missed message once", async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const heidi = await newUserContext("heidi", {}, UNREACHABLE_ERRORS);
+      const wire = await joinAndWrite(heidi, proxyUrl(proxy), "heidi", "bob");
+      const tab = wire.page;
+      await waitForUser(bobTab, "heidi");
+      assert.equal(wire.users, 1);
+      const marked = await markMessages(tab);
+
+      await writeWhileAway(proxy, tab, { peerTab: bobTab, username: "heidi", content: "while you were away" });
+      await waitForBannerText(tab, "Reconnected");
+      assert.deepEqual(await banner(tab), { state: "connected", text: "Reconnected", visible: true });
+      await waitForMessage(tab, "while you were away");
+      await waitForUser(bobTab, "heidi", { state: "online" });
+      await waitForUser(tab, "heidi", { self: true, state: "online" });
+      await sleep(300);
+      assert.equal(wire.users, 1, "no second users list came");
+      assert.equal(await markedCount(tab), marked, "the conversation was not rebuilt");
+      assert.deepEqual(
+        (await conversation(tab)).map((m) => m.content),
+        ["before the drop", "while you were away"],
+        "the missed message shows once",
+      );
+      // Still chatting both ways on the recovered socket.
+      assert.equal(await send(tab, "back again"), "pending");
+      await waitForMessage(tab, "back again", "sent");
+      await waitForMessage(bobTab, "back again");
+      await heidi.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("recovers over long-polling too (the server notices the silence by its heartbeat)", async () => {
+    // Over polling the server learns of a cut network only by missing pongs: short ones here.
+    const quick = await startServer({ args: ["--ping-interval-ms", "300", "--ping-timeout-ms", "300"] });
+    const proxy = await startTcpProxy(quick.port);
+    const noWebSocket = await new NoWebSocketProxy(new URL(proxy.url).port).listen();
+    try {
+      const leo = await newUserContext("leo");
+      const leoTab = await openPage(leo, quick.url);
+      await login(leoTab, "leo");
+      const kim = await newUserContext("kim", {}, UNREACHABLE_ERRORS);
+      const wire = await joinAndWrite(kim, noWebSocket.url, "kim", "leo");
+      const tab = wire.page;
+      assert.equal((await banner(tab)).text, "Connected (HTTP long-polling)");
+      assert.equal(await markMessages(tab), 1);
+
+      await writeWhileAway(proxy, tab, { peerTab: leoTab, username: "kim", content: "polled while away" });
+      await waitForBannerText(tab, "Reconnected (HTTP long-polling)");
+      await waitForMessage(tab, "polled while away");
+      await sleep(300);
+      assert.equal(await markedCount(tab), 1, "the conversation was not rebuilt");
+      assert.deepEqual((await conversation(tab)).map((m) => m.content), ["before the drop", "polled while away"]);
+      await kim.close();
+      await leo.close();
+    } finally {
+      await noWebSocket.close();
+      await proxy.close();
+      await quick.stop();
+    }
+  });
+
+  it("starts over as before when the server could not recover the connection", async () => {
+    const shortServer = await startServer({ args: ["--recovery-window-secs", "1"] });
+    const proxy = await startTcpProxy(shortServer.port);
+    try {
+      const ivan = await newUserContext("ivan", {}, UNREACHABLE_ERRORS);
+      const judy = await newUserContext("judy");
+      const judyTab = await openPage(judy, shortServer.url);
+      await login(judyTab, "judy");
+      const wire = await joinAndWrite(ivan, proxyUrl(proxy), "ivan", "judy");
+      const tab = wire.page;
+      assert.equal(await markMessages(tab), 1);
+
+      await writeWhileAway(proxy, tab, {
+        peerTab: judyTab, username: "ivan", content: "after the window", awayMs: 1500, // > --recovery-window-secs
+      });
+      await waitForBannerText(tab, "Connected");
+      await waitForMessage(tab, "after the window");
+      assert.equal(wire.users, 2, "a fresh users list, as on any normal connection");
+      assert.equal(await markedCount(tab), 0, "rebuilt from it");
+      assert.deepEqual((await conversation(tab)).map((m) => m.content), ["before the drop", "after the window"]);
+      assert.deepEqual(await banner(tab), { state: "connected", text: "Connected", visible: true });
+      assert.equal(await conversationTitle(tab), "judy", "the open conversation stays open");
+      await ivan.close();
+      await judy.close();
+    } finally {
+      await proxy.close();
+      await shortServer.stop();
     }
   });
 

@@ -43,7 +43,9 @@ class Relay {
   constructor(upstreamPort) {
     this.upstreamPort = upstreamPort;
     this.sockets = new Set();
+    this.refusing = false;
     this.server = createTcpServer((client) => {
+      if (this.refusing) return client.destroy();
       const upstream = tcpConnect(this.upstreamPort, "127.0.0.1");
       for (const [from, to] of [
         [client, upstream],
@@ -76,6 +78,14 @@ class Relay {
   /** Cuts every relayed connection at once, as a network failure would. */
   cutAll() {
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** Cuts everything and drops new connections for `ms`: the network is down for a while. */
+  async outage(ms) {
+    this.refusing = true;
+    this.cutAll();
+    await sleep(ms);
+    this.refusing = false;
   }
 
   /** Stops accepting (and cuts what is open): the server looks unreachable. */
@@ -150,6 +160,20 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     const relay = await new Relay(upstreamPort).listen(listenPort);
     cleanups.push(() => relay.close());
     return relay;
+  }
+
+  /** Node's socket.io server with `options`; every connection is kept and handed to `onSocket`. */
+  async function startNodeServer(options, onSocket) {
+    const http = createHttpServer();
+    const nodeServer = new SocketIoServer(http, { cors: { origin: "*" }, ...options });
+    await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => nodeServer.close(() => resolve())));
+    const serverSockets = [];
+    nodeServer.on("connection", (socket) => {
+      serverSockets.push(socket);
+      onSocket(socket);
+    });
+    return { url: `http://127.0.0.1:${http.address().port}`, serverSockets, nodeServer };
   }
 
   async function start(args = []) {
@@ -298,8 +322,57 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it("keeps the pid and the last offset (recovery.js): what it sends back, what listeners get", async () => {
+    const page = await shimPage();
+    const result = await page.evaluate(async () => {
+      const { Recovery } = await import("/recovery.js");
+      const recovery = new Recovery();
+      const steps = {};
+      const event = (args, ackId) => {
+        const copy = [...args];
+        recovery.takeOffset(copy, ackId);
+        return copy;
+      };
+      steps.noPidYet = event(["user disconnected", "u1"]);
+      steps.firstConnect = [recovery.onConnect({ sid: "s1", pid: "p1" }), recovery.connectPayload({ sessionID: "k" })];
+      steps.stamped = event(["user disconnected", "u1", "o-1"]);
+      steps.withAck = event(["ask", "question"], 7);
+      steps.nameOnly = event(["tick"]);
+      steps.objectLast = event(["private message", { content: "x" }]);
+      steps.payload = recovery.connectPayload({ sessionID: "k" });
+      steps.pageWins = recovery.connectPayload({ sessionID: "k", offset: "mine" });
+      steps.noAuth = recovery.connectPayload(undefined);
+      steps.restored = [recovery.onConnect({ sid: "s1", pid: "p1" }), recovery.recovered];
+      steps.fresh = [recovery.onConnect({ sid: "s2", pid: "p2" }), recovery.connectPayload({ sessionID: "k" })];
+      event(["users", [], "o-9"]);
+      steps.freshPayload = recovery.connectPayload({ sessionID: "k" });
+      recovery.forget();
+      steps.afterForget = [recovery.connectPayload({ sessionID: "k" }), event(["user disconnected", "u1"])];
+      steps.offered = [recovery.onConnect({ sid: "s3" }), recovery.connectPayload({ username: "n" })];
+      return steps;
+    });
+    assert.deepEqual(result, {
+      noPidYet: ["user disconnected", "u1"],
+      firstConnect: [false, { sessionID: "k" }], // no offset received yet: nothing to recover
+      stamped: ["user disconnected", "u1"],
+      withAck: ["ask", "question"], // events asking for an ack carry no offset
+      nameOnly: ["tick"],
+      objectLast: ["private message", { content: "x" }],
+      payload: { pid: "p1", offset: "o-1", sessionID: "k" },
+      pageWins: { pid: "p1", offset: "mine", sessionID: "k" },
+      noAuth: { pid: "p1", offset: "o-1" },
+      restored: [true, true],
+      fresh: [false, { sessionID: "k" }], // the old socket's offset is not the new one's
+      freshPayload: { pid: "p2", offset: "o-9", sessionID: "k" },
+      afterForget: [{ sessionID: "k" }, ["user disconnected", "u1"]],
+      offered: [false, { username: "n" }], // a server that stops offering recovery
+    });
+    await page.close();
+  });
+
   it("reconnects after a dropped connection and sends what was emitted meanwhile", async () => {
-    const server = await start(["--cors-origins", pageOrigin()]);
+    // Recovery off: this is the plain reconnection, resumed by the sessionID in auth.
+    const server = await start(["--cors-origins", pageOrigin(), "--recovery-window-secs", "0"]);
     const relay = await openRelay(server.port);
     const page = await shimPage();
     await page.evaluate((url) => {
@@ -363,7 +436,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.evaluate((url) => {
       window.socket = record(io(url, { reconnectionDelay: 50, reconnectionDelayMax: 200 }));
     }, relay.url);
-    await page.waitForFunction(() => socket.connected);
+    // The server's `auth` reply too, or the cut below may come between it and `connect`.
+    await page.waitForFunction(() => socket.connected && socket.events.some((e) => e[0] === "auth"));
 
     const port = relay.port;
     await relay.close();
@@ -403,16 +477,206 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
   });
   }
 
+  /** A count from the server's /metrics, e.g. chat_errors_total{kind="recovery_unknown_pid"}. */
+  async function errorCount(server, kind) {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
+    return match ? Number(match[1]) : 0;
+  }
+
+  /**
+   * Alice (through the relay, so the test can cut her transport) and Bob (direct) in one page, as
+   * a chat client does it: the sessionID from `session` goes into auth for the reconnections.
+   * Each socket counts its `session` and `users` and keeps the raw argument lists of the chat
+   * events, so a test sees whether an offset reached a listener.
+   */
+  async function openChatPair(page, relayUrl, directUrl, transports) {
+    await evaluateWithin(page, async ([aliceUrl, bobUrl, transportList]) => {
+      const chatSocket = (url, username) => {
+        const socket = record(io(url, {
+          auth: { username }, transports: transportList, reconnectionDelay: 300, randomizationFactor: 0,
+        }));
+        socket.received = [];
+        socket.on("session", (session) => {
+          socket.auth = { sessionID: session.sessionID };
+          socket.session = session;
+        });
+        for (const name of ["users", "user connected", "user disconnected", "private message"]) {
+          socket.on(name, (...args) => socket.received.push([name, ...args]));
+        }
+        return socket;
+      };
+      window.alice = chatSocket(aliceUrl, "alice");
+      await nextEvent(alice, "users");
+      const bobSeen = nextEvent(alice, "user connected");
+      window.bob = chatSocket(bobUrl, "bob");
+      await nextEvent(bob, "users");
+      await bobSeen;
+    }, [relayUrl, directUrl, transports]);
+  }
+
+  /** How often a listener got the event `name`, in a socket's `received` list. */
+  const countOf = (events, name) => events.filter(([event]) => event === name).length;
+
+  /**
+   * Short heartbeats, so that the server notices a silent client within 600 ms. Over polling the
+   * server learns of a network failure only this way: it does not notice that the client's
+   * waiting GET was cut (Node does, and parks the socket at once), so with the default 25 s + 20 s
+   * a client back within 45 s finds its old socket still "connected" and is not recovered.
+   */
+  const QUICK_PINGS = ["--ping-interval-ms", "300", "--ping-timeout-ms", "300"];
+
+  /**
+   * Ways a transport goes away:
+   * - a blip: every connection is cut once; the server sees its WebSocket's TCP connection end.
+   *   (Not over polling: Chromium resends a GET whose reused connection was reset, and either the
+   *   session goes on unharmed or the server closes it as a "duplicate poll", which it does not
+   *   count as recoverable.)
+   * - an outage: cut, and nothing gets through for a second, longer than the heartbeat;
+   * - the client closes its transport, as `socket.io.engine.close()` does in socket.io-client's
+   *   own tests (over polling the shim then sends the Engine.IO close packet).
+   */
+  const drops = {
+    "the network blips": async (page, relay) => relay.cutAll(),
+    "the network is down for a second": async (page, relay) => relay.outage(1000),
+    "the client closes its transport": async (page) => page.evaluate(() => alice._onTransportLost("forced close")),
+  };
+
+  for (const [transport, drop] of [
+    ["websocket", "the network blips"],
+    ["websocket", "the network is down for a second"],
+    ["polling", "the network is down for a second"],
+    ["polling", "the client closes its transport"],
+  ]) {
+  it(`recovers over ${transport} when ${drop}: same id, missed events once, offsets off the arguments`, async () => {
+    const server = await start(["--cors-origins", pageOrigin(), ...QUICK_PINGS]);
+    const relay = await openRelay(server.port);
+    const page = await shimPage();
+    await openChatPair(page, relay.url, server.url, [transport]);
+    const before = await page.evaluate(() => ({
+      id: alice.id, recovered: alice.recovered, pid: typeof alice._recovery._pid,
+      usersArgs: alice.received.find(([name]) => name === "users").length - 1,
+      connectedArgs: alice.received.find(([name]) => name === "user connected").length - 1,
+    }));
+    assert.deepEqual(
+      { ...before, id: typeof before.id },
+      { id: "string", recovered: false, pid: "string", usersArgs: 1, connectedArgs: 1 },
+      "the CONNECT reply had a pid; listeners got no offset",
+    );
+
+    // While Alice is away (the reconnection waits 300 ms), Bob writes to her.
+    await page.evaluate(() => {
+      alice.once("disconnect", () => {
+        bob.timeout(3000).emit("private message", { content: "while you were away", to: alice.session.userID },
+          (err, ack) => { window.awayAck = err ? { error: err.message } : ack; });
+      });
+    });
+    await drops[drop](page, relay);
+    await page.waitForFunction(() => alice.events.filter((e) => e[0] === "connect").length === 2 && alice.connected);
+    await page.waitForFunction(() => alice.received.some(([name]) => name === "private message"));
+    // Bob saw Alice go and come back (he joined after her: she was in his `users`).
+    await page.waitForFunction(() => bob.received.filter(([name]) => name === "user connected").length === 1);
+    await sleep(300);
+    const recovered = await page.evaluate(() => ({
+      id: alice.id, recovered: alice.recovered, ack: window.awayAck, alice: alice.received, bob: bob.received,
+      sessions: alice.events.filter((e) => e[0] === "session").length, userID: alice.session.userID,
+    }));
+    assert.equal(recovered.recovered, true, "socket.recovered");
+    assert.equal(recovered.id, before.id, "same socket id");
+    assert.equal(recovered.ack.ok, true, JSON.stringify(recovered.ack));
+    const messages = recovered.alice.filter(([name]) => name === "private message");
+    assert.equal(messages.length, 1, "the missed message arrived once");
+    assert.equal(messages[0].length, 2, `one argument, no offset: ${JSON.stringify(messages[0])}`);
+    assert.equal(messages[0][1].content, "while you were away");
+    assert.equal(countOf(recovered.alice, "users"), 1, "no second users");
+    assert.equal(recovered.sessions, 1, "no second session");
+    // A string-valued event keeps its own string: only the appended offset is taken off.
+    const gone = recovered.bob.filter(([name]) => name === "user disconnected");
+    assert.deepEqual(gone, [["user disconnected", recovered.userID]]);
+
+    // Live again; then a second drop with nothing missed: the offset moved on, so nothing is
+    // replayed a second time.
+    await evaluateWithin(page, async () => {
+      const got = nextEvent(alice, "private message");
+      bob.emit("private message", { content: "live again", to: alice.session.userID });
+      await got;
+    });
+    await drops[drop](page, relay);
+    await page.waitForFunction(() => alice.events.filter((e) => e[0] === "connect").length === 3 && alice.connected);
+    await sleep(400);
+    const again = await page.evaluate(() => ({ id: alice.id, recovered: alice.recovered, received: alice.received }));
+    assert.equal(again.recovered, true, "recovered a second time");
+    assert.equal(again.id, before.id);
+    assert.deepEqual(
+      again.received.filter(([name]) => name === "private message").map(([, m]) => m.content),
+      ["while you were away", "live again"],
+      "each message once",
+    );
+    await page.evaluate(() => { alice.disconnect(); bob.disconnect(); });
+    await page.close();
+    await relay.close();
+  });
+  }
+
+  it("falls back to a normal connection for a forged pid, an expired one, and after disconnect()", async () => {
+    const server = await start(["--cors-origins", pageOrigin(), "--recovery-window-secs", "1"]);
+    const relay = await openRelay(server.port);
+    const page = await shimPage();
+    await openChatPair(page, relay.url, server.url, ["websocket"]);
+    const userID = await page.evaluate(() => alice.session.userID);
+    const connects = (n) => page.waitForFunction(
+      (count) => alice.events.filter((e) => e[0] === "connect").length === count && alice.connected, n,
+    );
+    const snapshot = () => page.evaluate(() => ({
+      id: alice.id, recovered: alice.recovered, userID: alice.session.userID,
+      sessions: alice.events.filter((e) => e[0] === "session").length,
+      users: alice.received.filter(([name]) => name === "users").length,
+    }));
+
+    // Forged: the server does not know the pid.
+    const unknownBefore = await errorCount(server, "recovery_unknown_pid");
+    const firstId = await page.evaluate(() => alice.id);
+    await page.evaluate(() => { alice._recovery._pid = "forged-pid"; });
+    relay.cutAll();
+    await connects(2);
+    await page.waitForFunction(() => alice.received.filter(([name]) => name === "users").length === 2);
+    const forged = await snapshot();
+    assert.equal(forged.recovered, false);
+    assert.notEqual(forged.id, firstId, "a new socket");
+    assert.deepEqual([forged.userID, forged.sessions, forged.users], [userID, 2, 2], "session and users again, same user");
+    assert.equal(await errorCount(server, "recovery_unknown_pid"), unknownBefore + 1);
+
+    // Expired: away for longer than --recovery-window-secs (the relay refuses meanwhile).
+    const expiredBefore = await errorCount(server, "recovery_expired");
+    const port = relay.port;
+    await relay.close();
+    await sleep(1600);
+    const reopened = await openRelay(server.port, port);
+    await connects(3);
+    await page.waitForFunction(() => alice.received.filter(([name]) => name === "users").length === 3);
+    const expired = await snapshot();
+    assert.equal(expired.recovered, false);
+    assert.notEqual(expired.id, forged.id);
+    assert.equal(expired.userID, userID);
+    assert.equal(await errorCount(server, "recovery_expired"), expiredBefore + 1);
+
+    // disconnect() gives the recovery up: the next CONNECT carries no pid at all.
+    const unknownNow = await errorCount(server, "recovery_unknown_pid");
+    const malformedNow = await errorCount(server, "recovery_malformed_auth");
+    await page.evaluate(() => { alice.disconnect(); alice.connect(); });
+    await connects(4);
+    await page.waitForFunction(() => alice.received.filter(([name]) => name === "users").length === 4);
+    assert.equal((await snapshot()).recovered, false);
+    assert.equal(await errorCount(server, "recovery_unknown_pid"), unknownNow, "no pid was sent");
+    assert.equal(await errorCount(server, "recovery_malformed_auth"), malformedNow);
+    await page.evaluate(() => { alice.disconnect(); bob.disconnect(); });
+    await page.close();
+    await reopened.close();
+  });
+
   for (const transport of ["websocket", "polling"]) {
   it(`matches Node's socket.io over ${transport}: a kick is final, a closed transport is retried`, async () => {
-    const http = createHttpServer();
-    const nodeServer = new SocketIoServer(http, { cors: { origin: "*" } });
-    await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => new Promise((resolve) => nodeServer.close(() => resolve())));
-    const url = `http://127.0.0.1:${http.address().port}`;
-    const serverSockets = [];
-    nodeServer.on("connection", (socket) => {
-      serverSockets.push(socket);
+    const { url, serverSockets } = await startNodeServer({}, (socket) => {
       socket.on("ping me", (value, ack) => ack({ pong: value }));
     });
 
@@ -436,4 +700,32 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.close();
   });
   }
+
+  it("recovers with Node's socket.io (connectionStateRecovery), the reference implementation", async () => {
+    const options = { connectionStateRecovery: { maxDisconnectionDuration: 10_000 } };
+    const { url, serverSockets, nodeServer } = await startNodeServer(options, (socket) => {
+      if (!socket.recovered) socket.emit("note", "first");
+    });
+
+    const page = await shimPage();
+    await evaluateWithin(page, async (target) => {
+      window.socket = record(io(target, { reconnectionDelay: 100, randomizationFactor: 0, transports: ["websocket"] }));
+      await nextEvent(socket, "note");
+    }, url);
+    serverSockets[0].conn.close(); // "forced close": Node keeps the session
+    nodeServer.emit("note", "missed");
+    await page.waitForFunction(() => socket.events.filter((e) => e[0] === "connect").length === 2);
+    await page.waitForFunction(() => socket.events.some((e) => e[0] === "note" && e[1] === "missed"));
+    await sleep(200);
+    const state = await page.evaluate(() => ({
+      id: socket.id, recovered: socket.recovered, notes: socket.events.filter((e) => e[0] === "note"),
+    }));
+    assert.equal(serverSockets.length, 2);
+    assert.equal(serverSockets[1].recovered, true, "Node restored the session from the shim's pid and offset");
+    assert.equal(state.recovered, true);
+    assert.equal(state.id, serverSockets[0].id, "same socket id");
+    assert.deepEqual(state.notes, [["note", "first"], ["note", "missed"]], "each once, without the offset");
+    await page.evaluate(() => socket.disconnect());
+    await page.close();
+  });
 });
