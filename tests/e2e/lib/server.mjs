@@ -70,9 +70,10 @@ function isNodeScript(bin) {
 export async function startServer({ args = [], env = {}, port } = {}) {
   const bin = serverBinary();
   if (port !== undefined) return launch(bin, port, args, env);
-  // A port can be taken between freePort() and the bind: retry a few times in that case.
+  // A port can be taken between freePort() and the bind (by another listener, or as the local
+  // port of an outgoing connection when many run at once): retry in that case.
   let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
     const port = await freePort();
     try {
       return await launch(bin, port, args, env);
