@@ -129,6 +129,10 @@ impl ChatHub {
 
 impl Actor for ChatHub {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.start_recovery_sweep(ctx);
+    }
 }
 
 impl Handler<SetPeers> for ChatHub {
@@ -181,7 +185,15 @@ impl Handler<Leave> for ChatHub {
             return;
         }
         self.live_users.remove(&msg.user_id);
-        self.room_lost(&msg.user_id);
+        // A parked socket of the user keeps its room: what it misses from other nodes must
+        // reach this node's log to be replayed (released by the recovery sweep).
+        if !self
+            .recovery
+            .as_ref()
+            .is_some_and(|r| r.holds_parked(&msg.user_id))
+        {
+            self.room_lost(&msg.user_id);
+        }
         if let Some(presence) = &self.presence {
             presence.do_send(LocalPresence::Offline {
                 user_id: msg.user_id.clone(),

@@ -24,14 +24,13 @@ pub(super) struct HubRecovery {
     /// Users announced `user disconnected` by this node, and when: a user recovered after
     /// that is announced `user connected` again.
     announced_gone: HashMap<String, Instant>,
-    last_sweep: Instant,
     /// The Redis side (with Redis): broadcasts to everyone are kept there for recoveries on
     /// other nodes.
     pub shared: Option<SharedRecovery>,
 }
 
-/// How often parked sockets and announcements past the window are forgotten (checked when a
-/// socket parks: without parking nothing grows).
+/// How often parked sockets, announcements and log entries past the window are forgotten
+/// (and the rooms of users left with nothing parked unsubscribed).
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 impl HubRecovery {
@@ -41,7 +40,6 @@ impl HubRecovery {
             log: BroadcastLog::new(config.window, LOG_CAPACITY),
             parked: ParkedSessions::new(config.window),
             announced_gone: HashMap::new(),
-            last_sweep: Instant::now(),
             shared: None,
         }
     }
@@ -97,15 +95,36 @@ impl HubRecovery {
         self.announced_gone.remove(user_id).is_some()
     }
 
-    fn sweep(&mut self) {
-        if self.last_sweep.elapsed() < SWEEP_EVERY {
-            return;
-        }
-        self.last_sweep = Instant::now();
-        self.parked.expire();
+    /// Whether `user_id` has a socket parked here (its room then stays subscribed).
+    pub fn holds_parked(&self, user_id: &str) -> bool {
+        self.parked.holds(user_id)
+    }
+
+    /// Forgets what is past the window; returns the users left with no parked socket.
+    fn sweep(&mut self) -> Vec<String> {
         let window = self.config.window;
         self.announced_gone.retain(|_, at| at.elapsed() <= window);
         self.log.trim(Instant::now());
+        self.parked.expire()
+    }
+}
+
+impl ChatHub {
+    /// Starts the periodic sweep of what recovery keeps (when it is on).
+    pub(super) fn start_recovery_sweep(&self, ctx: &mut Context<Self>) {
+        if self.recovery.is_none() {
+            return;
+        }
+        ctx.run_interval(SWEEP_EVERY, |hub, _| {
+            let Some(recovery) = hub.recovery.as_mut() else {
+                return;
+            };
+            for user_id in recovery.sweep() {
+                if hub.rooms.room_size(&user_id) == 0 {
+                    hub.room_lost(&user_id);
+                }
+            }
+        });
     }
 }
 
@@ -153,7 +172,6 @@ impl Handler<Park> for ChatHub {
         if rooms.is_empty() {
             return;
         }
-        recovery.sweep();
         recovery.parked.park(
             msg.pid,
             ParkedSession {

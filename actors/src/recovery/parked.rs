@@ -17,9 +17,11 @@ pub struct ParkedSession {
     pub rooms: Vec<String>,
 }
 
-/// Parked sockets by pid.
+/// Parked sockets by pid, and how many each user has (its room stays subscribed meanwhile,
+/// so that what it misses from other nodes reaches the log).
 pub struct ParkedSessions {
     by_pid: HashMap<String, (Instant, ParkedSession)>,
+    per_user: HashMap<String, usize>,
     window: Duration,
 }
 
@@ -27,12 +29,37 @@ impl ParkedSessions {
     pub fn new(window: Duration) -> ParkedSessions {
         ParkedSessions {
             by_pid: HashMap::new(),
+            per_user: HashMap::new(),
             window,
         }
     }
 
     pub fn park(&mut self, pid: String, session: ParkedSession) {
-        self.by_pid.insert(pid, (Instant::now(), session));
+        let user_id = session.user_id.clone();
+        if let Some((_, replaced)) = self.by_pid.insert(pid, (Instant::now(), session)) {
+            self.unpark(&replaced.user_id);
+        }
+        *self.per_user.entry(user_id).or_default() += 1;
+    }
+
+    /// Whether `user_id` has a parked socket.
+    pub fn holds(&self, user_id: &str) -> bool {
+        self.per_user.contains_key(user_id)
+    }
+
+    /// One parked socket of `user_id` fewer; returns whether it was its last.
+    fn unpark(&mut self, user_id: &str) -> bool {
+        match self.per_user.get_mut(user_id) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                false
+            }
+            Some(_) => {
+                self.per_user.remove(user_id);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Takes the parked socket of `pid` if it is there, within the window, and (when the
@@ -44,25 +71,36 @@ impl ParkedSessions {
         session_id: Option<&str>,
     ) -> Result<ParkedSession, Unrecoverable> {
         let (parked_at, session) = self.by_pid.get(pid).ok_or(Unrecoverable::UnknownPid)?;
+        // Left for [`ParkedSessions::expire`], which tells the hub its user is released.
         if parked_at.elapsed() > self.window {
-            self.by_pid.remove(pid);
             return Err(Unrecoverable::Expired);
         }
         if session_id.is_some_and(|id| id != session.session_id) {
             return Err(Unrecoverable::ForeignSession);
         }
-        self.by_pid
-            .remove(pid)
-            .map(|(_, session)| session)
-            .ok_or(Unrecoverable::UnknownPid)
+        let (_, session) = self.by_pid.remove(pid).ok_or(Unrecoverable::UnknownPid)?;
+        self.unpark(&session.user_id);
+        Ok(session)
     }
 
-    /// Forgets the sockets parked longer than the window; returns how many.
-    pub fn expire(&mut self) -> usize {
-        let before = self.by_pid.len();
+    /// Forgets the sockets parked longer than the window; returns the users left with none.
+    pub fn expire(&mut self) -> Vec<String> {
         let window = self.window;
-        self.by_pid.retain(|_, (at, _)| at.elapsed() <= window);
-        before - self.by_pid.len()
+        let gone: Vec<String> = self
+            .by_pid
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() > window)
+            .map(|(pid, _)| pid.clone())
+            .collect();
+        let mut released = Vec::new();
+        for pid in gone {
+            if let Some((_, session)) = self.by_pid.remove(&pid) {
+                if self.unpark(&session.user_id) {
+                    released.push(session.user_id);
+                }
+            }
+        }
+        released
     }
 
     pub fn len(&self) -> usize {
@@ -97,7 +135,9 @@ mod tests {
             parked.take("pid1", Some("sess-b")),
             Err(Unrecoverable::ForeignSession)
         );
+        assert!(parked.holds("a"));
         assert_eq!(parked.take("pid1", Some("sess-a")), Ok(alice()));
+        assert!(!parked.holds("a"));
         assert_eq!(
             parked.take("pid1", Some("sess-a")),
             Err(Unrecoverable::UnknownPid)
@@ -110,8 +150,14 @@ mod tests {
         parked.park("pid1".into(), alice());
         parked.park("pid2".into(), alice());
         std::thread::sleep(Duration::from_millis(2));
+        assert!(parked.holds("a"));
         assert_eq!(parked.take("pid1", None), Err(Unrecoverable::Expired));
-        assert_eq!(parked.expire(), 1);
+        assert!(
+            parked.holds("a"),
+            "released by expire, not by a refused take"
+        );
+        assert_eq!(parked.expire(), vec!["a".to_string()]);
         assert!(parked.is_empty());
+        assert!(!parked.holds("a"));
     }
 }

@@ -3,7 +3,7 @@
 // server (fixtures/reference-server.mjs, unmodified); both talk through one Redis.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
+import { connect, disconnectAll, expectNoEvent, once, sleep } from "../lib/client.mjs";
 import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { connectOf, disconnectOf, startNode } from "./cluster.mjs";
@@ -68,6 +68,28 @@ for (const adapter of ["v6", "v8"]) {
         to: nora.session.userID,
       });
       await expectNoEvent(alice.socket, "private message", 300);
+    });
+
+    it("recovery keeps working: a socket of ours dropped meanwhile gets a Node user's message replayed; Node offers none", async () => {
+      const alice = await connectUser(ours.url, opts, `alice6-${adapter}`);
+      const nora = await connectUser(reference.url, opts, `nora6-${adapter}`);
+      assert.equal(typeof alice.socket._pid, "string", "ours offers recovery");
+      assert.equal(nora.socket._pid, undefined, "the Node node does not");
+      const { id, _pid: pid, _lastOffset: offset } = alice.socket;
+      alice.socket.io.engine.close();
+      await disconnectOf(nora.socket, alice.session.userID);
+      nora.socket.emit("private message", { content: "from Node, while away", to: alice.session.userID });
+      await sleep(300);
+      const back = await connect(ours.url, { ...opts, auth: { sessionID: alice.session.sessionID, pid, offset } });
+      assert.equal(back.id, id, "recovered");
+      const [message] = await once(back, "private message");
+      assert.deepEqual(coreMessage(message), {
+        content: "from Node, while away",
+        from: nora.session.userID,
+        to: alice.session.userID,
+      });
+      await connectOf(nora.socket, alice.session.userID);
+      assert.ok(reference.alive(), `the Node node survived our traffic:\n${reference.output()}`);
     });
 
     it("ours lists the users of the Node node", async () => {

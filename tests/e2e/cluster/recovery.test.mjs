@@ -95,6 +95,16 @@ describe("cluster: connection state recovery across nodes", () => {
     });
   });
 
+  it("back on the node it was parked on: what other nodes sent meanwhile is replayed (its room stayed subscribed)", async () => {
+    const ws = { transports: ["websocket"] };
+    const parked = await parkAliceOn(n1, n2, ws, ["from n2 while parked"]);
+    const back = await comeBack(n1, ws, parked);
+    assert.equal(back.id, parked.id);
+    assert.equal((await once(back, "private message"))[0].content, "from n2 while parked");
+    await expectNoEvent(back, "private message", 300);
+    assert.equal(count(back, "users"), 0);
+  });
+
   it("the socket's own messages are not replayed, its other tab's are, and presence it missed is", async () => {
     const ws = { transports: ["websocket"] };
     const alice = await connectUser(n1.url, ws, uniqueName("alice"));
