@@ -10,6 +10,7 @@ use super::{sender_tag, ParkedSession, Unrecoverable, Watermark};
 use crate::chat::to_json;
 use crate::store::StoredMessage;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// One event to replay: `[event, ...args]` and the watermark its offset carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +23,8 @@ pub struct ReplayedEvent {
 /// watermark names (or, without one, the entries newer than its time), except those sent by
 /// `me`'s own socket, which it never receives; and the streamed broadcasts (read from the
 /// margin before the watermark) that selected `me` and are not about its own user. More than
-/// `max`: [`Unrecoverable::Overflow`].
+/// `max`: [`Unrecoverable::Overflow`]. Of the presence events about one user only the last
+/// is replayed.
 pub fn missed_across_nodes(
     me: &ParkedSession,
     mark: &Watermark,
@@ -49,9 +51,20 @@ pub fn missed_across_nodes(
         let watermark = Watermark::of_event(&data, last_ms);
         timed.push((last_ms, ReplayedEvent { data, watermark }));
     }
-    for broadcast in broadcasts {
+    // A presence event sets a state: only the last one about each user matters. After a
+    // drain every drained user was announced gone and back, and each client recovering
+    // would otherwise replay the whole churn.
+    let mut last_about: HashMap<&str, usize> = HashMap::new();
+    for (at, broadcast) in broadcasts.iter().enumerate() {
+        if let Some(user_id) = subject(&broadcast.data) {
+            last_about.insert(user_id, at);
+        }
+    }
+    for (at, broadcast) in broadcasts.iter().enumerate() {
         let excluded = broadcast.except.iter().any(|room| me.rooms.contains(room));
-        if excluded || subject(&broadcast.data) == Some(me.user_id.as_str()) {
+        let subject = subject(&broadcast.data);
+        let superseded = subject.is_some_and(|user_id| last_about.get(user_id) != Some(&at));
+        if excluded || superseded || subject == Some(me.user_id.as_str()) {
             continue;
         }
         timed.push((
@@ -187,13 +200,31 @@ mod tests {
         ];
         let mark = Watermark::at(15);
         let missed = missed_across_nodes(&me(), &mark, &history, &broadcasts, 10).unwrap();
-        assert_eq!(
-            contents(&missed),
-            ["user disconnected:carol", "newer", "carol back"]
-        );
+        // Carol's disconnection is superseded by her return.
+        assert_eq!(contents(&missed), ["newer", "carol back"]);
         assert_eq!(
             missed_across_nodes(&me(), &mark, &history, &broadcasts, 4).unwrap_err(),
             Unrecoverable::Overflow
+        );
+    }
+
+    #[test]
+    fn only_the_last_presence_event_about_a_user_is_replayed() {
+        let churn = |ms, data: Value| StreamedBroadcast {
+            ms,
+            data,
+            except: vec![],
+        };
+        let broadcasts = vec![
+            churn(1, json!(["user disconnected", "carol"])),
+            churn(2, json!(["user disconnected", "dave"])),
+            churn(3, json!(["user connected", {"userID": "carol"}])),
+            churn(4, json!(["user disconnected", "carol"])),
+        ];
+        let missed = missed_across_nodes(&me(), &Watermark::at(0), &[], &broadcasts, 10).unwrap();
+        assert_eq!(
+            contents(&missed),
+            ["user disconnected:dave", "user disconnected:carol"]
         );
     }
 
