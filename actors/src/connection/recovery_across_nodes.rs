@@ -17,8 +17,8 @@ use crate::engine::Frame;
 use crate::hub::{Deliver, DeliveredSince, OutboundEvent, Rejoin, Restored};
 use crate::recovery::stamp_offset;
 use crate::recovery::{
-    local_part, missed_across_nodes, ParkedSession, ReplayedEvent, SharedRecovery, Unrecoverable,
-    Watermark, STREAM_MARGIN_MS,
+    local_part, missed_across_nodes, split_local, ParkedSession, ReplayedEvent, SharedRecovery,
+    Unrecoverable, Watermark, STREAM_MARGIN_MS,
 };
 use crate::store::{ConversationsOf, FindSession};
 use actix::prelude::*;
@@ -35,7 +35,7 @@ pub(super) async fn restore_from_redis(
     // A genuine pid with an unusable offset is used up all the same, as in Node.
     let mark = Watermark::parse(offset).ok_or(Unrecoverable::MalformedOffset)?;
     let max = services.recovery.max_events;
-    missed(services, shared, &session, &mark).await?;
+    missed(services, shared, &session, &mark, offset).await?;
     let head = services
         .hub
         .send(Rejoin {
@@ -46,7 +46,7 @@ pub(super) async fn restore_from_redis(
         .map_err(|_| Unrecoverable::StoreUnavailable)?;
     // Rejoined: from here on the socket is recovered whatever Redis does; a failed second
     // read replays the first one.
-    let second = missed(services, shared, &session, &mark).await;
+    let second = missed(services, shared, &session, &mark, offset).await;
     let delivered = services
         .hub
         .send(DeliveredSince {
@@ -100,6 +100,7 @@ async fn missed(
     shared: &SharedRecovery,
     session: &ParkedSession,
     mark: &Watermark,
+    offset: &str,
 ) -> Result<Vec<ReplayedEvent>, Unrecoverable> {
     let max = services.recovery.max_events;
     let (history, broadcasts) = futures_util::join!(
@@ -113,7 +114,14 @@ async fn missed(
         .and_then(Result::ok)
         .ok_or(Unrecoverable::StoreUnavailable)?;
     let broadcasts = broadcasts.map_err(|_| Unrecoverable::StoreUnavailable)?;
-    missed_across_nodes(session, mark, &history, &broadcasts, max)
+    missed_across_nodes(
+        session,
+        mark,
+        split_local(offset),
+        &history,
+        &broadcasts,
+        max,
+    )
 }
 
 /// The frames of a replayed event, its offset made of this node's head and its watermark.

@@ -52,8 +52,10 @@ impl HubRecovery {
         };
         let except = except.to_vec();
         let data = event.data.clone();
+        // Logged just before (deliver_locally): its position in this node's log.
+        let origin = self.log.newest();
         actix::spawn(async move {
-            if let Err(e) = shared.log_broadcast(&except, &data).await {
+            if let Err(e) = shared.log_broadcast(&except, &data, origin.as_str()).await {
                 METRICS.error("recovery_stream_write");
                 log::warn!("could not keep a broadcast for recovery: {e}");
             }
@@ -110,6 +112,28 @@ impl HubRecovery {
 }
 
 impl ChatHub {
+    /// Puts a recovered socket back in its rooms; resolves once its user room is subscribed.
+    pub(super) fn rejoin(
+        &mut self,
+        session: &ParkedSession,
+        recipient: Recipient<Deliver>,
+    ) -> ResponseFuture<()> {
+        let others: Vec<&str> = session
+            .rooms
+            .iter()
+            .map(String::as_str)
+            .filter(|r| *r != session.socket_id)
+            .collect();
+        self.rooms.join(&session.socket_id, &others, recipient);
+        let subscribed: ResponseFuture<()> = if self.rooms.room_size(&session.user_id) == 1 {
+            Box::pin(self.room_gained(&session.user_id))
+        } else {
+            Box::pin(async {})
+        };
+        self.note_live(&session.user_id, &session.session_id, &session.username);
+        subscribed
+    }
+
     /// Starts the periodic sweep of what recovery keeps (when it is on).
     pub(super) fn start_recovery_sweep(&self, ctx: &mut Context<Self>) {
         if self.recovery.is_none() {
@@ -199,19 +223,8 @@ impl Handler<Restore> for ChatHub {
             .map(|(offset, event)| stamp_offset(&event.frames, offset.as_str()))
             .collect();
         let announce = recovery.back(&session.user_id);
-        let others: Vec<&str> = session
-            .rooms
-            .iter()
-            .map(String::as_str)
-            .filter(|r| *r != session.socket_id)
-            .collect();
-        self.rooms.join(&session.socket_id, &others, msg.recipient);
-        if self.rooms.room_size(&session.user_id) == 1 {
-            // Resubscribes the user room (room-subscription mode); not waited for: the
-            // replay covers what was logged so far, and Node's dynamic mode does not wait.
-            drop(self.room_gained(&session.user_id));
-        }
-        self.note_live(&session.user_id, &session.session_id, &session.username);
+        // The user room is still subscribed (kept while parked), so this is not waited for.
+        drop(self.rejoin(&session, msg.recipient));
         METRICS.handshakes.with_label_values(&["recovered"]).inc();
         Ok(Restored {
             session,

@@ -38,19 +38,7 @@ impl Handler<Rejoin> for ChatHub {
     type Result = ResponseFuture<String>;
     fn handle(&mut self, msg: Rejoin, _: &mut Context<Self>) -> Self::Result {
         let session = msg.session;
-        let others: Vec<&str> = session
-            .rooms
-            .iter()
-            .map(String::as_str)
-            .filter(|r| *r != session.socket_id)
-            .collect();
-        self.rooms.join(&session.socket_id, &others, msg.recipient);
-        let subscribed: ResponseFuture<()> = if self.rooms.room_size(&session.user_id) == 1 {
-            Box::pin(self.room_gained(&session.user_id))
-        } else {
-            Box::pin(async {})
-        };
-        self.note_live(&session.user_id, &session.session_id, &session.username);
+        let subscribed = self.rejoin(&session, msg.recipient);
         let head = match self.recovery.as_mut() {
             Some(recovery) => {
                 recovery.back(&session.user_id);

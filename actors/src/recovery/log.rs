@@ -99,6 +99,12 @@ impl BroadcastLog {
             .with_watermark(&Watermark::at(now_millis()))
     }
 
+    /// The local offset (no watermark) of the newest entry: the position another node's
+    /// replay compares a client's offset with, for broadcasts this node published.
+    pub fn newest(&self) -> Offset {
+        self.epoch.offset(self.next_seq - 1)
+    }
+
     /// Drops the entries older than the window.
     pub fn trim(&mut self, now: Instant) {
         while let Some(front) = self.entries.front() {

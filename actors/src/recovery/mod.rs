@@ -31,7 +31,7 @@ mod shared;
 mod watermark;
 
 pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};
-pub use self::offsets::{stamp_offset, Offset, OffsetEpoch};
+pub use self::offsets::{split_local, stamp_offset, Offset, OffsetEpoch};
 pub use self::parked::{ParkedSession, ParkedSessions};
 pub use self::replay::{missed_across_nodes, ReplayedEvent};
 pub use self::shared::{SharedRecovery, StreamedBroadcast, STREAM_MARGIN_MS};

@@ -40,6 +40,20 @@ impl OffsetEpoch {
     }
 }
 
+/// The epoch and position of any log's offset (watermark ignored), to compare offsets of
+/// another node's log; `None` for garbage.
+pub fn split_local(offset: &str) -> Option<(&str, u64)> {
+    let local = super::watermark::local_part(offset);
+    if local.len() > 40 {
+        return None;
+    }
+    let (epoch, seq) = local.split_once('-')?;
+    if epoch.is_empty() || seq.is_empty() {
+        return None;
+    }
+    Some((epoch, u64::from_str_radix(seq, 36).ok()?))
+}
+
 /// One offset as sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offset(String);
@@ -126,6 +140,18 @@ mod tests {
             epoch.parse(&format!("{}-zzzzzzzzzzzzzzzzzzzz", epoch.0)),
             None
         );
+    }
+
+    #[test]
+    fn any_epoch_splits_into_epoch_and_position() {
+        let epoch = OffsetEpoch::random();
+        let offset = epoch
+            .offset(1000)
+            .with_watermark(&super::super::Watermark::at(5));
+        assert_eq!(split_local(offset.as_str()), Some((epoch.0.as_str(), 1000)));
+        for garbage in ["", "x", "-1", "e-", "e-!", &"9".repeat(60)] {
+            assert_eq!(split_local(garbage), None, "{garbage:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! [`super::watermark`]).
 
 use super::shared::StreamedBroadcast;
-use super::{sender_tag, ParkedSession, Unrecoverable, Watermark};
+use super::{sender_tag, split_local, ParkedSession, Unrecoverable, Watermark};
 use crate::chat::to_json;
 use crate::store::StoredMessage;
 use serde_json::Value;
@@ -23,11 +23,12 @@ pub struct ReplayedEvent {
 /// watermark names (or, without one, the entries newer than its time), except those sent by
 /// `me`'s own socket, which it never receives; and the streamed broadcasts (read from the
 /// margin before the watermark) that selected `me` and are not about its own user. More than
-/// `max`: [`Unrecoverable::Overflow`]. Of the presence events about one user only the last
-/// is replayed.
+/// `max`: [`Unrecoverable::Overflow`]. `position` is the epoch and position of the client's
+/// offset in the log of the node it last heard from (see [`PresenceReplay`]).
 pub fn missed_across_nodes(
     me: &ParkedSession,
     mark: &Watermark,
+    position: Option<(&str, u64)>,
     history: &[StoredMessage],
     broadcasts: &[StreamedBroadcast],
     max: usize,
@@ -51,20 +52,10 @@ pub fn missed_across_nodes(
         let watermark = Watermark::of_event(&data, last_ms);
         timed.push((last_ms, ReplayedEvent { data, watermark }));
     }
-    // A presence event sets a state: only the last one about each user matters. After a
-    // drain every drained user was announced gone and back, and each client recovering
-    // would otherwise replay the whole churn.
-    let mut last_about: HashMap<&str, usize> = HashMap::new();
-    for (at, broadcast) in broadcasts.iter().enumerate() {
-        if let Some(user_id) = subject(&broadcast.data) {
-            last_about.insert(user_id, at);
-        }
-    }
+    let presence = PresenceReplay::new(broadcasts, position);
     for (at, broadcast) in broadcasts.iter().enumerate() {
         let excluded = broadcast.except.iter().any(|room| me.rooms.contains(room));
-        let subject = subject(&broadcast.data);
-        let superseded = subject.is_some_and(|user_id| last_about.get(user_id) != Some(&at));
-        if excluded || superseded || subject == Some(me.user_id.as_str()) {
+        if excluded || !presence.replays(at) || subject(&broadcast.data) == Some(&me.user_id) {
             continue;
         }
         timed.push((
@@ -81,6 +72,53 @@ pub fn missed_across_nodes(
     // Stable: history entries keep their list order among equal times.
     timed.sort_by_key(|(ms, _)| *ms);
     Ok(timed.into_iter().map(|(_, event)| event).collect())
+}
+
+/// Which streamed broadcasts a client must be replayed. A presence event sets a state, so only
+/// the last one about each user matters; and a broadcast published by the very node whose log
+/// the client's offset names is known exactly to have been received or not (same log, same
+/// positions), which is what makes a drain cheap: the drained node's `user disconnected`
+/// announcements of users that recovered meanwhile (announced `user connected` since) change
+/// nothing the client believed, and both are left out. Broadcasts of other nodes are known by
+/// time only and replayed (their last one per user), which is harmless when already seen.
+struct PresenceReplay {
+    keep: Vec<bool>,
+}
+
+impl PresenceReplay {
+    fn new(broadcasts: &[StreamedBroadcast], position: Option<(&str, u64)>) -> PresenceReplay {
+        let received = |b: &StreamedBroadcast| -> Option<bool> {
+            let (epoch, seq) = split_local(b.origin.as_deref()?)?;
+            let (seen_epoch, seen_seq) = position?;
+            (epoch == seen_epoch).then_some(seq <= seen_seq)
+        };
+        let mut keep = vec![false; broadcasts.len()];
+        let mut about: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (at, broadcast) in broadcasts.iter().enumerate() {
+            if received(broadcast) == Some(true) {
+                continue;
+            }
+            match subject(&broadcast.data) {
+                Some(user_id) => about.entry(user_id).or_default().push(at),
+                None => keep[at] = true,
+            }
+        }
+        let event = |at: usize| broadcasts[at].data.get(0).and_then(Value::as_str);
+        for events in about.values() {
+            let (first, last) = (events[0], events[events.len() - 1]);
+            let went_and_came_back = received(&broadcasts[first]) == Some(false)
+                && event(first) == Some("user disconnected")
+                && event(last) == Some("user connected");
+            if !went_and_came_back {
+                keep[last] = true;
+            }
+        }
+        PresenceReplay { keep }
+    }
+
+    fn replays(&self, at: usize) -> bool {
+        self.keep[at]
+    }
 }
 
 /// Index of the first history entry the client did not receive.
@@ -155,12 +193,12 @@ mod tests {
             ms: 10,
             message_id: Some("aa01".into()),
         };
-        let missed = missed_across_nodes(&me(), &mark, &history, &[], 10).unwrap();
+        let missed = missed_across_nodes(&me(), &mark, None, &history, &[], 10).unwrap();
         assert_eq!(contents(&missed), ["tab", "node", "new"]);
         // Each replayed message carries its own watermark, so a second drop resumes after it.
         assert_eq!(missed[2].watermark.message_id.as_deref(), Some("aa02"));
         assert_eq!(
-            missed_across_nodes(&me(), &mark, &history, &[], 2).unwrap_err(),
+            missed_across_nodes(&me(), &mark, None, &history, &[], 2).unwrap_err(),
             Unrecoverable::Overflow
         );
     }
@@ -176,34 +214,39 @@ mod tests {
                 ms: 20,
                 data: json!(["user disconnected", "carol"]),
                 except: vec![],
+                origin: None,
             },
             StreamedBroadcast {
                 ms: 21,
                 data: json!(["user disconnected", "alice"]),
                 except: vec![],
+                origin: None,
             },
             StreamedBroadcast {
                 ms: 22,
                 data: json!(["user connected", {"userID": "alice"}]),
                 except: vec!["sock-x".into()],
+                origin: None,
             },
             StreamedBroadcast {
                 ms: 23,
                 data: json!(["user connected", {"userID": "dave"}]),
                 except: vec!["alice".into()],
+                origin: None,
             },
             StreamedBroadcast {
                 ms: 40,
                 data: json!(["user connected", {"userID": "carol", "content": "carol back"}]),
                 except: vec!["sock-c".into()],
+                origin: None,
             },
         ];
         let mark = Watermark::at(15);
-        let missed = missed_across_nodes(&me(), &mark, &history, &broadcasts, 10).unwrap();
+        let missed = missed_across_nodes(&me(), &mark, None, &history, &broadcasts, 10).unwrap();
         // Carol's disconnection is superseded by her return.
         assert_eq!(contents(&missed), ["newer", "carol back"]);
         assert_eq!(
-            missed_across_nodes(&me(), &mark, &history, &broadcasts, 4).unwrap_err(),
+            missed_across_nodes(&me(), &mark, None, &history, &broadcasts, 4).unwrap_err(),
             Unrecoverable::Overflow
         );
     }
@@ -214,6 +257,7 @@ mod tests {
             ms,
             data,
             except: vec![],
+            origin: None,
         };
         let broadcasts = vec![
             churn(1, json!(["user disconnected", "carol"])),
@@ -221,11 +265,49 @@ mod tests {
             churn(3, json!(["user connected", {"userID": "carol"}])),
             churn(4, json!(["user disconnected", "carol"])),
         ];
-        let missed = missed_across_nodes(&me(), &Watermark::at(0), &[], &broadcasts, 10).unwrap();
+        let missed =
+            missed_across_nodes(&me(), &Watermark::at(0), None, &[], &broadcasts, 10).unwrap();
         assert_eq!(
             contents(&missed),
             ["user disconnected:dave", "user disconnected:carol"]
         );
+    }
+
+    #[test]
+    fn a_drained_node_s_announcements_are_known_exactly() {
+        // The client last heard from node `aa` at its position 10.
+        let from = |ms, data: Value, origin: &str| StreamedBroadcast {
+            ms,
+            data,
+            except: vec![],
+            origin: Some(origin.into()),
+        };
+        let broadcasts = vec![
+            // Received before the drain (aa-9 <= aa-a): not replayed.
+            from(1, json!(["user connected", {"userID": "seen"}]), "aa-9"),
+            // Drained with the client, and back on node bb: nothing changed for the client.
+            from(2, json!(["user disconnected", "carol"]), "aa-b"),
+            from(3, json!(["user connected", {"userID": "carol"}]), "bb-1"),
+            // Drained and not back yet: gone.
+            from(4, json!(["user disconnected", "dave"]), "aa-c"),
+            // Another node's news, by time only: its last event is replayed.
+            from(5, json!(["user disconnected", "erin"]), "cc-4"),
+            from(
+                6,
+                json!(["user connected", {"userID": "erin", "content": "erin back"}]),
+                "cc-5",
+            ),
+        ];
+        let missed = missed_across_nodes(
+            &me(),
+            &Watermark::at(0),
+            Some(("aa", 10)),
+            &[],
+            &broadcasts,
+            10,
+        )
+        .unwrap();
+        assert_eq!(contents(&missed), ["user disconnected:dave", "erin back"]);
     }
 
     #[test]
@@ -238,7 +320,7 @@ mod tests {
             ms: 20,
             message_id: Some("ffff".into()),
         };
-        let missed = missed_across_nodes(&me(), &mark, &history, &[], 10).unwrap();
+        let missed = missed_across_nodes(&me(), &mark, None, &history, &[], 10).unwrap();
         assert_eq!(contents(&missed), ["new"]);
     }
 }

@@ -35,6 +35,9 @@ pub struct StreamedBroadcast {
     pub data: Value,
     /// Rooms excluded (the announcing socket, or a user's own room).
     pub except: Vec<String>,
+    /// The entry's local offset in the log of the node that published it: a client whose
+    /// offset is of that log knows exactly whether it received it.
+    pub origin: Option<String>,
 }
 
 /// The Redis side of recovery. Cheap to clone.
@@ -130,8 +133,13 @@ impl SharedRecovery {
         Ok(session)
     }
 
-    /// Appends a broadcast to everyone to the stream.
-    pub async fn log_broadcast(&self, except: &[String], data: &Value) -> Result<(), StoreError> {
+    /// Appends a broadcast to everyone to the stream, with its position in this node's log.
+    pub async fn log_broadcast(
+        &self,
+        except: &[String],
+        data: &Value,
+        origin: &str,
+    ) -> Result<(), StoreError> {
         let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".to_owned());
         let mut cmd = ::redis::cmd("XADD");
         cmd.arg(RECOVERY_BROADCASTS_KEY)
@@ -142,7 +150,9 @@ impl SharedRecovery {
             .arg("d")
             .arg(data.to_string())
             .arg("x")
-            .arg(except);
+            .arg(except)
+            .arg("o")
+            .arg(origin);
         let _id: String = self.conn.query(&cmd, Replay::OnlyIfUnsent).await?;
         Ok(())
     }
@@ -172,16 +182,22 @@ fn parse_entry(id: &str, fields: &[String]) -> Option<StreamedBroadcast> {
     let ms = id.split_once('-')?.0.parse().ok()?;
     let mut data = None;
     let mut except = Vec::new();
+    let mut origin = None;
     for pair in fields.chunks(2) {
         match pair {
             [name, value] if name == "d" => data = serde_json::from_str(value).ok(),
             [name, value] if name == "x" => except = serde_json::from_str(value).ok()?,
+            [name, value] if name == "o" => origin = Some(value.clone()),
             _ => {}
         }
     }
     let data: Value = data?;
-    data.is_array()
-        .then_some(StreamedBroadcast { ms, data, except })
+    data.is_array().then_some(StreamedBroadcast {
+        ms,
+        data,
+        except,
+        origin,
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +216,11 @@ mod tests {
     fn stream_entries_parse_or_are_skipped() {
         let ok = parse_entry(
             "1700-3",
-            &fields(&[("d", r#"["user disconnected","u1"]"#), ("x", r#"["s1"]"#)]),
+            &fields(&[
+                ("d", r#"["user disconnected","u1"]"#),
+                ("x", r#"["s1"]"#),
+                ("o", "ab-3"),
+            ]),
         );
         assert_eq!(
             ok,
@@ -208,6 +228,7 @@ mod tests {
                 ms: 1700,
                 data: json!(["user disconnected", "u1"]),
                 except: vec!["s1".into()],
+                origin: Some("ab-3".into()),
             })
         );
         assert!(parse_entry("1700-3", &fields(&[("d", "{}")])).is_none());
