@@ -5,7 +5,10 @@
 // its `users` list), bytes the surviving node sent meanwhile, and its CPU time; plus what
 // recovery costs per connected user (Redis memory of the recovery keys, node RSS).
 //
-//   node bench/drain.mjs [on|off] [USERS] [term|kill]
+//   node bench/drain.mjs [on|off] [USERS] [term|kill] [MESSAGES]
+//
+// MESSAGES (default 0): private messages each user sends to others before the drain, so that
+// the `users` lists of a normal reconnection carry conversations, as in a real chat.
 //
 // Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; prints one JSON
 // line. Run both modes in one sitting: bench/drain.sh.
@@ -23,6 +26,7 @@ const { Redis } = require("ioredis");
 const mode = process.argv[2] ?? "on";
 const users = Number(process.argv[3] ?? 2000);
 const ending = process.argv[4] ?? "term";
+const messagesPerUser = Number(process.argv[5] ?? 0);
 process.env.CHAT_SERVER_BIN ??= join(REPO_ROOT, "target/release/chat-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -72,13 +76,28 @@ try {
       const socket = io(nginx.url, { transports: ["websocket"], forceNew: true, auth: { username: `u${j}` } });
       const s = { back: false, recovered: false, usersEvents: 0, connects: 0 };
       state.set(socket, s);
-      socket.on("session", ({ sessionID }) => (socket.auth = { sessionID }));
+      socket.on("session", ({ sessionID, userID }) => {
+        socket.auth = { sessionID };
+        socket.userID = userID;
+      });
       socket.on("users", () => s.usersEvents++);
       socket.on("connect", () => s.connects++);
       sockets.push(socket);
       batch.push(new Promise((resolve) => socket.once("users", resolve)));
     }
     await Promise.all(batch);
+  }
+  // Conversations: each user writes to the next ones (acknowledged, so all persisted).
+  const userIDs = await Promise.all(sockets.map((socket) => new Promise((resolve) => {
+    if (socket.userID) return resolve(socket.userID);
+    socket.once("session", ({ userID }) => resolve(userID));
+  })));
+  for (let k = 1; k <= messagesPerUser; k++) {
+    await Promise.all(
+      sockets.map((socket, i) =>
+        socket.timeout(10_000).emitWithAck("private message", { content: `message ${k} from u${i}`, to: userIDs[(i + k) % users] }),
+      ),
+    );
   }
   await sleep(2000);
   const connectedRss = rssKiB(victim.proc.pid);
@@ -117,6 +136,7 @@ try {
       mode: `recovery ${mode}`,
       ending: ending === "kill" ? "SIGKILL" : "SIGTERM",
       users,
+      messages_per_user: messagesPerUser,
       all_back_s: allBack,
       recovered,
       survivor_bytes_sent_MiB: +(bytes / 1048576).toFixed(2),

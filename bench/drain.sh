@@ -4,14 +4,14 @@
 # ENDING=kill), everyone back on the other node; recovery on (the default) then off.
 # Prints one JSON line per run (see bench/drain.mjs).
 #
-#   bash bench/drain.sh [USERS]       # default 2000
+#   bash bench/drain.sh [USERS] [MESSAGES]       # defaults 2000 users, 5 messages each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-2000}"
+messages="${2:-5}"
 ending="${ENDING:-term}"
 cargo build --release -q -p chat-server
 (cd tests/e2e && npm ci --no-audit --no-fund --silent)
-ulimit -n 65536 2>/dev/null || true
 for mode in on off; do
-  node bench/drain.mjs "$mode" "$users" "$ending"
+  node bench/drain.mjs "$mode" "$users" "$ending" "$messages"
 done

@@ -28,6 +28,7 @@ mod parked;
 mod replay;
 pub mod sender_tag;
 mod shared;
+mod stream_cache;
 mod watermark;
 
 pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};

@@ -11,6 +11,7 @@ use crate::chat::to_json;
 use crate::store::StoredMessage;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One event to replay: `[event, ...args]` and the watermark its offset carries.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +31,7 @@ pub fn missed_across_nodes(
     mark: &Watermark,
     position: Option<(&str, u64)>,
     history: &[StoredMessage],
-    broadcasts: &[StreamedBroadcast],
+    broadcasts: &[Arc<StreamedBroadcast>],
     max: usize,
 ) -> Result<Vec<ReplayedEvent>, Unrecoverable> {
     if broadcasts.len() > max {
@@ -86,7 +87,7 @@ struct PresenceReplay {
 }
 
 impl PresenceReplay {
-    fn new(broadcasts: &[StreamedBroadcast], position: Option<(&str, u64)>) -> PresenceReplay {
+    fn new(broadcasts: &[Arc<StreamedBroadcast>], position: Option<(&str, u64)>) -> PresenceReplay {
         let received = |b: &StreamedBroadcast| -> Option<bool> {
             let (epoch, seq) = split_local(b.origin.as_deref()?)?;
             let (seen_epoch, seen_seq) = position?;
@@ -209,7 +210,7 @@ mod tests {
             message("old", "bob", Some("aa01".into()), Some(10)),
             message("newer", "bob", Some("aa02".into()), Some(30)),
         ];
-        let broadcasts = vec![
+        let broadcasts: Vec<Arc<StreamedBroadcast>> = [
             StreamedBroadcast {
                 ms: 20,
                 data: json!(["user disconnected", "carol"]),
@@ -240,7 +241,10 @@ mod tests {
                 except: vec!["sock-c".into()],
                 origin: None,
             },
-        ];
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect();
         let mark = Watermark::at(15);
         let missed = missed_across_nodes(&me(), &mark, None, &history, &broadcasts, 10).unwrap();
         // Carol's disconnection is superseded by her return.
@@ -253,11 +257,13 @@ mod tests {
 
     #[test]
     fn only_the_last_presence_event_about_a_user_is_replayed() {
-        let churn = |ms, data: Value| StreamedBroadcast {
-            ms,
-            data,
-            except: vec![],
-            origin: None,
+        let churn = |ms, data: Value| {
+            Arc::new(StreamedBroadcast {
+                ms,
+                data,
+                except: vec![],
+                origin: None,
+            })
         };
         let broadcasts = vec![
             churn(1, json!(["user disconnected", "carol"])),
@@ -276,11 +282,13 @@ mod tests {
     #[test]
     fn a_drained_node_s_announcements_are_known_exactly() {
         // The client last heard from node `aa` at its position 10.
-        let from = |ms, data: Value, origin: &str| StreamedBroadcast {
-            ms,
-            data,
-            except: vec![],
-            origin: Some(origin.into()),
+        let from = |ms, data: Value, origin: &str| {
+            Arc::new(StreamedBroadcast {
+                ms,
+                data,
+                except: vec![],
+                origin: Some(origin.into()),
+            })
         };
         let broadcasts = vec![
             // Received before the drain (aa-9 <= aa-a): not replayed.

@@ -11,10 +11,12 @@
 //! pid therefore stays usable between one and one and a half windows. The key holds the
 //! pid, a secret: Redis is trusted with secrets already (`session:<sessionID>`).
 
+use super::stream_cache::StreamCache;
 use super::{ParkedSession, Unrecoverable};
 use crate::store::redis_keys::{recovery_key, RECOVERY_BROADCASTS_KEY};
 use crate::store::{RedisConnection, Replay, StoreError};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Broadcasts to everyone kept in the stream (`XADD MAXLEN ~`): presence events only, a few
@@ -45,11 +47,16 @@ pub struct StreamedBroadcast {
 pub struct SharedRecovery {
     conn: RedisConnection,
     window: Duration,
+    stream: Arc<StreamCache>,
 }
 
 impl SharedRecovery {
     pub fn new(conn: RedisConnection, window: Duration) -> SharedRecovery {
-        SharedRecovery { conn, window }
+        SharedRecovery {
+            conn,
+            window,
+            stream: Arc::default(),
+        }
     }
 
     /// How long the key of a connected socket lives (see the module doc).
@@ -159,26 +166,17 @@ impl SharedRecovery {
 
     /// The broadcasts to everyone since `ms` (Redis time), oldest first; at most `max + 1`,
     /// so that a caller can tell "more than `max`". Entries that do not parse are skipped.
+    /// Served from this node's [`StreamCache`] (only what is new is read from Redis).
     pub async fn broadcasts_since(
         &self,
         ms: u64,
         max: usize,
-    ) -> Result<Vec<StreamedBroadcast>, StoreError> {
-        let mut cmd = ::redis::cmd("XRANGE");
-        cmd.arg(RECOVERY_BROADCASTS_KEY)
-            .arg(ms)
-            .arg("+")
-            .arg("COUNT")
-            .arg(max.saturating_add(1));
-        let entries: Vec<(String, Vec<String>)> = self.conn.query(&cmd, Replay::Safe).await?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|(id, fields)| parse_entry(&id, &fields))
-            .collect())
+    ) -> Result<Vec<Arc<StreamedBroadcast>>, StoreError> {
+        self.stream.since(&self.conn, ms, max).await
     }
 }
 
-fn parse_entry(id: &str, fields: &[String]) -> Option<StreamedBroadcast> {
+pub(super) fn parse_entry(id: &str, fields: &[String]) -> Option<StreamedBroadcast> {
     let ms = id.split_once('-')?.0.parse().ok()?;
     let mut data = None;
     let mut except = Vec::new();
