@@ -17,13 +17,13 @@ use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// A pub/sub connection with no traffic is checked this often.
-const PING_EVERY: Duration = Duration::from_secs(3);
+pub(super) const PING_EVERY: Duration = Duration::from_secs(3);
 /// Room changes turned into one `SUBSCRIBE` / `UNSUBSCRIBE` at most (a connect storm's joins
 /// batch up while the previous command is in flight).
-const MAX_CHANGES: usize = 4096;
+pub(super) const MAX_CHANGES: usize = 4096;
 
 pub struct SubscriberConfig {
     pub client: redis::Client,
@@ -185,24 +185,32 @@ impl Subscriber {
         }
     }
 
-    /// Sleeps `pause` before the next connection attempt, recording room changes meanwhile
-    /// (the next connection subscribes them; their joiners need not wait for it).
     async fn wait_offline(&mut self, pause: Duration) {
-        let sleep = actix::clock::sleep(pause);
-        tokio::pin!(sleep);
-        let mut batch = Vec::new();
-        loop {
-            tokio::select! {
-                _ = &mut sleep => return,
-                received = next_changes(&mut self.changes, &mut batch) => {
-                    if received == 0 {
-                        continue;
-                    }
-                    for change in batch.drain(..) {
-                        self.rooms.apply(change);
-                    }
-                    self.rooms.disconnected();
+        wait_offline(&mut self.rooms, &mut self.changes, pause).await;
+    }
+}
+
+/// Sleeps `pause` before the next connection attempt, recording room changes meanwhile
+/// (the next connection subscribes them; their joiners need not wait for it).
+pub(super) async fn wait_offline(
+    rooms: &mut RoomSubscriptions,
+    changes: &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    pause: Duration,
+) {
+    let sleep = actix::clock::sleep(pause);
+    tokio::pin!(sleep);
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return,
+            received = next_changes(changes, &mut batch) => {
+                if received == 0 {
+                    continue;
                 }
+                for change in batch.drain(..) {
+                    rooms.apply(change);
+                }
+                rooms.disconnected();
             }
         }
     }
@@ -210,7 +218,7 @@ impl Subscriber {
 
 /// The next room changes (up to [`MAX_CHANGES`]) into `batch`; pends forever once every
 /// sender is gone, so that a `select!` does not spin on a closed channel.
-async fn next_changes(
+pub(super) async fn next_changes(
     changes: &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
     batch: &mut Vec<RoomChange>,
 ) -> usize {
@@ -248,7 +256,7 @@ async fn apply_plan(
 }
 
 /// `base` ± 25 %, so that many nodes do not reconnect in lockstep.
-fn jittered(base: Duration) -> Duration {
+pub(super) fn jittered(base: Duration) -> Duration {
     let factor = rand::rng().random_range(0.75..1.25);
     base.mul_f64(factor)
 }

@@ -15,6 +15,7 @@ mod types;
 
 pub use self::memory::{MemoryMessages, MemorySessions};
 pub use self::message_store::{AppendMessage, ConversationsOf, MessageStore};
+pub(crate) use self::redis::cluster_client;
 pub use self::redis::{
     RedisConnection, RedisMessages, RedisSessions, Replay, DEFAULT_MESSAGE_TTL_SECS,
     DEFAULT_SESSION_TTL_SECS,

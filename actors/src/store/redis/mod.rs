@@ -16,10 +16,13 @@
 //! a crash between two commands never leaves a key without its TTL.
 
 mod connection;
+mod directory;
 pub mod keys;
+mod list_append;
 mod messages;
 mod sessions;
 
+pub(crate) use self::connection::cluster_client;
 pub use self::connection::{RedisConnection, Replay};
 pub use self::messages::RedisMessages;
 pub use self::sessions::RedisSessions;
