@@ -7,26 +7,11 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { startServer } from "../lib/server.mjs";
-import { connectOf, disconnectOf, eventually } from "./cluster.mjs";
-
-/** A chat-server node on the cluster `redis`. */
-export function startClusterNode(redis, nodeId, extra = []) {
-  return startServer({
-    args: ["--redis-cluster-urls", redis.urls.join(","), "--node-id", nodeId, "--drain-timeout-secs", "2", ...extra],
-  });
-}
+import { connectOf, disconnectOf, errorCount, eventually, startClusterNode } from "./cluster.mjs";
 
 /** `redis-cli -c` on any node of the cluster (follows MOVED). */
 function ask(redis, ...args) {
   return cli(redis.ports[0], "-c", ...args).then((out) => out.trim());
-}
-
-/** The value of one `chat_errors_total` counter of `node`. */
-async function errorCount(node, kind) {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
-  return match ? Number(match[1]) : 0;
 }
 
 describe("redis cluster: two nodes on three masters", () => {
