@@ -79,6 +79,8 @@ pub(super) fn spawn(
                     if !failing {
                         log::warn!("bridge: cannot subscribe on the redis cluster ({e}); retrying");
                         failing = true;
+                    } else {
+                        log::debug!("bridge: still cannot subscribe on the redis cluster ({e})");
                     }
                 }
             }

@@ -63,6 +63,9 @@ function launch(port, dir) {
       "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
       "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`),
       "--cluster-node-timeout", String(NODE_TIMEOUT_MS), "--dir", dir,
+      // A replica takes over however long ago it last heard its master (a test kills masters
+      // seconds after the cluster formed).
+      "--cluster-replica-validity-factor", "0",
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -133,13 +136,21 @@ export async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
     "--cluster-replicas", String(replicas), "--cluster-yes",
   ], { timeout: 30_000 });
   const alive = () => ports.filter((port) => nodes.get(port).proc.exitCode === null && nodes.get(port).proc.signalCode === null);
+  // Healthy: on every live node's view, the masters serving slots are all alive and as many
+  // as asked for, and every live replica is attached to one of them.
   const waitHealthy = () =>
     waitFor("cluster_state:ok on every live node", async () => {
-      for (const port of alive()) {
+      const live = alive();
+      for (const port of live) {
         if (!(await cli(port, "CLUSTER", "INFO")).includes("cluster_state:ok")) return false;
         const view = await clusterNodes(port);
-        const liveMasters = view.filter((n) => n.flags.includes("master") && !n.flags.includes("fail") && n.slots.length > 0);
-        if (liveMasters.length !== masters) return false;
+        const serving = view.filter((n) => n.flags.includes("master") && n.slots.length > 0);
+        if (serving.length !== masters || serving.some((n) => !live.includes(n.port) || n.flags.includes("fail"))) return false;
+        const servingIds = new Set(serving.map((n) => n.id));
+        const attached = view.filter((n) => live.includes(n.port) && n.flags.includes("slave") && servingIds.has(n.masterId));
+        if (attached.length !== live.length - masters) return false;
+        if (view.find((n) => n.port === port)?.flags.includes("slave") &&
+          !(await cli(port, "INFO", "replication")).includes("master_link_status:up")) return false;
       }
       return true;
     });

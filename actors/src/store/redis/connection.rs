@@ -111,7 +111,10 @@ impl RedisConnection {
     /// when a URL cannot be parsed or the list is empty.
     pub fn new_cluster(urls: &[String], timeout: Duration) -> Result<RedisConnection, StoreError> {
         let client = cluster_client(urls, timeout, None)?;
-        Ok(Self::with_target(Target::Cluster(Box::new(client)), timeout))
+        Ok(Self::with_target(
+            Target::Cluster(Box::new(client)),
+            timeout,
+        ))
     }
 
     fn with_target(target: Target, timeout: Duration) -> RedisConnection {
