@@ -201,6 +201,18 @@ impl http::RedisProbe for Probe {
         let conn = self.0.clone();
         Box::pin(async move { conn.ping().await.is_ok() })
     }
+
+    fn shards(
+        &self,
+    ) -> futures_util::future::BoxFuture<'static, Option<Vec<chat_actors::store::ShardStatus>>>
+    {
+        let conn = self.0.clone();
+        Box::pin(async move { conn.shards().await })
+    }
+
+    fn is_cluster(&self) -> bool {
+        self.0.is_cluster()
+    }
 }
 
 /// Asks every session to close cleanly (clients reconnect, to another node behind the load

@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, sleep } from "../lib/client.mjs";
 import { connectUser, sendPrivateMessage } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { eventually, startClusterNode } from "./cluster.mjs";
+import { eventually, health, startClusterNode } from "./cluster.mjs";
 
 describe("redis cluster failover: a master killed, its replica promoted", () => {
   let redis;
@@ -67,6 +67,9 @@ describe("redis cluster failover: a master killed, its replica promoted", () => 
       assert.equal(node.proc.signalCode, null, `node killed:\n${node.stderr()}`);
       assert.doesNotMatch(node.stderr(), /panicked/);
     }
+    const after = await health(nodes[0]);
+    assert.equal(after.body.redis, "up", JSON.stringify(after.body));
+    assert.ok(after.body.shards.every((shard) => shard.up && shard.master !== `127.0.0.1:${victim}`));
     assert.ok(acked.length > 10, `messages were acknowledged: ${acked.length}`);
     const alive = redis.ports.find((p) => p !== victim);
     for (const owner of [alice.session.userID, bobID]) {

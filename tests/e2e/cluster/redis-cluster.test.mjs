@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, errorCount, eventually, startClusterNode } from "./cluster.mjs";
+import { connectOf, disconnectOf, errorCount, eventually, health, startClusterNode } from "./cluster.mjs";
 
 /** `redis-cli -c` on any node of the cluster (follows MOVED). */
 function ask(redis, ...args) {
@@ -72,6 +72,18 @@ describe("redis cluster: two nodes on three masters", () => {
       carol2.socket.disconnect();
       assert.equal(await disconnectOf(watcher.socket, carol.session.userID, 5000), carol.session.userID);
     });
+  });
+
+  it("/health reports every shard: its master, its slots, that it answers", async () => {
+    const { status, body } = await health(nodes[0]);
+    assert.equal(status, 200);
+    assert.equal(body.status, "ok");
+    assert.equal(body.redis, "up");
+    assert.equal(body.shards.length, 3, JSON.stringify(body));
+    const masters = redis.urls.map((url) => url.replace("redis://", "")).sort();
+    assert.deepEqual(body.shards.map((shard) => shard.master).sort(), masters);
+    assert.ok(body.shards.every((shard) => shard.up && shard.slots.length > 0));
+    assert.deepEqual(body.shards.flatMap((shard) => shard.slots).sort(), ["0-5460", "10923-16383", "5461-10922"]);
   });
 
   it("keeps the reference keys on the cluster, the user directory in buckets", async () => {

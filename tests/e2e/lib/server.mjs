@@ -70,10 +70,16 @@ function isNodeScript(bin) {
 export async function startServer({ args = [], env = {}, port } = {}) {
   const bin = serverBinary();
   if (port !== undefined) return launch(bin, port, args, env);
-  // A port can be taken between freePort() and the bind: retry a few times in that case.
+  // A port can be taken between freePort() and the bind: retry a few times in that case, each
+  // time on another port (the kernel may hand out the same one again: an outgoing connection's
+  // local port, e.g. of a Redis Cluster's bus, is free to a SO_REUSEADDR listen(0) probe but
+  // not to our listener).
   let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  const tried = new Set();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let port = await freePort();
+    while (tried.has(port)) port = await freePort();
+    tried.add(port);
     try {
       return await launch(bin, port, args, env);
     } catch (err) {

@@ -180,6 +180,16 @@ impl RedisConnection {
         }
     }
 
+    /// The cluster connection (connecting if needed), for per-shard diagnostics
+    /// (`shards.rs`); `None` on a single Redis or when no seed node answers.
+    pub(super) async fn cluster_connection(&self) -> Option<ClusterConnection> {
+        let connect = tokio::time::timeout(self.inner.timeout, self.manager());
+        match connect.await {
+            Ok(Ok(Connected::Cluster(conn))) => Some(conn.clone()),
+            _ => None,
+        }
+    }
+
     /// Sends one command and converts its reply.
     pub async fn query<T: FromRedisValue>(
         &self,

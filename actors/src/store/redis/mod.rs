@@ -21,11 +21,13 @@ pub mod keys;
 mod list_append;
 mod messages;
 mod sessions;
+mod shards;
 
 pub(crate) use self::connection::cluster_client;
 pub use self::connection::{RedisConnection, Replay};
 pub use self::messages::RedisMessages;
 pub use self::sessions::RedisSessions;
+pub use self::shards::ShardStatus;
 
 /// Default lifetime of a `session:<sessionID>` hash after its last save, as in the reference
 /// design.
