@@ -18,6 +18,10 @@
 //! In rooms mode the hub publishes a private message as one-room broadcasts (recipient's room,
 //! sender's room), so only the nodes with a recipient receive it.
 //!
+//! On a Redis Cluster the nodes speak the sharded adapter's format over sharded pub/sub
+//! instead (`sharded.rs`, `sharded_subscriber.rs`); liveness and presence are the same, their
+//! keys and heartbeat channel pinned to one hash slot.
+//!
 //! # Keys of our own (node liveness)
 //!
 //! None of these matches `<p>#/#*`, `<p>-request#` or `<p>-response#`: Node nodes would choke.

@@ -14,6 +14,11 @@
 //! `chat:users` exists so that listing users reads one key instead of scanning the keyspace
 //! for `session:*` on every connection. Every write is a single `MULTI`/`EXEC` transaction so
 //! a crash between two commands never leaves a key without its TTL.
+//!
+//! On a Redis Cluster (`RedisConnection::new_cluster`) the same keys are used, except that the
+//! directory is spread over `chat:users:<0..15>` (`directory.rs`); a transaction never spans
+//! two slots: a session and its directory entry are two transactions, the two histories of a
+//! message two idempotent scripts (`list_append.rs`).
 
 mod connection;
 mod directory;
