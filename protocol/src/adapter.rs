@@ -157,7 +157,13 @@ pub fn encode_broadcast(broadcast: &Broadcast) -> Vec<u8> {
     writer.array_header(3);
     writer.str(&broadcast.uid);
 
-    let packet = &broadcast.packet;
+    write_packet(&mut writer, &broadcast.packet);
+    write_opts(&mut writer, &broadcast.opts);
+    writer.into_bytes()
+}
+
+/// The packet map `{type, data, nsp}`, attachments as bin.
+pub(crate) fn write_packet(writer: &mut Writer, packet: &BroadcastPacket) {
     writer.map_header(3);
     writer.str("type");
     writer.unsigned(u64::from(packet.kind));
@@ -165,19 +171,20 @@ pub fn encode_broadcast(broadcast: &Broadcast) -> Vec<u8> {
     writer.json(&packet.data, &packet.attachments);
     writer.str("nsp");
     writer.str(&packet.nsp);
-
-    let opts = &broadcast.opts;
-    writer.map_header(3);
-    writer.str("rooms");
-    write_rooms(&mut writer, &opts.rooms);
-    writer.str("except");
-    write_rooms(&mut writer, &opts.except);
-    writer.str("flags");
-    writer.json(&Value::Object(opts.flags.clone()), &[]);
-    writer.into_bytes()
 }
 
-pub(crate) fn write_rooms(writer: &mut Writer, rooms: &[String]) {
+/// The options map `{rooms, except, flags}`.
+pub(crate) fn write_opts(writer: &mut Writer, opts: &BroadcastOpts) {
+    writer.map_header(3);
+    writer.str("rooms");
+    write_rooms(writer, &opts.rooms);
+    writer.str("except");
+    write_rooms(writer, &opts.except);
+    writer.str("flags");
+    writer.json(&Value::Object(opts.flags.clone()), &[]);
+}
+
+fn write_rooms(writer: &mut Writer, rooms: &[String]) {
     writer.array_header(rooms.len());
     for room in rooms {
         writer.str(room);

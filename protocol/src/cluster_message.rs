@@ -15,8 +15,8 @@
 //! and encoded by the same code.
 
 use crate::adapter::{
-    decode_broadcast_opts, decode_broadcast_packet, socket_details, take_field, write_rooms,
-    BroadcastOpts, BroadcastPacket, SocketDetails,
+    decode_broadcast_opts, decode_broadcast_packet, socket_details, take_field, write_opts,
+    write_packet, BroadcastOpts, BroadcastPacket, SocketDetails,
 };
 use crate::json::stringify;
 use crate::msgpack::{self, Node, Writer};
@@ -233,21 +233,9 @@ fn encode_binary_broadcast(
     writer.str("data");
     writer.map_header(if request_id.is_some() { 3 } else { 2 });
     writer.str("packet");
-    writer.map_header(3);
-    writer.str("type");
-    writer.unsigned(u64::from(packet.kind));
-    writer.str("data");
-    writer.json(&packet.data, &packet.attachments);
-    writer.str("nsp");
-    writer.str(&packet.nsp);
+    write_packet(&mut writer, packet);
     writer.str("opts");
-    writer.map_header(3);
-    writer.str("rooms");
-    write_rooms(&mut writer, &opts.rooms);
-    writer.str("except");
-    write_rooms(&mut writer, &opts.except);
-    writer.str("flags");
-    writer.json(&Value::Object(opts.flags.clone()), &[]);
+    write_opts(&mut writer, opts);
     if let Some(id) = request_id {
         writer.str("requestId");
         writer.str(id);

@@ -16,9 +16,7 @@
 //! fails and is retried after the backoff (100 ms doubling to 2 s).
 
 use super::room_subscriptions::{RoomChange, RoomSubscriptions, SyncPlan};
-use super::subscriber::{
-    jittered, next_changes, wait_offline, FIRST_BACKOFF, MAX_BACKOFF, PING_EVERY,
-};
+use super::subscriber::{keep_subscribed, next_changes, Subscription, PING_EVERY};
 use super::{Channels, Inbound, SubscriptionChanged};
 use crate::store::cluster_client;
 use actix::Recipient;
@@ -53,43 +51,13 @@ pub(super) fn spawn(
     state: Recipient<SubscriptionChanged>,
     changes: mpsc::UnboundedReceiver<RoomChange>,
 ) {
-    let mut subscriber = ShardedSubscriber {
+    let subscriber = ShardedSubscriber {
         rooms: RoomSubscriptions::new(config.channels.clone()),
         config,
         inbound,
         changes: Some(changes),
     };
-    actix::spawn(async move {
-        let mut backoff = FIRST_BACKOFF;
-        let mut failing = false;
-        while subscriber.inbound.connected() {
-            match subscriber.subscribe().await {
-                Ok((conn, pushes)) => {
-                    if failing {
-                        log::info!("bridge: subscribed to the redis cluster again");
-                    }
-                    failing = false;
-                    backoff = FIRST_BACKOFF;
-                    state.do_send(SubscriptionChanged(true));
-                    let reason = subscriber.pump(conn, pushes).await;
-                    state.do_send(SubscriptionChanged(false));
-                    log::warn!("bridge: sharded subscription lost ({reason}); resubscribing");
-                }
-                Err(e) => {
-                    if !failing {
-                        log::warn!("bridge: cannot subscribe on the redis cluster ({e}); retrying");
-                        failing = true;
-                    } else {
-                        log::debug!("bridge: still cannot subscribe on the redis cluster ({e})");
-                    }
-                }
-            }
-            subscriber.rooms.disconnected();
-            let pause = jittered(backoff);
-            wait_offline(&mut subscriber.rooms, &mut subscriber.changes, pause).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    });
+    actix::spawn(keep_subscribed(subscriber, state));
 }
 
 type Pushes = mpsc::UnboundedReceiver<PushInfo>;
@@ -239,5 +207,30 @@ async fn apply_plan(
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err("room subscription failed"),
         Err(_) => Err("room subscription timed out"),
+    }
+}
+
+impl Subscription for ShardedSubscriber {
+    type Live = (ClusterConnection, Pushes);
+
+    async fn subscribe(&mut self) -> Result<Self::Live, String> {
+        ShardedSubscriber::subscribe(self).await
+    }
+
+    async fn pump(&mut self, (conn, pushes): Self::Live) -> &'static str {
+        ShardedSubscriber::pump(self, conn, pushes).await
+    }
+
+    fn bridge_alive(&self) -> bool {
+        self.inbound.connected()
+    }
+
+    fn rooms(
+        &mut self,
+    ) -> (
+        &mut RoomSubscriptions,
+        &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    ) {
+        (&mut self.rooms, &mut self.changes)
     }
 }

@@ -52,40 +52,92 @@ pub(super) fn spawn(
     state: Recipient<SubscriptionChanged>,
     changes: mpsc::UnboundedReceiver<RoomChange>,
 ) {
-    let mut subscriber = Subscriber {
+    let subscriber = Subscriber {
         rooms: RoomSubscriptions::new(config.channels.clone()),
         config,
         inbound,
         changes: Some(changes),
     };
-    actix::spawn(async move {
-        let mut backoff = FIRST_BACKOFF;
-        let mut failing = false;
-        while subscriber.inbound.connected() {
-            match subscriber.subscribe().await {
-                Ok(pubsub) => {
-                    if failing {
-                        log::info!("bridge: subscribed to redis again");
-                    }
-                    failing = false;
-                    backoff = FIRST_BACKOFF;
-                    state.do_send(SubscriptionChanged(true));
-                    let reason = subscriber.pump(pubsub).await;
-                    state.do_send(SubscriptionChanged(false));
-                    log::warn!("bridge: redis subscription lost ({reason}); reconnecting");
+    actix::spawn(keep_subscribed(subscriber, state));
+}
+
+/// One way of being subscribed (classic pub/sub here, sharded in `sharded_subscriber.rs`);
+/// [`keep_subscribed`] runs the reconnect loop around it.
+pub(super) trait Subscription {
+    /// What a successful subscription yields, for [`Subscription::pump`].
+    type Live;
+    /// Connects and subscribes everything.
+    async fn subscribe(&mut self) -> Result<Self::Live, String>;
+    /// Forwards messages until the subscription may be lost; returns why it stopped.
+    async fn pump(&mut self, live: Self::Live) -> &'static str;
+    /// Whether the bridge still listens (the loop ends when it is gone).
+    fn bridge_alive(&self) -> bool;
+    /// The room bookkeeping and the hub's room changes, followed while offline.
+    fn rooms(
+        &mut self,
+    ) -> (
+        &mut RoomSubscriptions,
+        &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    );
+}
+
+/// Subscribes, pumps, and after any loss starts over after an exponential backoff with
+/// jitter, telling the bridge every change ([`SubscriptionChanged`]); ends with the bridge.
+pub(super) async fn keep_subscribed(
+    mut subscription: impl Subscription,
+    state: Recipient<SubscriptionChanged>,
+) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut failing = false;
+    while subscription.bridge_alive() {
+        match subscription.subscribe().await {
+            Ok(live) => {
+                if failing {
+                    log::info!("bridge: subscribed to redis again");
                 }
-                Err(e) => {
-                    if !failing {
-                        log::warn!("bridge: cannot subscribe to redis ({e}); retrying");
-                        failing = true;
-                    }
-                }
+                failing = false;
+                backoff = FIRST_BACKOFF;
+                state.do_send(SubscriptionChanged(true));
+                let reason = subscription.pump(live).await;
+                state.do_send(SubscriptionChanged(false));
+                log::warn!("bridge: redis subscription lost ({reason}); resubscribing");
             }
-            subscriber.rooms.disconnected();
-            subscriber.wait_offline(jittered(backoff)).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            Err(e) if !failing => {
+                log::warn!("bridge: cannot subscribe to redis ({e}); retrying");
+                failing = true;
+            }
+            Err(e) => log::debug!("bridge: still cannot subscribe to redis ({e})"),
         }
-    });
+        let (rooms, changes) = subscription.rooms();
+        rooms.disconnected();
+        wait_offline(rooms, changes, jittered(backoff)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+impl Subscription for Subscriber {
+    type Live = redis::aio::PubSub;
+
+    async fn subscribe(&mut self) -> Result<Self::Live, String> {
+        Subscriber::subscribe(self).await
+    }
+
+    async fn pump(&mut self, live: Self::Live) -> &'static str {
+        Subscriber::pump(self, live).await
+    }
+
+    fn bridge_alive(&self) -> bool {
+        self.inbound.connected()
+    }
+
+    fn rooms(
+        &mut self,
+    ) -> (
+        &mut RoomSubscriptions,
+        &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    ) {
+        (&mut self.rooms, &mut self.changes)
+    }
 }
 
 impl Subscriber {
@@ -183,10 +235,6 @@ impl Subscriber {
                 }
             }
         }
-    }
-
-    async fn wait_offline(&mut self, pause: Duration) {
-        wait_offline(&mut self.rooms, &mut self.changes, pause).await;
     }
 }
 
