@@ -130,6 +130,26 @@ describe("redis cluster: two nodes on three masters", () => {
     ]);
   });
 
+  it("a node killed on the cluster: a survivor announces its users (liveness keys and heartbeats on the cluster)", async () => {
+    const opts = { transports: ["websocket"] };
+    const doomed = await startClusterNode(redis, "doomed");
+    const watcher = await connectUser(url(0), opts);
+    const victim = await connectUser(doomed.url, opts, "victim-sharded");
+    await connectOf(watcher.socket, victim.session.userID);
+    // The doomed node's user list reached the cluster (hash-tagged with chat:nodes).
+    await eventually("the doomed node registered with its user", async () => {
+      const members = (await ask(redis, "SMEMBERS", "chat:nodes")).split("\n").filter((m) => m.startsWith("doomed."));
+      return members.length === 1 && members[0].endsWith("{chat:nodes}") &&
+        (await ask(redis, "HEXISTS", `chat:node:${members[0]}:users`, victim.session.userID)) === "1";
+    });
+    const killedAt = Date.now();
+    await doomed.kill();
+    assert.equal(await disconnectOf(watcher.socket, victim.session.userID, 15_000), victim.session.userID);
+    assert.ok(Date.now() - killedAt < 15_000);
+    const session = await ask(redis, "HGET", `session:${victim.session.sessionID}`, "connected");
+    assert.equal(session, "false", "the survivor saved the session disconnected");
+  });
+
   it("garbage and foreign namespaces on the sharded channels are counted and dropped", async () => {
     const opts = { transports: ["websocket"] };
     const alice = await connectUser(url(0), opts);

@@ -87,6 +87,7 @@ export async function startServer({ args = [], env = {}, port } = {}) {
       if (!/address already in use|EADDRINUSE|AddrInUse/i.test(String(err.message))) throw err;
     }
   }
+  lastError.message += ` (ports tried: ${[...tried].join(", ")})`;
   throw lastError;
 }
 
