@@ -47,6 +47,14 @@ describe("redis cluster failover: a master killed, its replica promoted", () => 
     })();
 
     await eventually("traffic before the kill", () => received.length >= 5);
+    // Redis replicates asynchronously: what the master acknowledged an instant before dying
+    // may never reach the replica, whatever the chat server does. Kill it once the replica
+    // has caught up, so that a loss can only be ours.
+    const replica = await redis.replicaOf(victim);
+    await eventually("the replica caught up", async () => {
+      const offset = async (port, field) => Number((await cli(port, "INFO", "replication")).match(new RegExp(`${field}:(\\d+)`))?.[1]);
+      return (await offset(replica, "slave_repl_offset")) >= (await offset(victim, "master_repl_offset"));
+    });
     const killedAt = Date.now();
     await redis.kill(victim);
     await redis.waitHealthy();
