@@ -28,10 +28,7 @@ export function startNode(redis, nodeId, { args = [], port } = {}) {
 export function startClusterNode(redis, nodeId, { args = [], port } = {}) {
   return startServer({
     port,
-    // 127.0.0.1 as the free-port probe: on 0.0.0.0 a port can be taken by another address's
-    // connection (a load generator using 127.0.0.2 as source) that the probe does not see.
-    args: ["--host", "127.0.0.1", "--redis-cluster-urls", redis.urls.join(","), "--node-id", nodeId,
-      "--drain-timeout-secs", "2", ...args],
+    args: ["--redis-cluster-urls", redis.urls.join(","), "--node-id", nodeId, "--drain-timeout-secs", "2", ...args],
   });
 }
 

@@ -42,7 +42,9 @@ export function freePort() {
     const srv = createServer();
     srv.unref();
     srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    // On every address, as the server binds (0.0.0.0): a port free on 127.0.0.1 only may be
+    // the local port of another address's connection (a load generator's 127.0.0.2 source).
+    srv.listen(0, "0.0.0.0", () => {
       const { port } = srv.address();
       srv.close(() => resolvePort(port));
     });
