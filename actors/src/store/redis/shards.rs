@@ -87,3 +87,36 @@ fn masters_of(reply: &Value) -> Vec<(i64, i64, String, u16)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn reads_the_masters_of_cluster_slots_and_skips_odd_entries() {
+        let node = |port| Value::Array(vec![bulk("127.0.0.1"), Value::Int(port), bulk("id")]);
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                Value::Int(0),
+                Value::Int(5460),
+                node(7000),
+                node(7003),
+            ]),
+            Value::Array(vec![Value::Int(5461), Value::Int(10922), node(7001)]),
+            Value::Array(vec![bulk("junk")]),
+            Value::Array(vec![Value::Int(1), Value::Int(2), node(70_000)]),
+        ]);
+        assert_eq!(
+            masters_of(&reply),
+            [
+                (0, 5460, "127.0.0.1".to_owned(), 7000),
+                (5461, 10922, "127.0.0.1".to_owned(), 7001)
+            ]
+        );
+        assert!(masters_of(&Value::Nil).is_empty());
+    }
+}
