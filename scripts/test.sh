@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+# redis-cli (redis-tools) joins the Redis Cluster of the cluster tests (--cluster create).
+command -v redis-cli >/dev/null || need_pkgs+=(redis-tools)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_pkgs+=(nginx)
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

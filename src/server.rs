@@ -30,6 +30,10 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
             RedisConnection::new(url, settings.redis_timeout)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
         ),
+        (None, None) if !settings.redis_cluster_urls.is_empty() => Some(
+            RedisConnection::new_cluster(&settings.redis_cluster_urls, settings.redis_timeout)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
         _ => None,
     };
     let redis_probe = redis
@@ -113,6 +117,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
             Some(Conformance::Engineio) => "engine.io conformance",
             Some(Conformance::Socketio) => "socket.io conformance",
             None if settings.redis_url.is_some() => "chat, redis",
+            None if !settings.redis_cluster_urls.is_empty() => "chat, redis cluster",
             None => "chat, in-memory",
         }
     );
@@ -167,8 +172,12 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
     if let Some(shared) = &shared_recovery {
         hub.do_send(ShareRecovery(shared.clone()));
     }
-    if let (Some(conn), Some(url)) = (redis, &settings.redis_url) {
-        watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
+    if let Some(conn) = redis {
+        if !conn.is_cluster() {
+            // Recovery from a Redis restarted empty reads `chat:users`, a single Redis's key.
+            watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
+        }
+        let url = settings.redis_url.as_deref().unwrap_or_default();
         // With Redis, the node is part of a cluster: broadcasts and presence questions go to
         // the other nodes, and dead nodes' users get announced.
         let config = BridgeConfig {
@@ -177,6 +186,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
                 SubscriptionMode::Pattern => chat_actors::bridge::SubscriptionMode::Pattern,
                 SubscriptionMode::Rooms => chat_actors::bridge::SubscriptionMode::Rooms,
             },
+            cluster_urls: settings.redis_cluster_urls.clone(),
             ..BridgeConfig::new(url, &settings.node_id, &settings.channel_prefix)
         };
         if let Err(e) = start_bridge(config, hub.clone(), sessions.clone(), conn) {
@@ -201,6 +211,18 @@ impl http::RedisProbe for Probe {
     fn ping(&self) -> futures_util::future::BoxFuture<'static, bool> {
         let conn = self.0.clone();
         Box::pin(async move { conn.ping().await.is_ok() })
+    }
+
+    fn shards(
+        &self,
+    ) -> futures_util::future::BoxFuture<'static, Option<Vec<chat_actors::store::ShardStatus>>>
+    {
+        let conn = self.0.clone();
+        Box::pin(async move { conn.shards().await })
+    }
+
+    fn is_cluster(&self) -> bool {
+        self.0.is_cluster()
     }
 }
 

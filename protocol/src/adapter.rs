@@ -75,7 +75,7 @@ pub fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, DecodeError> {
     })
 }
 
-fn decode_broadcast_packet(packet: Node) -> Result<BroadcastPacket, DecodeError> {
+pub(crate) fn decode_broadcast_packet(packet: Node) -> Result<BroadcastPacket, DecodeError> {
     let Node::Map(mut fields) = packet else {
         return Err(DecodeError::Shape("broadcast packet is not a map"));
     };
@@ -104,7 +104,7 @@ fn decode_broadcast_packet(packet: Node) -> Result<BroadcastPacket, DecodeError>
     })
 }
 
-fn decode_broadcast_opts(opts: Node) -> Result<BroadcastOpts, DecodeError> {
+pub(crate) fn decode_broadcast_opts(opts: Node) -> Result<BroadcastOpts, DecodeError> {
     let Node::Map(mut fields) = opts else {
         return Err(DecodeError::Shape("broadcast opts is not a map"));
     };
@@ -126,7 +126,7 @@ fn decode_broadcast_opts(opts: Node) -> Result<BroadcastOpts, DecodeError> {
 }
 
 /// The value of `key` in a decoded map, the last one when repeated (as JavaScript keeps it).
-fn take_field(fields: &mut Vec<(String, Node)>, key: &str) -> Option<Node> {
+pub(crate) fn take_field(fields: &mut Vec<(String, Node)>, key: &str) -> Option<Node> {
     let index = fields.iter().rposition(|(name, _)| name == key)?;
     Some(fields.swap_remove(index).1)
 }
@@ -157,7 +157,13 @@ pub fn encode_broadcast(broadcast: &Broadcast) -> Vec<u8> {
     writer.array_header(3);
     writer.str(&broadcast.uid);
 
-    let packet = &broadcast.packet;
+    write_packet(&mut writer, &broadcast.packet);
+    write_opts(&mut writer, &broadcast.opts);
+    writer.into_bytes()
+}
+
+/// The packet map `{type, data, nsp}`, attachments as bin.
+pub(crate) fn write_packet(writer: &mut Writer, packet: &BroadcastPacket) {
     writer.map_header(3);
     writer.str("type");
     writer.unsigned(u64::from(packet.kind));
@@ -165,16 +171,17 @@ pub fn encode_broadcast(broadcast: &Broadcast) -> Vec<u8> {
     writer.json(&packet.data, &packet.attachments);
     writer.str("nsp");
     writer.str(&packet.nsp);
+}
 
-    let opts = &broadcast.opts;
+/// The options map `{rooms, except, flags}`.
+pub(crate) fn write_opts(writer: &mut Writer, opts: &BroadcastOpts) {
     writer.map_header(3);
     writer.str("rooms");
-    write_rooms(&mut writer, &opts.rooms);
+    write_rooms(writer, &opts.rooms);
     writer.str("except");
-    write_rooms(&mut writer, &opts.except);
+    write_rooms(writer, &opts.except);
     writer.str("flags");
     writer.json(&Value::Object(opts.flags.clone()), &[]);
-    writer.into_bytes()
 }
 
 fn write_rooms(writer: &mut Writer, rooms: &[String]) {
@@ -426,7 +433,7 @@ pub fn decode_response(text: &[u8]) -> Result<Response, DecodeError> {
 }
 
 /// One `{id, handshake, rooms, data}` of a type 5 answer; `handshake`/`data` default to null.
-fn socket_details(socket: &Value) -> Result<SocketDetails, DecodeError> {
+pub(crate) fn socket_details(socket: &Value) -> Result<SocketDetails, DecodeError> {
     let Value::Object(fields) = socket else {
         return Err(DecodeError::Shape("fetched socket is not an object"));
     };

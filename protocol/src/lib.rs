@@ -8,10 +8,12 @@
 //! - [`socketio`]: Socket.IO v5 packets carried inside Engine.IO `message` packets.
 //! - [`binary`]: attachments of binary events (`{"_placeholder":true,"num":N}`).
 //! - [`adapter`]: the `socket.io-redis` v6 pub/sub format shared with Node nodes.
+//! - [`cluster_message`]: the sharded adapter's `ClusterAdapter` messages (Redis Cluster).
 //! - [`json`]: JSON text written exactly as JavaScript's `JSON.stringify` writes it.
 
 pub mod adapter;
 pub mod binary;
+pub mod cluster_message;
 pub mod engineio;
 pub mod error;
 pub mod json;

@@ -49,6 +49,11 @@ pub struct Cli {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// Seed nodes of a Redis Cluster, comma-separated (`redis://h1:7000,redis://h2:7001`):
+    /// stores on the cluster, sharded pub/sub between nodes; exclusive with --redis-url [default: none]
+    #[arg(long, env = "REDIS_CLUSTER_URLS")]
+    pub redis_cluster_urls: Option<String>,
+
     /// This node's id in the cluster (a short string) [default: random 6 characters]
     #[arg(long, env = "CHAT_NODE_ID")]
     pub node_id: Option<String>,

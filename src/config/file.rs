@@ -11,6 +11,7 @@ pub struct FileConfig {
     pub host: Option<String>,
     pub path: Option<String>,
     pub redis_url: Option<String>,
+    pub redis_cluster_urls: Option<String>,
     pub node_id: Option<String>,
     pub channel_prefix: Option<String>,
     pub subscription_mode: Option<super::SubscriptionMode>,

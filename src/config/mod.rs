@@ -49,6 +49,8 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub redis_url: Option<String>,
+    /// Seed nodes of a Redis Cluster; empty = no cluster. Exclusive with `redis_url`.
+    pub redis_cluster_urls: Vec<String>,
     pub node_id: String,
     pub channel_prefix: String,
     pub subscription_mode: SubscriptionMode,
@@ -123,6 +125,11 @@ impl Settings {
                 .clone()
                 .or(file.redis_url.clone())
                 .filter(|u| !u.is_empty()),
+            redis_cluster_urls: split_urls(
+                cli.redis_cluster_urls
+                    .as_deref()
+                    .or(file.redis_cluster_urls.as_deref()),
+            ),
             node_id: pick!(node_id, chat_actors::engine::random_hex(3)),
             channel_prefix: pick!(channel_prefix, "socket.io".to_owned()),
             subscription_mode: pick!(subscription_mode, SubscriptionMode::Rooms),
@@ -213,6 +220,28 @@ impl Settings {
         if self.channel_prefix.is_empty() {
             return invalid("channel-prefix", "must not be empty");
         }
+        if self.redis_url.is_some() && !self.redis_cluster_urls.is_empty() {
+            return invalid(
+                "redis-url/redis-cluster-urls",
+                "give either --redis-url (one Redis) or --redis-cluster-urls (a Redis Cluster), not both",
+            );
+        }
+        if self
+            .redis_cluster_urls
+            .iter()
+            .any(|url| !(url.starts_with("redis://") || url.starts_with("rediss://")))
+        {
+            return invalid(
+                "redis-cluster-urls",
+                "every seed node must start with redis:// or rediss://",
+            );
+        }
+        if !self.redis_cluster_urls.is_empty() && self.node_id.contains(['{', '}']) {
+            return invalid(
+                "node-id",
+                "must not contain '{' or '}' on a Redis Cluster (they would pick the hash slot of our keys)",
+            );
+        }
         if let Some(url) = &self.redis_url {
             if !(url.starts_with("redis://")
                 || url.starts_with("rediss://")
@@ -227,6 +256,16 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// `a, b,,c` → `["a", "b", "c"]`: a comma-separated list, blanks dropped.
+fn split_urls(list: Option<&str>) -> Vec<String> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -306,6 +345,27 @@ mod tests {
         assert_eq!(file.subscription_mode, Some(SubscriptionMode::Pattern));
         assert!(toml::from_str::<FileConfig>(r#"subscription_mode = "both""#).is_err());
         assert!(Cli::try_parse_from(["chat-server", "--subscription-mode", "both"]).is_err());
+    }
+
+    #[test]
+    fn redis_cluster_urls_are_a_list_exclusive_with_redis_url() {
+        let s = settings(&["--redis-cluster-urls", "redis://a:7000, redis://b:7001,"]).unwrap();
+        assert_eq!(s.redis_cluster_urls, ["redis://a:7000", "redis://b:7001"]);
+        assert!(settings(&[]).unwrap().redis_cluster_urls.is_empty());
+        let both = settings(&[
+            "--redis-url",
+            "redis://x",
+            "--redis-cluster-urls",
+            "redis://a:7000",
+        ]);
+        match both {
+            Err(ConfigError::Invalid { name, .. }) => {
+                assert_eq!(name, "redis-url/redis-cluster-urls")
+            }
+            other => panic!("both accepted: {other:?}"),
+        }
+        assert!(settings(&["--redis-cluster-urls", "http://a"]).is_err());
+        assert!(settings(&["--redis-cluster-urls", "redis://a", "--node-id", "n{1}"]).is_err());
     }
 
     #[test]

@@ -186,8 +186,10 @@ impl NodeLiveness {
             version: self.version,
             users: self.users.len(),
         };
+        // SPUBLISH on a cluster: the channel shares the hash slot of the keys above
+        // (`sharded.rs`), so the whole MULTI stays on one shard.
         pipeline
-            .cmd("PUBLISH")
+            .cmd(self.conn.publish_command())
             .arg(&self.channel)
             .arg(beat.encode())
             .ignore();

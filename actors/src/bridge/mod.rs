@@ -18,6 +18,10 @@
 //! In rooms mode the hub publishes a private message as one-room broadcasts (recipient's room,
 //! sender's room), so only the nodes with a recipient receive it.
 //!
+//! On a Redis Cluster the nodes speak the sharded adapter's format over sharded pub/sub
+//! instead (`sharded.rs`, `sharded_subscriber.rs`); liveness and presence are the same, their
+//! keys and heartbeat channel pinned to one hash slot.
+//!
 //! # Keys of our own (node liveness)
 //!
 //! None of these matches `<p>#/#*`, `<p>-request#` or `<p>-response#`: Node nodes would choke.
@@ -65,6 +69,8 @@ mod reaper;
 mod redis_bridge;
 mod requests;
 mod room_subscriptions;
+mod sharded;
+mod sharded_subscriber;
 mod subscriber;
 
 pub use self::channels::Channels;
@@ -88,6 +94,9 @@ use std::time::Duration;
 pub struct BridgeConfig {
     /// The Redis the cluster shares; the subscriber opens its own connection to it.
     pub redis_url: String,
+    /// Seed nodes of a Redis Cluster. When not empty, `redis_url` is unused and the nodes talk
+    /// in the sharded adapter's format over sharded pub/sub (`sharded.rs`).
+    pub cluster_urls: Vec<String>,
     /// This node's `uid` in broadcasts and requests (a short string).
     pub node_id: String,
     /// `<p>` of the channel names.
@@ -136,12 +145,41 @@ impl BridgeConfig {
     pub fn new(redis_url: &str, node_id: &str, channel_prefix: &str) -> BridgeConfig {
         BridgeConfig {
             redis_url: redis_url.to_owned(),
+            cluster_urls: Vec::new(),
             node_id: node_id.to_owned(),
             channel_prefix: channel_prefix.to_owned(),
             subscription_mode: SubscriptionMode::default(),
             request_timeout: Duration::from_secs(1),
             redis_timeout: RedisConnection::DEFAULT_TIMEOUT,
             liveness: LivenessConfig::default(),
+        }
+    }
+}
+
+impl BridgeConfig {
+    /// Whether the nodes share a Redis Cluster.
+    pub fn is_sharded(&self) -> bool {
+        !self.cluster_urls.is_empty()
+    }
+
+    /// The heartbeat channel; on a cluster it carries the hash tag of the liveness keys, so
+    /// that the heartbeat's `SPUBLISH` fits in their `MULTI` (see `sharded.rs`).
+    pub fn heartbeat_channel(&self) -> String {
+        let channel = heartbeat::heartbeat_channel(&self.channel_prefix);
+        if self.is_sharded() {
+            format!("{channel}{}", sharded::LIVENESS_TAG)
+        } else {
+            channel
+        }
+    }
+
+    /// A new instance id (`<node-id>.<random>`, tagged on a cluster: see `sharded.rs`).
+    fn new_instance(&self) -> String {
+        let instance = format!("{}.{}", self.node_id, crate::engine::random_hex(4));
+        if self.is_sharded() {
+            format!("{instance}{}", sharded::LIVENESS_TAG)
+        } else {
+            instance
         }
     }
 }
@@ -155,25 +193,45 @@ pub fn start_bridge(
     sessions: Addr<SessionStore>,
     conn: RedisConnection,
 ) -> Result<Addr<RedisBridge>, BridgeError> {
-    let client = redis::Client::open(config.redis_url.as_str())
-        .map_err(|e| BridgeError::InvalidUrl(e.to_string()))?;
-    let instance = format!("{}.{}", config.node_id, crate::engine::random_hex(4));
+    let instance = config.new_instance();
     let bridge = RedisBridge::new(&config, &instance, hub.clone(), conn.clone()).start();
     let (room_watch, room_changes) = RoomWatch::new();
-    let heartbeat = heartbeat::heartbeat_channel(&config.channel_prefix);
-    subscriber::spawn(
-        subscriber::SubscriberConfig {
-            client,
-            channels: Channels::new(&config.channel_prefix),
-            mode: config.subscription_mode,
-            heartbeat: heartbeat.clone(),
-            timeout: config.redis_timeout,
-        },
-        bridge.clone().recipient(),
-        bridge.clone().recipient(),
-        room_changes,
-    );
-    if config.subscription_mode == SubscriptionMode::Rooms {
+    let heartbeat = config.heartbeat_channel();
+    let channels = Channels::new(&config.channel_prefix);
+    if config.is_sharded() {
+        sharded_subscriber::spawn(
+            sharded_subscriber::ShardedSubscriberConfig {
+                urls: config.cluster_urls.clone(),
+                fixed: vec![
+                    channels.broadcast.clone(),
+                    sharded::response_channel(&channels, &config.node_id),
+                    heartbeat.clone(),
+                ],
+                channels,
+                timeout: config.redis_timeout,
+            },
+            bridge.clone().recipient(),
+            bridge.clone().recipient(),
+            room_changes,
+        );
+    } else {
+        let client = redis::Client::open(config.redis_url.as_str())
+            .map_err(|e| BridgeError::InvalidUrl(e.to_string()))?;
+        subscriber::spawn(
+            subscriber::SubscriberConfig {
+                client,
+                channels,
+                mode: config.subscription_mode,
+                heartbeat: heartbeat.clone(),
+                timeout: config.redis_timeout,
+            },
+            bridge.clone().recipient(),
+            bridge.clone().recipient(),
+            room_changes,
+        );
+    }
+    // Sharded pub/sub is always in rooms mode (the sharded adapter's `dynamic`).
+    if config.subscription_mode == SubscriptionMode::Rooms || config.is_sharded() {
         // In pattern mode the watch is dropped here: the subscriber then ignores rooms.
         hub.do_send(WatchRooms(room_watch));
     }
@@ -185,7 +243,11 @@ pub fn start_bridge(
         heartbeat,
     )
     .start();
-    node_users::learn_at_start(conn.clone());
+    if !config.is_sharded() {
+        // One SCAN of `session:*`; a cluster would need one per shard: there, users of Node
+        // nodes are learned from their broadcasts only.
+        node_users::learn_at_start(conn.clone());
+    }
     // Both run timers, which keep them alive for the life of the node.
     DeadNodeReaper::new(
         instance,

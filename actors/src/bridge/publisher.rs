@@ -54,20 +54,23 @@ async fn drain(conn: RedisConnection, mut receiver: mpsc::Receiver<Publication>)
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut failing = false;
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut pipeline = redis::pipe();
-        for publication in &batch {
-            pipeline
-                .cmd("PUBLISH")
-                .arg(&publication.channel)
-                .arg(&publication.payload)
-                .ignore();
-        }
         let count = batch.len() as u64;
-        // A PUBLISH sent twice would deliver twice: resend only what never left.
-        match conn
-            .query_pipeline::<()>(&pipeline, Replay::OnlyIfUnsent)
-            .await
-        {
+        let sent = if conn.is_cluster() {
+            publish_sharded(&conn, &batch).await
+        } else {
+            let mut pipeline = redis::pipe();
+            for publication in &batch {
+                pipeline
+                    .cmd("PUBLISH")
+                    .arg(&publication.channel)
+                    .arg(&publication.payload)
+                    .ignore();
+            }
+            // A PUBLISH sent twice would deliver twice: resend only what never left.
+            conn.query_pipeline::<()>(&pipeline, Replay::OnlyIfUnsent)
+                .await
+        };
+        match sent {
             Ok(()) => {
                 METRICS
                     .bridge_messages
@@ -91,4 +94,19 @@ async fn drain(conn: RedisConnection, mut receiver: mpsc::Receiver<Publication>)
         }
         batch.clear();
     }
+}
+
+/// On a cluster a pipeline may only touch one slot, so each `SPUBLISH` goes alone to its
+/// channel's shard; all are sent at once (the cluster connection keeps their order per shard,
+/// hence per channel, which is the order that matters: one conversation is one channel).
+async fn publish_sharded(
+    conn: &RedisConnection,
+    batch: &[Publication],
+) -> Result<(), crate::store::StoreError> {
+    let sends = batch.iter().map(|publication| {
+        let mut spublish = redis::cmd("SPUBLISH");
+        spublish.arg(&publication.channel).arg(&publication.payload);
+        async move { conn.query::<()>(&spublish, Replay::OnlyIfUnsent).await }
+    });
+    futures_util::future::try_join_all(sends).await.map(|_| ())
 }

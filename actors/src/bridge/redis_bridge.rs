@@ -7,7 +7,6 @@
 
 use super::answers;
 use super::channels::{ChannelKind, NAMESPACE};
-use super::heartbeat::heartbeat_channel;
 use super::messages::{NodesHolding, SubscriptionChanged};
 use super::peers::PeerTable;
 use super::publisher::Publisher;
@@ -28,22 +27,27 @@ use chat_protocol::adapter::{
 use std::time::{Duration, Instant};
 
 pub struct RedisBridge {
-    uid: String,
+    pub(super) uid: String,
     /// How our own broadcasts begin on the wire (see [`own_prefix`]).
     own_prefix: Vec<u8>,
-    channels: Channels,
+    pub(super) channels: Channels,
     pub(super) hub: Addr<ChatHub>,
     pub(super) conn: RedisConnection,
     /// The other nodes of ours, from their heartbeats (`peers.rs`, `membership.rs`).
     pub(super) peers: PeerTable,
     pub(super) heartbeat_channel: String,
     pub(super) liveness: LivenessConfig,
-    publisher: Publisher,
-    pending: PendingRequests,
+    pub(super) publisher: Publisher,
+    pub(super) pending: PendingRequests,
     request_timeout: Duration,
     subscribed: bool,
     subscriptions: u64,
     mode: SubscriptionMode,
+    /// On a Redis Cluster: the sharded adapter's messages (`sharded.rs`) instead of the
+    /// classic format.
+    pub(super) sharded: bool,
+    /// `<p>#/#<uid>#`: where answers to our requests come, on a cluster.
+    pub(super) own_channel: String,
 }
 
 impl RedisBridge {
@@ -63,7 +67,7 @@ impl RedisBridge {
                 config.liveness.heartbeat_ttl,
                 config.liveness.heartbeat_every,
             ),
-            heartbeat_channel: heartbeat_channel(&config.channel_prefix),
+            heartbeat_channel: config.heartbeat_channel(),
             liveness: config.liveness,
             publisher: Publisher::start(conn.clone()),
             conn,
@@ -71,7 +75,16 @@ impl RedisBridge {
             request_timeout: config.request_timeout,
             subscribed: false,
             subscriptions: 0,
-            mode: config.subscription_mode,
+            mode: if config.is_sharded() {
+                SubscriptionMode::Rooms
+            } else {
+                config.subscription_mode
+            },
+            sharded: config.is_sharded(),
+            own_channel: super::sharded::response_channel(
+                &Channels::new(&config.channel_prefix),
+                &config.node_id,
+            ),
         }
     }
 
@@ -147,12 +160,8 @@ impl RedisBridge {
             return Box::pin(actix::fut::ready(None));
         }
         let conn = self.conn.clone();
-        let mut numsub = redis::cmd("PUBSUB");
-        numsub.arg("NUMSUB").arg(&self.channels.request);
-        let counted = async move {
-            let reply: (String, usize) = conn.query(&numsub, Replay::Safe).await?;
-            Ok::<_, crate::store::StoreError>(reply.1)
-        };
+        let request_channel = self.request_channel().to_owned();
+        let counted = async move { subscribers_of(&conn, &request_channel).await };
         Box::pin(counted.into_actor(self).then(move |numsub, act, _| {
             let subscribers = match numsub {
                 Ok(n) => n,
@@ -169,11 +178,15 @@ impl RedisBridge {
                 return Box::pin(actix::fut::ready(Some(PeerReport::default())));
             }
             let request_id = crate::engine::random_hex(8);
-            let request = encode_request(&build_request(&act.uid, &request_id, &query));
+            let request = if act.sharded {
+                super::sharded::encode_request(&act.uid, &request_id, &query)
+            } else {
+                encode_request(&build_request(&act.uid, &request_id, &query)).into_bytes()
+            };
             let answers = act.pending.register(&request_id, expected, known);
             let conn = act.conn.clone();
-            let mut publish = redis::cmd("PUBLISH");
-            publish.arg(&act.channels.request).arg(request);
+            let mut publish = redis::cmd(conn.publish_command());
+            publish.arg(act.request_channel()).arg(request);
             let timeout = act.request_timeout;
             let wait = async move {
                 if let Err(e) = conn.query::<()>(&publish, Replay::OnlyIfUnsent).await {
@@ -200,6 +213,19 @@ impl RedisBridge {
     }
 }
 
+/// How many clients are subscribed to `channel` (`PUBSUB NUMSUB`, or `SHARDNUMSUB` summed
+/// over the cluster's nodes).
+async fn subscribers_of(
+    conn: &RedisConnection,
+    channel: &str,
+) -> Result<usize, crate::store::StoreError> {
+    let mut numsub = redis::cmd("PUBSUB");
+    numsub.arg(conn.numsub_subcommand()).arg(channel);
+    let counts: std::collections::HashMap<String, usize> =
+        conn.query(&numsub, Replay::Safe).await?;
+    Ok(counts.get(channel).copied().unwrap_or(0))
+}
+
 /// The first bytes of a broadcast of ours, as any msgpack encoder writes them: a 3-element
 /// array (`0x93`), then `uid` as a minimal-length string. A payload starting with them has our
 /// uid as its first element, which [`RedisBridge::on_broadcast`] would ignore after decoding.
@@ -222,7 +248,7 @@ enum Asked {
     NotSent,
 }
 
-fn undecodable(what: &str, error: &chat_protocol::DecodeError) {
+pub(super) fn undecodable(what: &str, error: &chat_protocol::DecodeError) {
     METRICS.error("bridge_decode");
     log::debug!("bridge: dropping an undecodable {what}: {error}");
 }
@@ -241,6 +267,9 @@ impl Handler<Broadcast> for RedisBridge {
     /// Publishes a hub broadcast exactly as Node's adapter would.
     fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
         let rooms = distinct(msg.rooms);
+        if self.sharded {
+            return self.publish_sharded(msg.event, rooms, distinct(msg.except));
+        }
         let channel = self.channels.broadcast_to(&rooms);
         let wire = WireBroadcast {
             uid: self.uid.clone(),
@@ -280,6 +309,9 @@ impl Handler<Inbound> for RedisBridge {
         if msg.channel == self.heartbeat_channel {
             return self.on_heartbeat(&msg.payload, ctx);
         }
+        if self.sharded {
+            return self.on_cluster_message(&msg.channel, &msg.payload, ctx);
+        }
         match self.channels.classify(&msg.channel) {
             ChannelKind::Broadcast => self.on_broadcast(&msg.payload),
             ChannelKind::Request => self.on_request(&msg.payload, ctx),
@@ -307,14 +339,8 @@ impl Handler<NodesHolding> for RedisBridge {
             return Box::pin(async { None });
         }
         let conn = self.conn.clone();
-        let mut numsub = redis::cmd("PUBSUB");
-        numsub
-            .arg("NUMSUB")
-            .arg(self.channels.broadcast_to(&[msg.room]));
-        Box::pin(async move {
-            let reply: (String, usize) = conn.query(&numsub, Replay::Safe).await.ok()?;
-            Some(reply.1)
-        })
+        let channel = self.channels.broadcast_to(&[msg.room]);
+        Box::pin(async move { subscribers_of(&conn, &channel).await.ok() })
     }
 }
 

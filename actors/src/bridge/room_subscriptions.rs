@@ -176,6 +176,11 @@ impl RoomSubscriptions {
         }
     }
 
+    /// Whether `channel` is a room channel this node wants subscribed.
+    pub fn wants(&self, channel: &str) -> bool {
+        self.wanted.contains(channel)
+    }
+
     /// Number of room channels wanted.
     #[cfg(test)]
     pub fn len(&self) -> usize {

@@ -17,13 +17,13 @@ use rand::Rng;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// A pub/sub connection with no traffic is checked this often.
-const PING_EVERY: Duration = Duration::from_secs(3);
+pub(super) const PING_EVERY: Duration = Duration::from_secs(3);
 /// Room changes turned into one `SUBSCRIBE` / `UNSUBSCRIBE` at most (a connect storm's joins
 /// batch up while the previous command is in flight).
-const MAX_CHANGES: usize = 4096;
+pub(super) const MAX_CHANGES: usize = 4096;
 
 pub struct SubscriberConfig {
     pub client: redis::Client,
@@ -52,40 +52,92 @@ pub(super) fn spawn(
     state: Recipient<SubscriptionChanged>,
     changes: mpsc::UnboundedReceiver<RoomChange>,
 ) {
-    let mut subscriber = Subscriber {
+    let subscriber = Subscriber {
         rooms: RoomSubscriptions::new(config.channels.clone()),
         config,
         inbound,
         changes: Some(changes),
     };
-    actix::spawn(async move {
-        let mut backoff = FIRST_BACKOFF;
-        let mut failing = false;
-        while subscriber.inbound.connected() {
-            match subscriber.subscribe().await {
-                Ok(pubsub) => {
-                    if failing {
-                        log::info!("bridge: subscribed to redis again");
-                    }
-                    failing = false;
-                    backoff = FIRST_BACKOFF;
-                    state.do_send(SubscriptionChanged(true));
-                    let reason = subscriber.pump(pubsub).await;
-                    state.do_send(SubscriptionChanged(false));
-                    log::warn!("bridge: redis subscription lost ({reason}); reconnecting");
+    actix::spawn(keep_subscribed(subscriber, state));
+}
+
+/// One way of being subscribed (classic pub/sub here, sharded in `sharded_subscriber.rs`);
+/// [`keep_subscribed`] runs the reconnect loop around it.
+pub(super) trait Subscription {
+    /// What a successful subscription yields, for [`Subscription::pump`].
+    type Live;
+    /// Connects and subscribes everything.
+    async fn subscribe(&mut self) -> Result<Self::Live, String>;
+    /// Forwards messages until the subscription may be lost; returns why it stopped.
+    async fn pump(&mut self, live: Self::Live) -> &'static str;
+    /// Whether the bridge still listens (the loop ends when it is gone).
+    fn bridge_alive(&self) -> bool;
+    /// The room bookkeeping and the hub's room changes, followed while offline.
+    fn rooms(
+        &mut self,
+    ) -> (
+        &mut RoomSubscriptions,
+        &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    );
+}
+
+/// Subscribes, pumps, and after any loss starts over after an exponential backoff with
+/// jitter, telling the bridge every change ([`SubscriptionChanged`]); ends with the bridge.
+pub(super) async fn keep_subscribed(
+    mut subscription: impl Subscription,
+    state: Recipient<SubscriptionChanged>,
+) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut failing = false;
+    while subscription.bridge_alive() {
+        match subscription.subscribe().await {
+            Ok(live) => {
+                if failing {
+                    log::info!("bridge: subscribed to redis again");
                 }
-                Err(e) => {
-                    if !failing {
-                        log::warn!("bridge: cannot subscribe to redis ({e}); retrying");
-                        failing = true;
-                    }
-                }
+                failing = false;
+                backoff = FIRST_BACKOFF;
+                state.do_send(SubscriptionChanged(true));
+                let reason = subscription.pump(live).await;
+                state.do_send(SubscriptionChanged(false));
+                log::warn!("bridge: redis subscription lost ({reason}); resubscribing");
             }
-            subscriber.rooms.disconnected();
-            subscriber.wait_offline(jittered(backoff)).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            Err(e) if !failing => {
+                log::warn!("bridge: cannot subscribe to redis ({e}); retrying");
+                failing = true;
+            }
+            Err(e) => log::debug!("bridge: still cannot subscribe to redis ({e})"),
         }
-    });
+        let (rooms, changes) = subscription.rooms();
+        rooms.disconnected();
+        wait_offline(rooms, changes, jittered(backoff)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+impl Subscription for Subscriber {
+    type Live = redis::aio::PubSub;
+
+    async fn subscribe(&mut self) -> Result<Self::Live, String> {
+        Subscriber::subscribe(self).await
+    }
+
+    async fn pump(&mut self, live: Self::Live) -> &'static str {
+        Subscriber::pump(self, live).await
+    }
+
+    fn bridge_alive(&self) -> bool {
+        self.inbound.connected()
+    }
+
+    fn rooms(
+        &mut self,
+    ) -> (
+        &mut RoomSubscriptions,
+        &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    ) {
+        (&mut self.rooms, &mut self.changes)
+    }
 }
 
 impl Subscriber {
@@ -184,25 +236,29 @@ impl Subscriber {
             }
         }
     }
+}
 
-    /// Sleeps `pause` before the next connection attempt, recording room changes meanwhile
-    /// (the next connection subscribes them; their joiners need not wait for it).
-    async fn wait_offline(&mut self, pause: Duration) {
-        let sleep = actix::clock::sleep(pause);
-        tokio::pin!(sleep);
-        let mut batch = Vec::new();
-        loop {
-            tokio::select! {
-                _ = &mut sleep => return,
-                received = next_changes(&mut self.changes, &mut batch) => {
-                    if received == 0 {
-                        continue;
-                    }
-                    for change in batch.drain(..) {
-                        self.rooms.apply(change);
-                    }
-                    self.rooms.disconnected();
+/// Sleeps `pause` before the next connection attempt, recording room changes meanwhile
+/// (the next connection subscribes them; their joiners need not wait for it).
+pub(super) async fn wait_offline(
+    rooms: &mut RoomSubscriptions,
+    changes: &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
+    pause: Duration,
+) {
+    let sleep = actix::clock::sleep(pause);
+    tokio::pin!(sleep);
+    let mut batch = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return,
+            received = next_changes(changes, &mut batch) => {
+                if received == 0 {
+                    continue;
                 }
+                for change in batch.drain(..) {
+                    rooms.apply(change);
+                }
+                rooms.disconnected();
             }
         }
     }
@@ -210,7 +266,7 @@ impl Subscriber {
 
 /// The next room changes (up to [`MAX_CHANGES`]) into `batch`; pends forever once every
 /// sender is gone, so that a `select!` does not spin on a closed channel.
-async fn next_changes(
+pub(super) async fn next_changes(
     changes: &mut Option<mpsc::UnboundedReceiver<RoomChange>>,
     batch: &mut Vec<RoomChange>,
 ) -> usize {
@@ -248,7 +304,7 @@ async fn apply_plan(
 }
 
 /// `base` ± 25 %, so that many nodes do not reconnect in lockstep.
-fn jittered(base: Duration) -> Duration {
+pub(super) fn jittered(base: Duration) -> Duration {
     let factor = rand::rng().random_range(0.75..1.25);
     base.mul_f64(factor)
 }

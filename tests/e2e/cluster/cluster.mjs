@@ -21,6 +21,25 @@ export function startNode(redis, nodeId, { args = [], port } = {}) {
 }
 
 /**
+ * Starts a chat-server node on a Redis Cluster (lib/redis-cluster.mjs).
+ * @param {{urls: string[]}} redis
+ * @param {string} nodeId
+ */
+export function startClusterNode(redis, nodeId, { args = [], port } = {}) {
+  return startServer({
+    port,
+    args: ["--redis-cluster-urls", redis.urls.join(","), "--node-id", nodeId, "--drain-timeout-secs", "2", ...args],
+  });
+}
+
+/** The value of one `chat_errors_total` counter of `node` (0 when never counted). */
+export async function errorCount(node, kind) {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
+  return match ? Number(match[1]) : 0;
+}
+
+/**
  * The lifecycle of a cluster test file: a private Redis and `count` nodes started before the
  * tests (node ids n1, n2, ...), sockets closed after each test, everything stopped at the end.
  * Returns a handle whose `redis`, `nodes` and `client` (an ioredis client) are set once started.

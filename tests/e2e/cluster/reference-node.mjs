@@ -7,13 +7,25 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../lib/server.mjs";
 
-const REFERENCE = join(dirname(fileURLToPath(import.meta.url)), "fixtures/reference-server.mjs");
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
 /** Starts the Node reference server on a free port; resolves once it accepts connections. */
-export async function startReference(redisUrl, adapter) {
+export function startReference(redisUrl, adapter) {
+  return startFixture("reference-server.mjs", { REDIS_URL: redisUrl, ADAPTER: adapter });
+}
+
+/**
+ * The reference server on a Redis Cluster with createShardedAdapter (dynamic mode).
+ * @param {string[]} clusterUrls seed nodes
+ */
+export function startShardedReference(clusterUrls) {
+  return startFixture("sharded-reference-server.mjs", { REDIS_CLUSTER_URLS: clusterUrls.join(",") });
+}
+
+async function startFixture(script, env) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [REFERENCE], {
-    env: { ...process.env, PORT: String(port), REDIS_URL: redisUrl, ADAPTER: adapter },
+  const proc = spawn(process.execPath, [join(FIXTURES, script)], {
+    env: { ...process.env, PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -42,7 +42,9 @@ export function freePort() {
     const srv = createServer();
     srv.unref();
     srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    // On every address, as the server binds (0.0.0.0): a port free on 127.0.0.1 only may be
+    // the local port of another address's connection (a load generator's 127.0.0.2 source).
+    srv.listen(0, "0.0.0.0", () => {
       const { port } = srv.address();
       srv.close(() => resolvePort(port));
     });
@@ -71,10 +73,16 @@ export async function startServer({ args = [], env = {}, port } = {}) {
   const bin = serverBinary();
   if (port !== undefined) return launch(bin, port, args, env);
   // A port can be taken between freePort() and the bind (by another listener, or as the local
-  // port of an outgoing connection when many run at once): retry in that case.
+  // port of an outgoing connection when many run at once): retry in that case, each
+  // time on another port (the kernel may hand out the same one again: an outgoing connection's
+  // local port, e.g. of a Redis Cluster's bus, is free to a SO_REUSEADDR listen(0) probe but
+  // not to our listener).
   let lastError;
+  const tried = new Set();
   for (let attempt = 0; attempt < 10; attempt++) {
-    const port = await freePort();
+    let port = await freePort();
+    while (tried.has(port)) port = await freePort();
+    tried.add(port);
     try {
       return await launch(bin, port, args, env);
     } catch (err) {
@@ -82,6 +90,7 @@ export async function startServer({ args = [], env = {}, port } = {}) {
       if (!/address already in use|EADDRINUSE|AddrInUse/i.test(String(err.message))) throw err;
     }
   }
+  lastError.message += ` (ports tried: ${[...tried].join(", ")})`;
   throw lastError;
 }
 

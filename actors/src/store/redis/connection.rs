@@ -14,9 +14,17 @@
 //! - The manager is built inside the first command, not in [`RedisConnection::new`], because it
 //!   spawns tasks and therefore needs the async runtime; this keeps the constructor usable from
 //!   plain configuration code.
+//! - On a Redis Cluster (`--redis-cluster-urls`) the same handle wraps the redis crate's async
+//!   cluster connection instead, which discovers the topology from the seed nodes, follows
+//!   `MOVED`/`ASK` and reconnects by itself. Callers see one API; the few things that differ on a
+//!   cluster (no cross-slot transaction, `SPUBLISH` instead of `PUBLISH`) are asked of
+//!   [`RedisConnection::is_cluster`]. If the first connection fails (no seed answers), the next
+//!   command tries again, as with a single Redis.
 
 use crate::store::StoreError;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
+use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,12 +37,33 @@ pub struct RedisConnection {
     inner: Arc<Shared>,
 }
 
-#[derive(Debug)]
 struct Shared {
-    client: Client,
-    manager: OnceCell<ConnectionManager>,
+    target: Target,
+    manager: OnceCell<Connected>,
     timeout: Duration,
     round_trips: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cluster", &matches!(self.target, Target::Cluster(_)))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the commands go.
+enum Target {
+    Single(Client),
+    Cluster(Box<ClusterClient>),
+}
+
+/// The live connection, built by the first command.
+#[derive(Clone)]
+enum Connected {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
 }
 
 /// Whether a request may be sent a second time when the connection broke under it. The
@@ -75,14 +104,53 @@ impl RedisConnection {
     pub fn new(url: &str, timeout: Duration) -> Result<RedisConnection, StoreError> {
         let client = Client::open(url)
             .map_err(|e| StoreError::Redis(format!("invalid redis url {url:?}: {e}")))?;
-        Ok(RedisConnection {
+        Ok(Self::with_target(Target::Single(client), timeout))
+    }
+
+    /// A handle on the Redis Cluster whose seed nodes are `urls`. Does not connect: fails only
+    /// when a URL cannot be parsed or the list is empty.
+    pub fn new_cluster(urls: &[String], timeout: Duration) -> Result<RedisConnection, StoreError> {
+        let client = cluster_client(urls, timeout, None)?;
+        Ok(Self::with_target(
+            Target::Cluster(Box::new(client)),
+            timeout,
+        ))
+    }
+
+    fn with_target(target: Target, timeout: Duration) -> RedisConnection {
+        RedisConnection {
             inner: Arc::new(Shared {
-                client,
+                target,
                 manager: OnceCell::new(),
                 timeout,
                 round_trips: Arc::new(AtomicU64::new(0)),
             }),
-        })
+        }
+    }
+
+    /// Whether this is a Redis Cluster: no transaction may span two hash slots, and pub/sub is
+    /// sharded (`SPUBLISH`, `SSUBSCRIBE`, `PUBSUB SHARDNUMSUB`).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.inner.target, Target::Cluster(_))
+    }
+
+    /// `PUBLISH`, or `SPUBLISH` on a cluster.
+    pub fn publish_command(&self) -> &'static str {
+        if self.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
+    }
+
+    /// The `PUBSUB` subcommand counting a channel's subscribers: `NUMSUB`, or `SHARDNUMSUB` on a
+    /// cluster (summed over every node by the cluster connection).
+    pub fn numsub_subcommand(&self) -> &'static str {
+        if self.is_cluster() {
+            "SHARDNUMSUB"
+        } else {
+            "NUMSUB"
+        }
     }
 
     /// The bound on every operation.
@@ -109,6 +177,16 @@ impl RedisConnection {
             Err(StoreError::Redis(format!(
                 "unexpected PING reply {reply:?}"
             )))
+        }
+    }
+
+    /// The cluster connection (connecting if needed), for per-shard diagnostics
+    /// (`shards.rs`); `None` on a single Redis or when no seed node answers.
+    pub(super) async fn cluster_connection(&self) -> Option<ClusterConnection> {
+        let connect = tokio::time::timeout(self.inner.timeout, self.manager());
+        match connect.await {
+            Ok(Ok(Connected::Cluster(conn))) => Some(conn.clone()),
+            _ => None,
         }
     }
 
@@ -164,30 +242,64 @@ impl RedisConnection {
 
     async fn send<T: FromRedisValue>(
         &self,
-        manager: &mut ConnectionManager,
+        connected: &mut Connected,
         request: Request<'_>,
     ) -> RedisResult<T> {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         crate::metrics::METRICS.redis_round_trips.inc();
-        match request {
-            Request::Command(cmd) => cmd.query_async(manager).await,
-            Request::Pipeline(pipeline) => pipeline.query_async(manager).await,
+        match (connected, request) {
+            (Connected::Single(c), Request::Command(cmd)) => cmd.query_async(c).await,
+            (Connected::Single(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
+            (Connected::Cluster(c), Request::Command(cmd)) => cmd.query_async(c).await,
+            (Connected::Cluster(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
         }
     }
 
-    /// The connection manager, built on first use (see the module documentation for why).
-    async fn manager(&self) -> RedisResult<&ConnectionManager> {
+    /// The connection, built on first use (see the module documentation for why).
+    async fn manager(&self) -> RedisResult<&Connected> {
         self.inner
             .manager
             .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_number_of_retries(0)
-                    .set_connection_timeout(Some(self.inner.timeout))
-                    .set_response_timeout(Some(self.inner.timeout));
-                ConnectionManager::new_lazy_with_config(self.inner.client.clone(), config)
+                match &self.inner.target {
+                    Target::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_number_of_retries(0)
+                            .set_connection_timeout(Some(self.inner.timeout))
+                            .set_response_timeout(Some(self.inner.timeout));
+                        ConnectionManager::new_lazy_with_config(client.clone(), config)
+                            .map(Connected::Single)
+                    }
+                    Target::Cluster(client) => {
+                        client.get_async_connection().await.map(Connected::Cluster)
+                    }
+                }
             })
             .await
     }
+}
+
+/// A cluster client on the seed nodes `urls`, every node connection bounded by `timeout`.
+/// With `push`, the connections speak RESP3 and hand every push message (sharded messages,
+/// disconnections) to it: the bridge's subscriber uses one of its own.
+pub(crate) fn cluster_client(
+    urls: &[String],
+    timeout: Duration,
+    push: Option<tokio::sync::mpsc::UnboundedSender<::redis::PushInfo>>,
+) -> Result<ClusterClient, StoreError> {
+    let invalid =
+        |e: RedisError| StoreError::Redis(format!("invalid redis cluster urls {urls:?}: {e}"));
+    let mut builder = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        // A command fails within our own bound rather than retrying for long: during a
+        // failover the caller (an ack, a heartbeat) is better told at once.
+        .retries(2);
+    if let Some(push) = push {
+        builder = builder
+            .use_protocol(::redis::ProtocolVersion::RESP3)
+            .push_sender(push);
+    }
+    builder.build().map_err(invalid)
 }
 
 fn store_error(error: RedisError) -> StoreError {

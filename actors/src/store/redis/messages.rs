@@ -2,6 +2,7 @@
 
 use super::connection::{RedisConnection, Replay};
 use super::keys::messages_key;
+use super::list_append::append_once;
 use crate::store::{MessageBackend, StoreError, StoredMessage};
 use futures_util::future::{BoxFuture, FutureExt};
 
@@ -29,6 +30,7 @@ impl MessageBackend for RedisMessages {
     /// One transaction: for the sender and the recipient (once when they are the same user)
     /// `RPUSH`, `LTRIM` to the newest `cap`, `EXPIRE`. Not resent after a broken connection
     /// unless it surely never reached Redis, since a second `RPUSH` would duplicate the message.
+    /// On a cluster, one idempotent step per list instead (`list_append.rs`).
     fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
         let conn = self.conn.clone();
         let message = message.clone();
@@ -41,6 +43,14 @@ impl MessageBackend for RedisMessages {
             let mut owners = vec![message.from.as_str()];
             if message.to != message.from {
                 owners.push(message.to.as_str());
+            }
+            if conn.is_cluster() {
+                let steps = owners.into_iter().map(|owner| {
+                    let key = messages_key(owner);
+                    let (conn, json, id) = (&conn, &json, message.id.as_deref());
+                    async move { append_once(conn, &key, json, id, keep_from, ttl_secs).await }
+                });
+                return futures_util::future::try_join_all(steps).await.map(|_| ());
             }
             let mut tx = ::redis::pipe();
             tx.atomic();

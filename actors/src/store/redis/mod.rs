@@ -14,15 +14,25 @@
 //! `chat:users` exists so that listing users reads one key instead of scanning the keyspace
 //! for `session:*` on every connection. Every write is a single `MULTI`/`EXEC` transaction so
 //! a crash between two commands never leaves a key without its TTL.
+//!
+//! On a Redis Cluster (`RedisConnection::new_cluster`) the same keys are used, except that the
+//! directory is spread over `chat:users:<0..15>` (`directory.rs`); a transaction never spans
+//! two slots: a session and its directory entry are two transactions, the two histories of a
+//! message two idempotent scripts (`list_append.rs`).
 
 mod connection;
+mod directory;
 pub mod keys;
+mod list_append;
 mod messages;
 mod sessions;
+mod shards;
 
+pub(crate) use self::connection::cluster_client;
 pub use self::connection::{RedisConnection, Replay};
 pub use self::messages::RedisMessages;
 pub use self::sessions::RedisSessions;
+pub use self::shards::ShardStatus;
 
 /// Default lifetime of a `session:<sessionID>` hash after its last save, as in the reference
 /// design.
