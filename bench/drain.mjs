@@ -58,7 +58,7 @@ function rssKiB(pid) {
 
 const redis = await startRedis();
 const nodes = [await startNode(redis, "a"), await startNode(redis, "b")];
-const nginx = await startNginx(nodes.map((n) => n.port));
+const nginx = await startNginx(nodes.map((n) => n.port), { workerConnections: users * 2 + 1024 });
 const redisClient = new Redis(redis.url);
 try {
   const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
