@@ -10,8 +10,8 @@
 // MESSAGES (default 0): private messages each user sends to others before the drain, so that
 // the `users` lists of a normal reconnection carry conversations, as in a real chat.
 //
-// Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; prints one JSON
-// line. Run both modes in one sitting: bench/drain.sh.
+// Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; $NODE_ARGS adds
+// flags to both nodes; prints one JSON line. Run both modes in one sitting: bench/drain.sh.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -34,7 +34,10 @@ const window = mode === "on" ? "120" : "0";
 
 function startNode(redis, id) {
   return startServer({
-    args: ["--redis-url", redis.url, "--node-id", id, "--drain-timeout-secs", "5", "--recovery-window-secs", window],
+    args: [
+      "--redis-url", redis.url, "--node-id", id, "--drain-timeout-secs", "5", "--recovery-window-secs", window,
+      ...(process.env.NODE_ARGS ?? "").split(" ").filter(Boolean),
+    ],
     env: { REDIS_URL: redis.url },
   });
 }
@@ -58,7 +61,7 @@ function rssKiB(pid) {
 
 const redis = await startRedis();
 const nodes = [await startNode(redis, "a"), await startNode(redis, "b")];
-const nginx = await startNginx(nodes.map((n) => n.port));
+const nginx = await startNginx(nodes.map((n) => n.port), { workerConnections: users * 2 + 1024 });
 const redisClient = new Redis(redis.url);
 try {
   const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
@@ -134,6 +137,7 @@ try {
   console.log(
     JSON.stringify({
       mode: `recovery ${mode}`,
+      node_args: process.env.NODE_ARGS ?? "",
       ending: ending === "kill" ? "SIGKILL" : "SIGTERM",
       users,
       messages_per_user: messagesPerUser,

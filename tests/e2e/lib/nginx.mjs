@@ -58,9 +58,12 @@ function acceptsConnections(port) {
 
 /**
  * Starts nginx proxying to the nodes on `nodePorts`; resolves once it accepts connections.
+ * `workerConnections` bounds the connections nginx holds (each proxied WebSocket is two).
+ * @param {number[]} nodePorts
+ * @param {{workerConnections?: number}} [options]
  * @returns {Promise<{port: number, url: string, config: string, errorLog: () => Promise<string>, stop: () => Promise<void>}>}
  */
-export async function startNginx(nodePorts) {
+export async function startNginx(nodePorts, { workerConnections = 1024 } = {}) {
   const bin = nginxBinary();
   const prefix = await mkdtemp(join(tmpdir(), "chat-nginx-"));
   // Workers may run as another user: they must reach their temp directories.
@@ -73,7 +76,8 @@ export async function startNginx(nodePorts) {
     `pid ${join(prefix, "nginx.pid")};`,
     `error_log ${errorLog} warn;`,
     "worker_processes 1;",
-    "events { worker_connections 1024; }",
+    `worker_rlimit_nofile ${workerConnections * 2};`,
+    `events { worker_connections ${workerConnections}; }`,
     "http {",
     "  access_log off;",
     `  client_body_temp_path ${join(prefix, "client_body")};`,
