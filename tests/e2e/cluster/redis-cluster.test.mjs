@@ -4,7 +4,7 @@
 // what does not belong on their sharded channels.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
+import { connect, disconnectAll, expectNoEvent, once, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
 import { connectOf, disconnectOf, errorCount, eventually, health, startClusterNode } from "./cluster.mjs";
@@ -41,6 +41,23 @@ describe("redis cluster: two nodes on three masters", () => {
       assert.deepEqual(coreMessage(atAlice), { content: "and back", from: bobID, to: aliceID });
       await expectNoEvent(alice.socket, "private message", 300);
       await expectNoEvent(bob.socket, "private message", 0);
+    });
+
+    it("connection state recovery across nodes on the cluster: parked on one node, back on the other", async () => {
+      const alice = await connectUser(url(0), clientOpts);
+      const bob = await connectUser(url(1), { transports: ["websocket"] });
+      assertAckOk(await sendPrivateMessage(bob.socket, { content: "live", to: alice.session.userID }));
+      await once(alice.socket, "private message");
+      await sleep(200);
+      const { id, _pid: pid, _lastOffset: offset } = alice.socket;
+      alice.socket.io.engine.close();
+      await disconnectOf(bob.socket, alice.session.userID);
+      assertAckOk(await sendPrivateMessage(bob.socket, { content: "while away", to: alice.session.userID }));
+      const back = await connect(url(1), { ...clientOpts, auth: { sessionID: alice.session.sessionID, pid, offset } });
+      assert.equal(back.id, id, "recovered with the same socket id");
+      assert.equal((await once(back, "private message"))[0].content, "while away");
+      await expectNoEvent(back, "private message", 300);
+      assert.equal(recordedEvents(back).filter((e) => e === "users").length, 0, "no users");
     });
 
     it("the sender's tab on the other node gets a copy", async () => {
