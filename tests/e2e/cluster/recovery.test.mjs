@@ -119,6 +119,7 @@ describe("cluster: connection state recovery across nodes", () => {
     assertAckOk(await sendPrivateMessage(otherTab.socket, { content: "from the other tab", to: bob.session.userID }));
     const carol = await connectUser(n2.url, ws, uniqueName("carol"));
     carol.socket.disconnect();
+    await disconnectOf(bob.socket, carol.session.userID); // announced (and in the stream) before Alice is back
 
     const back = await comeBack(n2, ws, { sessionID: alice.session.sessionID, pid, offset });
     assert.equal(back.id, id);
