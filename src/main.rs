@@ -1,18 +1,16 @@
 //! `chat-server`: one node of the private-messaging chat (or a protocol conformance server).
 
+mod allocator;
 mod config;
 mod http;
 mod server;
 
 use clap::Parser;
 
-/// Many small, short-lived allocations on several threads (frames, JSON, actor messages):
-/// mimalloc spends a fraction of glibc malloc's time on them (measured: see BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    allocator::tune();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let settings = match config::Settings::resolve(config::Cli::parse()) {
         Ok(settings) => settings,

@@ -11,6 +11,7 @@ mod engine_io;
 mod fragment;
 mod heartbeat;
 mod messages;
+mod outbox;
 mod recovery;
 mod recovery_across_nodes;
 mod socket_io;
@@ -22,8 +23,9 @@ pub use self::context::{Mode, ServerContext};
 pub use self::messages::{
     AttachWebSocket, CloseSession, Poll, Post, RequestRefused, WsEnded, WsIn,
 };
+pub use self::outbox::ws_channel;
 pub use self::transport::{PollReply, WsCommand, WsLink};
-pub use self::websocket::{spawn_reader, spawn_writer, ws_channel};
+pub use self::websocket::{spawn_reader, spawn_writer};
 
 use self::app::App;
 use self::socket_io::SocketIo;

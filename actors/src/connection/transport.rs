@@ -7,12 +7,11 @@
 //! bound small enough to protect memory from a few large messages would close healthy
 //! clients then. A single frame larger than the bound is still accepted into an empty queue.
 
+pub use super::outbox::WsLink;
 use crate::engine::{encode_polling_body, Frame};
 use bytes::Bytes;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// A command for the task that writes one WebSocket.
 #[derive(Debug)]
@@ -27,40 +26,6 @@ pub enum WsCommand {
     Close,
 }
 
-/// Bytes of frames queued for one WebSocket and not yet handed to actix-ws: the actor adds
-/// when it queues a frame, the writer task subtracts once the frame is written.
-#[derive(Debug, Clone, Default)]
-pub struct QueuedBytes(Arc<AtomicUsize>);
-
-impl QueuedBytes {
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-
-    fn add(&self, bytes: usize) {
-        self.0.fetch_add(bytes, Ordering::AcqRel);
-    }
-
-    /// The writer handed a frame of `bytes` to the socket.
-    pub fn written(&self, bytes: usize) {
-        self.0.fetch_sub(bytes, Ordering::AcqRel);
-    }
-}
-
-/// The write side of one WebSocket, as held by the connection actor.
-#[derive(Debug, Clone)]
-pub struct WsLink {
-    /// Distinguishes the probing WebSocket of an upgrade from the session's current one.
-    pub id: u64,
-    pub tx: mpsc::UnboundedSender<WsCommand>,
-    /// Frames the writer takes before anything waiting in `tx`: heartbeat pings, which must
-    /// not wait behind megabytes of presence traffic or the client misses `pingTimeout`.
-    pub ahead: mpsc::UnboundedSender<WsCommand>,
-    /// Shared with the writer task; bounded by `limit` (see the module documentation).
-    pub queued: QueuedBytes,
-    pub limit: usize,
-}
-
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueError {
@@ -70,31 +35,9 @@ pub enum QueueError {
     Closed,
 }
 
-impl WsLink {
-    pub fn send(&self, command: WsCommand) -> Result<(), QueueError> {
-        if let WsCommand::Send(frame) | WsCommand::SendAlone(frame) = &command {
-            let queued = self.queued.get();
-            if exceeds(queued, frame.len(), self.limit) {
-                return Err(QueueError::SlowConsumer);
-            }
-            self.queued.add(frame.len());
-        }
-        self.tx.send(command).map_err(|_| QueueError::Closed)
-    }
-
-    /// Queues `frame` ahead of everything already queued. It is counted in the byte budget
-    /// (the writer subtracts every frame it writes) but never refused for it: it is tiny.
-    pub fn send_ahead(&self, frame: Frame) -> Result<(), QueueError> {
-        self.queued.add(frame.len());
-        self.ahead
-            .send(WsCommand::Send(frame))
-            .map_err(|_| QueueError::Closed)
-    }
-}
-
 /// Whether adding `bytes` to a queue holding `queued` goes past `limit`. An empty queue takes
 /// any one frame, so a limit below the largest frame cannot close a client that reads.
-fn exceeds(queued: usize, bytes: usize, limit: usize) -> bool {
+pub(super) fn exceeds(queued: usize, bytes: usize, limit: usize) -> bool {
     queued > 0 && queued.saturating_add(bytes) > limit
 }
 
@@ -219,7 +162,7 @@ impl Transport {
         }
     }
 
-    /// Queues a frame ahead of those already queued (see [`WsLink::ahead`]).
+    /// Queues a frame ahead of those already queued (see [`WsLink::send_ahead`]).
     pub fn push_ahead(&mut self, frame: Frame) -> Result<(), QueueError> {
         match self {
             Transport::Polling(p) => {
@@ -260,33 +203,6 @@ mod tests {
         assert_eq!(
             p.push(Frame::Text("2".into()), 10),
             Err(QueueError::SlowConsumer)
-        );
-    }
-
-    #[test]
-    fn websocket_budget_is_freed_as_the_writer_writes() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let (ahead, _ahead_rx) = mpsc::unbounded_channel();
-        let link = WsLink {
-            id: 1,
-            tx,
-            ahead,
-            queued: QueuedBytes::default(),
-            limit: 5,
-        };
-        let frame = || WsCommand::Send(Frame::Text("4abc".into()));
-        link.send(frame()).unwrap();
-        assert_eq!(link.send(frame()), Err(QueueError::SlowConsumer));
-        // Control commands carry no budget.
-        link.send(WsCommand::Pong(Bytes::new())).unwrap();
-        assert!(matches!(rx.try_recv(), Ok(WsCommand::Send(f)) if f.len() == 4));
-        link.queued.written(4);
-        link.send(frame()).unwrap();
-        drop(rx);
-        assert_eq!(
-            link.send(WsCommand::Close),
-            Err(QueueError::Closed),
-            "a gone writer is reported as such, not as a slow client"
         );
     }
 

@@ -6,17 +6,14 @@
 
 use super::fragment::{fragment_ranges, FRAGMENT_BYTES};
 use super::messages::{WsEnded, WsIn};
-use super::transport::{QueuedBytes, WsCommand, WsLink};
+use super::outbox::WsOutbox;
+use super::transport::WsCommand;
 use super::Connection;
 use crate::engine::Frame;
 use actix::Addr;
 use actix_ws::{AggregatedMessageStream, Closed, Item, Session};
 use bytes::Bytes;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
-
-static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The pause after a frame sent with [`WsCommand::SendAlone`] (the Socket.IO CONNECT reply)
 /// before the writer takes the next one. The server queues the reply and the first events
@@ -30,49 +27,6 @@ static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
 /// batched as before (everything queued leaves in as few writes as the dispatcher makes).
 pub const AFTER_ALONE: Duration = Duration::from_millis(10);
 
-/// The writer task's end of a [`WsLink`].
-#[derive(Debug)]
-pub struct WsOutbox {
-    rx: mpsc::UnboundedReceiver<WsCommand>,
-    ahead: mpsc::UnboundedReceiver<WsCommand>,
-    queued: QueuedBytes,
-}
-
-impl WsOutbox {
-    /// The next command to write: one queued ahead first, then the others in order. `None`
-    /// once the actor dropped its link.
-    async fn next(&mut self) -> Option<WsCommand> {
-        tokio::select! {
-            biased;
-            Some(command) = self.ahead.recv() => Some(command),
-            command = self.rx.recv() => command,
-        }
-    }
-}
-
-/// The queue between a connection actor and the writer task of one WebSocket, holding at
-/// most `limit_bytes` (see [`super::transport`]). The link is created before the WebSocket
-/// handshake so that the actor can refuse it (HTTP 400) first.
-pub fn ws_channel(limit_bytes: usize) -> (WsLink, WsOutbox) {
-    let (tx, rx) = mpsc::unbounded_channel::<WsCommand>();
-    let (ahead, ahead_rx) = mpsc::unbounded_channel::<WsCommand>();
-    let queued = QueuedBytes::default();
-    (
-        WsLink {
-            id: NEXT_WS_ID.fetch_add(1, Ordering::Relaxed),
-            tx,
-            ahead,
-            queued: queued.clone(),
-            limit: limit_bytes,
-        },
-        WsOutbox {
-            rx,
-            ahead: ahead_rx,
-            queued,
-        },
-    )
-}
-
 /// Starts the writer task of `session`, draining what the actor queues on the link.
 pub fn spawn_writer(mut session: Session, mut outbox: WsOutbox) {
     actix_web::rt::spawn(async move {
@@ -81,13 +35,13 @@ pub fn spawn_writer(mut session: Session, mut outbox: WsOutbox) {
                 WsCommand::Send(frame) => {
                     let len = frame.len();
                     let sent = send_frame(&mut session, frame).await;
-                    outbox.queued.written(len);
+                    outbox.written(len);
                     sent
                 }
                 WsCommand::SendAlone(frame) => {
                     let len = frame.len();
                     let sent = send_frame(&mut session, frame).await;
-                    outbox.queued.written(len);
+                    outbox.written(len);
                     // Lets the dispatcher (same worker thread) write it now, then waits.
                     tokio::task::yield_now().await;
                     tokio::time::sleep(AFTER_ALONE).await;
@@ -150,32 +104,4 @@ pub fn spawn_reader(mut stream: AggregatedMessageStream, addr: Addr<Connection>,
         }
         addr.do_send(WsEnded { ws_id });
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_writer_takes_frames_queued_ahead_first() {
-        let (link, mut outbox) = ws_channel(1 << 20);
-        link.send(WsCommand::Send(Frame::Text("4a".into())))
-            .unwrap();
-        link.send(WsCommand::Send(Frame::Text("4b".into())))
-            .unwrap();
-        link.send_ahead(Frame::Text("2".into())).unwrap();
-        let mut order = Vec::new();
-        for _ in 0..3 {
-            match outbox.next().await {
-                Some(WsCommand::Send(Frame::Text(t))) => order.push(t.to_string()),
-                other => panic!("a text frame was expected, got {other:?}"),
-            }
-        }
-        assert_eq!(order, ["2", "4a", "4b"]);
-        drop(link);
-        assert!(
-            outbox.next().await.is_none(),
-            "a dropped link ends the writer"
-        );
-    }
 }
