@@ -111,6 +111,26 @@ impl ChatHub {
         });
     }
 
+    /// Puts a socket in its own room and `others`, and records its user as live; resolves
+    /// once broadcasts to the user's room reach this node (its first local socket subscribes
+    /// it). `user` is (userID, sessionID, username).
+    fn join_socket(
+        &mut self,
+        socket_id: &str,
+        others: &[&str],
+        (user_id, session_id, username): (&str, &str, &str),
+        recipient: Recipient<Deliver>,
+    ) -> ResponseFuture<()> {
+        self.rooms.join(socket_id, others, recipient);
+        let subscribed: ResponseFuture<()> = if self.rooms.room_size(user_id) == 1 {
+            Box::pin(self.room_gained(user_id))
+        } else {
+            Box::pin(async {})
+        };
+        self.note_live(user_id, session_id, username);
+        subscribed
+    }
+
     /// Records that `user_id` has a local socket (announcing it to the bridge when new).
     fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
         let entry = (session_id.to_owned(), username.to_owned());
@@ -152,18 +172,16 @@ impl Handler<Join> for ChatHub {
     /// with recovery on, with the offset the socket's `users` carries (every broadcast logged
     /// after it may concern the socket).
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
-        self.rooms
-            .join(&msg.socket_id, &[msg.user_id.as_str()], msg.recipient);
-        let subscribed: ResponseFuture<()> = if self.rooms.room_size(&msg.user_id) == 1 {
-            Box::pin(self.room_gained(&msg.user_id))
-        } else {
-            Box::pin(async {})
-        };
-        self.note_live(&msg.user_id, &msg.session_id, &msg.username);
-        let offset = self.recovery.as_mut().map(|recovery| {
-            recovery.back(&msg.user_id);
-            recovery.head().as_str().to_owned()
-        });
+        let subscribed = self.join_socket(
+            &msg.socket_id,
+            &[msg.user_id.as_str()],
+            (&msg.user_id, &msg.session_id, &msg.username),
+            msg.recipient,
+        );
+        let offset = self
+            .recovery
+            .as_mut()
+            .map(|recovery| recovery.joined_at_head(&msg.user_id));
         Box::pin(async move {
             subscribed.await;
             offset

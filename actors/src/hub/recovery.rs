@@ -92,6 +92,13 @@ impl HubRecovery {
             .insert(user_id.to_owned(), Instant::now());
     }
 
+    /// A socket of `user_id` joined: forgets its announcement; returns the offset of
+    /// everything logged so far, where a recovery of that socket starts.
+    pub fn joined_at_head(&mut self, user_id: &str) -> String {
+        self.back(user_id);
+        self.head().as_str().to_owned()
+    }
+
     /// A user has a socket again: forgets its announcement; returns whether there was one.
     pub fn back(&mut self, user_id: &str) -> bool {
         self.announced_gone.remove(user_id).is_some()
@@ -124,14 +131,12 @@ impl ChatHub {
             .map(String::as_str)
             .filter(|r| *r != session.socket_id)
             .collect();
-        self.rooms.join(&session.socket_id, &others, recipient);
-        let subscribed: ResponseFuture<()> = if self.rooms.room_size(&session.user_id) == 1 {
-            Box::pin(self.room_gained(&session.user_id))
-        } else {
-            Box::pin(async {})
-        };
-        self.note_live(&session.user_id, &session.session_id, &session.username);
-        subscribed
+        let user = (
+            session.user_id.as_str(),
+            session.session_id.as_str(),
+            session.username.as_str(),
+        );
+        self.join_socket(&session.socket_id, &others, user, recipient)
     }
 
     /// Starts the periodic sweep of what recovery keeps (when it is on).

@@ -39,13 +39,11 @@ impl Handler<Rejoin> for ChatHub {
     fn handle(&mut self, msg: Rejoin, _: &mut Context<Self>) -> Self::Result {
         let session = msg.session;
         let subscribed = self.rejoin(&session, msg.recipient);
-        let head = match self.recovery.as_mut() {
-            Some(recovery) => {
-                recovery.back(&session.user_id);
-                recovery.head().as_str().to_owned()
-            }
-            None => String::new(),
-        };
+        let head = self
+            .recovery
+            .as_mut()
+            .map(|recovery| recovery.joined_at_head(&session.user_id))
+            .unwrap_or_default();
         Box::pin(async move {
             subscribed.await;
             head

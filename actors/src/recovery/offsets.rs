@@ -28,15 +28,9 @@ impl OffsetEpoch {
     /// The position an offset of this epoch names; `None` for anything else (another
     /// epoch, garbage, an absurd length).
     pub fn parse(&self, offset: &str) -> Option<u64> {
-        let offset = super::watermark::local_part(offset);
-        if offset.len() > 40 {
-            return None;
-        }
-        let (epoch, seq) = offset.split_once('-')?;
-        if epoch != self.0 || seq.is_empty() {
-            return None;
-        }
-        u64::from_str_radix(seq, 36).ok()
+        split_local(offset)
+            .filter(|(epoch, _)| *epoch == self.0)
+            .map(|(_, seq)| seq)
     }
 }
 

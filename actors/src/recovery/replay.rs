@@ -53,10 +53,10 @@ pub fn missed_across_nodes(
         let watermark = Watermark::of_event(&data, last_ms);
         timed.push((last_ms, ReplayedEvent { data, watermark }));
     }
-    let presence = PresenceReplay::new(broadcasts, position);
+    let presence = PresenceReplay::new(broadcasts, position, &me.user_id);
     for (at, broadcast) in broadcasts.iter().enumerate() {
         let excluded = broadcast.except.iter().any(|room| me.rooms.contains(room));
-        if excluded || !presence.replays(at) || subject(&broadcast.data) == Some(&me.user_id) {
+        if excluded || !presence.replays(at) {
             continue;
         }
         timed.push((
@@ -87,7 +87,12 @@ struct PresenceReplay {
 }
 
 impl PresenceReplay {
-    fn new(broadcasts: &[Arc<StreamedBroadcast>], position: Option<(&str, u64)>) -> PresenceReplay {
+    /// `me` is the recovering socket's user: events about it are never replayed to it.
+    fn new(
+        broadcasts: &[Arc<StreamedBroadcast>],
+        position: Option<(&str, u64)>,
+        me: &str,
+    ) -> PresenceReplay {
         let received = |b: &StreamedBroadcast| -> Option<bool> {
             let (epoch, seq) = split_local(b.origin.as_deref()?)?;
             let (seen_epoch, seen_seq) = position?;
@@ -100,6 +105,7 @@ impl PresenceReplay {
                 continue;
             }
             match subject(&broadcast.data) {
+                Some(user_id) if user_id == me => {}
                 Some(user_id) => about.entry(user_id).or_default().push(at),
                 None => keep[at] = true,
             }
