@@ -150,10 +150,12 @@ trap 'cleanup; rm -f "$TIMES"' EXIT
 # (other builds, tests) used during the run, in cores on average: the machine's busy time
 # minus that of the servers, Redis and the load tool. The machine has 2 cores; a run whose
 # others_cores is well above 0.1 competed with other work and its figures are disturbed.
+# `tool_cores` is the load tool's own CPU over the run (it shares the cores with the servers),
+# `workers` the CHAT_WORKERS our server ran with (`cpus`: its default).
 run_once() {
   local setup=$1 server=$2 tool=$3 users=$4 rate=$5
   shift 5
-  local line pids busy0 own0 start busy1 own1 end tool_cpu others seconds=${SEND_SECONDS:-$RUN_SECONDS}
+  local line pids busy0 own0 start busy1 own1 end tool_cpu tool_cores others seconds=${SEND_SECONDS:-$RUN_SECONDS}
   start_nodes "$server" "$setup"
   pids=$(measured_pids "$setup")
   log "$setup $server $tool users=$users rate=$rate (load: $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -171,8 +173,9 @@ run_once() {
   tool_cpu=$(awk '{print $1 + $2}' "$TIMES")
   others=$(awk -v b="$((busy1 - busy0))" -v o="$((own1 - own0))" -v t="$tool_cpu" -v s="$start" -v e="$end" \
     'BEGIN { x = ((b - o) / 100 - t) / (e - s); printf "%.2f", (x < 0 ? 0 : x) }')
+  tool_cores=$(awk -v t="$tool_cpu" -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", t / (e - s) }')
   if [ -z "$line" ]; then line='{"failed":true}'; fi
-  line="{\"setup\":\"$setup\",\"server\":\"$server\",\"driver\":\"$tool\",\"others_cores\":$others,${line#\{}"
+  line="{\"setup\":\"$setup\",\"server\":\"$server\",\"driver\":\"$tool\",\"workers\":\"${CHAT_WORKERS:-cpus}\",\"others_cores\":$others,\"tool_cores\":$tool_cores,${line#\{}"
   echo "$line" | tee -a "$OUT"
   LAST_LINE=$line
 }

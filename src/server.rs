@@ -199,6 +199,7 @@ fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServic
         sessions,
         messages,
         limits: settings.chat_limits,
+        known_users: Default::default(),
         recovery: settings.recovery,
         shared_recovery,
     }

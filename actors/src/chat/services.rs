@@ -1,5 +1,6 @@
 //! What a chat connection talks to: the hub and the two stores of its node.
 
+use super::KnownUsers;
 use crate::hub::ChatHub;
 use crate::recovery::{RecoveryConfig, SharedRecovery};
 use crate::store::{MessageStore, SessionStore};
@@ -13,6 +14,8 @@ pub struct ChatServices {
     pub sessions: Addr<SessionStore>,
     pub messages: Addr<MessageStore>,
     pub limits: ChatLimits,
+    /// Users seen to exist, so that messages to them skip the store check.
+    pub known_users: KnownUsers,
     /// Connection state recovery settings (off when the window is zero).
     pub recovery: RecoveryConfig,
     /// With Redis and recovery on: parked sockets shared with the other nodes.

@@ -22,7 +22,7 @@ use crate::store::{
 use actix::prelude::*;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Who this connection is, once its handshake succeeded.
@@ -40,9 +40,6 @@ pub(super) struct ChatSocket {
     limiter: RateLimiter,
     /// Events refused by the limiter since the last accepted one.
     refused_in_a_row: u64,
-    /// Recipients known to exist (users are never deleted, only expire), so that messages
-    /// to them skip the store check.
-    known_recipients: HashSet<String>,
     /// The private session id handed out in the CONNECT reply when recovery is on (a secret
     /// like the sessionID: never logged).
     pub(super) pid: Option<String>,
@@ -59,9 +56,6 @@ enum Recipient {
     Unknown,
     StoreDown(StoreError),
 }
-
-/// Bound on [`ChatSocket::known_recipients`]; past it the cache starts over.
-const MAX_KNOWN_RECIPIENTS: usize = 4096;
 
 /// Why a handshake was refused; the text is the CONNECT_ERROR message.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -80,7 +74,6 @@ impl ChatSocket {
             identity: None,
             limiter: RateLimiter::new(limits.messages_per_sec, limits.message_burst),
             refused_in_a_row: 0,
-            known_recipients: HashSet::new(),
             pid: None,
             recovery_state_extended: Instant::now(),
         }
@@ -249,6 +242,8 @@ impl Connection {
         METRICS.handshakes.with_label_values(&["accepted"]).inc();
         // The sessionID is a secret: logs name the sid and the public userID only.
         log::debug!("session {}: user {} connected", self.sid, identity.user_id);
+        // A user with a socket here exists: messages to it need no directory check.
+        chat.services.known_users.insert(&identity.user_id);
         chat.identity = Some(identity.clone());
         let hub = chat.services.hub.clone();
         self.sio.insert("/", socket_id.clone());
@@ -312,9 +307,9 @@ impl Connection {
 
     /// Validates, checks the recipient exists, then hands the message to the hub, which
     /// delivers and persists it and reports back ([`MessageStored`]) for the ack. Recipients
-    /// already seen to exist are remembered, so most messages need no store round trip here;
-    /// the first message to a new recipient waits for the check (`ctx.wait`), keeping this
-    /// socket's messages in the order they were sent.
+    /// already seen to exist are remembered node-wide ([`crate::chat::KnownUsers`]), so most
+    /// messages need no store round trip here; the first message to a new recipient waits for
+    /// the check (`ctx.wait`), keeping this socket's messages in the order they were sent.
     fn private_message(
         &mut self,
         socket_id: String,
@@ -346,7 +341,7 @@ impl Connection {
             ack,
             received,
         };
-        if to == me.user_id || chat.known_recipients.contains(&to) {
+        if to == me.user_id || chat.services.known_users.contains(&to) {
             chat.services.hub.do_send(route);
             return;
         }
@@ -372,10 +367,7 @@ impl Connection {
             };
             match recipient {
                 Recipient::Known => {
-                    if chat.known_recipients.len() >= MAX_KNOWN_RECIPIENTS {
-                        chat.known_recipients.clear();
-                    }
-                    chat.known_recipients.insert(route.message.to.clone());
+                    chat.services.known_users.insert(&route.message.to);
                     chat.services.hub.do_send(route);
                 }
                 Recipient::Online => chat.services.hub.do_send(route),
