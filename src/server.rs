@@ -83,6 +83,8 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let static_dir = settings.static_dir.clone();
     let engine_path = settings.path.clone();
     let mut http_server = HttpServer::new(move || {
+        // Called on each worker's thread (once per listening socket).
+        crate::allocator::collect_on_this_thread();
         let static_dir = static_dir.clone();
         let engine_path = engine_path.clone();
         App::new()
