@@ -5,7 +5,7 @@
 //! refuses we refuse too.
 
 use crate::binary::validate_placeholders;
-use crate::json::{number_text, stringify};
+use crate::json::{number_text, stringify_into};
 use crate::DecodeError;
 use serde_json::Value;
 
@@ -57,6 +57,39 @@ pub struct Packet {
     pub id: Option<u64>,
     pub data: Option<Value>,
     pub attachments: usize,
+}
+
+/// Everything of a packet but its data, borrowed: lets a server encode an event whose data it
+/// keeps (for other nodes, for recovery) without copying the data into a [`Packet`].
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    pub kind: PacketKind,
+    pub nsp: &'a str,
+    pub id: Option<u64>,
+    pub attachments: usize,
+}
+
+impl Head<'_> {
+    /// Appends the wire text of this head with `data` to `out` ([`Packet::encode`]'s text).
+    pub fn encode_into(&self, out: &mut String, data: Option<&Value>) {
+        let mut digits = itoa::Buffer::new();
+        out.push_str(digits.format(self.kind as u8));
+        if self.kind.is_binary() {
+            out.push_str(digits.format(self.attachments));
+            out.push('-');
+        }
+        if !self.nsp.is_empty() && self.nsp != "/" {
+            out.push_str(self.nsp);
+            out.push(',');
+        }
+        if let Some(id) = self.id {
+            out.push_str(digits.format(id));
+        }
+        match data {
+            None | Some(Value::Null) => {}
+            Some(data) => stringify_into(out, data),
+        }
+    }
 }
 
 /// Event names a client may not emit (Node's parser refuses them too).
@@ -144,22 +177,14 @@ impl Packet {
     /// The wire text of this packet (without its binary attachments), byte for byte what
     /// Node's `socket.io-parser` encoder writes for the same packet.
     pub fn encode(&self) -> String {
-        let mut text = (self.kind as u8).to_string();
-        if self.kind.is_binary() {
-            text.push_str(&self.attachments.to_string());
-            text.push('-');
-        }
-        if !self.nsp.is_empty() && self.nsp != "/" {
-            text.push_str(&self.nsp);
-            text.push(',');
-        }
-        if let Some(id) = self.id {
-            text.push_str(&id.to_string());
-        }
-        match &self.data {
-            None | Some(Value::Null) => {}
-            Some(data) => text.push_str(&stringify(data)),
-        }
+        let mut text = String::new();
+        let head = Head {
+            kind: self.kind,
+            nsp: &self.nsp,
+            id: self.id,
+            attachments: self.attachments,
+        };
+        head.encode_into(&mut text, self.data.as_ref());
         text
     }
 

@@ -75,6 +75,15 @@ fn integers_keep_every_digit() {
 }
 
 proptest! {
+    /// serde_json escapes a Rust string exactly as `JSON.stringify` does (the same short
+    /// escapes, `\u00xx` in lowercase, nothing else), so it checks the run-copying writer on
+    /// strings that mix escapes, ASCII and multi-byte characters anywhere.
+    #[test]
+    fn strings_escape_as_serde_json_does(text in "[\\x00-\\x1f\"\\\\a-z\u{e9}\u{2028}\u{1f600}]{0,40}") {
+        let expected = serde_json::to_string(&text).expect("a string serializes");
+        prop_assert_eq!(stringify(&json!(text)), expected);
+    }
+
     #[test]
     fn float_text_reads_back_as_the_same_float(value in any::<f64>().prop_filter("finite", |f| f.is_finite())) {
         let text = js_float_text(value);

@@ -198,7 +198,7 @@ impl Connection {
         attachments: &[Vec<u8>],
         ctx: &mut Context<Self>,
     ) {
-        let frames = event_frames(nsp, data, ack, attachments);
+        let frames = event_frames(nsp, &data, ack, attachments);
         self.send_all(&frames, ctx);
     }
 

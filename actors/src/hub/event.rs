@@ -3,7 +3,7 @@
 
 use crate::engine::Frame;
 use bytes::Bytes;
-use chat_protocol::socketio::{Packet, PacketKind};
+use chat_protocol::socketio::{Head, Packet, PacketKind};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ impl OutboundEvent {
 
     /// Encodes an event whose `data` (`[event, ...args]`) may reference `attachments`.
     pub fn from_data(data: Value, attachments: Vec<Vec<u8>>) -> Arc<OutboundEvent> {
-        let frames = event_frames("/", data.clone(), None, &attachments);
+        let frames = event_frames("/", &data, None, &attachments);
         Arc::new(OutboundEvent {
             data,
             attachments,
@@ -38,19 +38,29 @@ impl OutboundEvent {
 }
 
 /// The Engine.IO frames of one EVENT (BINARY_EVENT when there are attachments): the packet
-/// text, then one binary frame per attachment.
+/// text, then one binary frame per attachment. Encodes `data` where it lies: an event kept
+/// for other nodes and for recovery is not copied to be sent.
 pub fn event_frames(
     nsp: &str,
-    data: Value,
+    data: &Value,
     ack: Option<u64>,
     attachments: &[Vec<u8>],
 ) -> Vec<Frame> {
-    let mut packet = Packet::event(nsp, data, ack);
-    if !attachments.is_empty() {
-        packet.kind = PacketKind::BinaryEvent;
-        packet.attachments = attachments.len();
-    }
-    packet_frames(&packet, attachments)
+    let kind = if attachments.is_empty() {
+        PacketKind::Event
+    } else {
+        PacketKind::BinaryEvent
+    };
+    let head = Head {
+        kind,
+        nsp,
+        id: ack,
+        attachments: attachments.len(),
+    };
+    let mut text = String::with_capacity(64);
+    text.push('4');
+    head.encode_into(&mut text, Some(data));
+    frames_of(text, attachments)
 }
 
 /// The Engine.IO frames of any Socket.IO packet and its attachments.
@@ -58,6 +68,11 @@ pub fn packet_frames(packet: &Packet, attachments: &[Vec<u8>]) -> Vec<Frame> {
     let mut text = String::with_capacity(64);
     text.push('4');
     text.push_str(&packet.encode());
+    frames_of(text, attachments)
+}
+
+/// The Engine.IO message `text` (a packet's `4…`), then one binary frame per attachment.
+fn frames_of(text: String, attachments: &[Vec<u8>]) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(1 + attachments.len());
     frames.push(Frame::Text(text.into()));
     frames.extend(

@@ -168,7 +168,7 @@ mod tests {
 
         let binary = event_frames(
             "/",
-            json!(["file", {"_placeholder": true, "num": 0}]),
+            &json!(["file", {"_placeholder": true, "num": 0}]),
             None,
             &[vec![1, 2]],
         );
