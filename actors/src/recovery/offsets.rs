@@ -22,7 +22,11 @@ impl OffsetEpoch {
 
     /// The offset of position `seq`.
     pub fn offset(&self, seq: u64) -> Offset {
-        Offset(format!("{}-{}", self.0, to_base36(seq)))
+        let mut text = String::with_capacity(self.0.len() + 1 + 13);
+        text.push_str(&self.0);
+        text.push('-');
+        push_base36(&mut text, seq);
+        Offset(text)
     }
 
     /// The position an offset of this epoch names; `None` for anything else (another
@@ -63,18 +67,20 @@ impl Offset {
     }
 }
 
-fn to_base36(mut n: u64) -> String {
+/// Appends `n` in base 36 (lowercase); at most 13 digits for a u64.
+fn push_base36(out: &mut String, mut n: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::with_capacity(13);
+    let mut digits = [0u8; 13];
+    let mut start = digits.len();
     loop {
-        out.push(DIGITS[(n % 36) as usize]);
+        start -= 1;
+        digits[start] = DIGITS[(n % 36) as usize];
         n /= 36;
         if n == 0 {
             break;
         }
     }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// The frames of an event with `offset` appended as its last argument, as Node does. The

@@ -15,7 +15,8 @@ const TAG_LEN: usize = 8;
 
 fn tag(socket_id: &str) -> String {
     let hash = foldhash::fast::FixedState::with_seed(0x6368_6174).hash_one(socket_id);
-    format!("{:08x}", hash as u32)
+    // Big-endian bytes in hex: the `{:08x}` of the low 32 bits, without a formatter.
+    hex::encode((hash as u32).to_be_bytes())
 }
 
 /// A fresh id for a message sent from `socket_id`: 8 hex digits of tag, 12 random.

@@ -53,10 +53,16 @@ impl Watermark {
 
     /// `local` (a log offset) with this watermark appended.
     pub fn append_to(&self, local: &str) -> String {
-        match &self.message_id {
-            Some(id) => format!("{local}.{}.{id}", self.ms),
-            None => format!("{local}.{}", self.ms),
+        let id = self.message_id.as_deref();
+        let mut offset = String::with_capacity(local.len() + 15 + id.map_or(0, |id| id.len() + 1));
+        offset.push_str(local);
+        offset.push('.');
+        offset.push_str(itoa::Buffer::new().format(self.ms));
+        if let Some(id) = id {
+            offset.push('.');
+            offset.push_str(id);
         }
+        offset
     }
 
     /// The watermark of a full offset; `None` when it has none or it is malformed.
