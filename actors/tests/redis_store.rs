@@ -341,6 +341,44 @@ async fn a_message_is_appended_to_both_histories_as_json() {
     }
 }
 
+/// The append is a script sent by its hash: the first call (Redis does not know it) falls back
+/// to the body, later calls are one round trip, and a Redis that lost its scripts (restart,
+/// `SCRIPT FLUSH`) is given the body again without a message being lost or doubled.
+#[tokio::test]
+async fn the_append_script_goes_by_hash_and_survives_a_script_flush() {
+    let server = RedisServer::start();
+    let conn = connection(&server);
+    let messages = RedisMessages::new(conn.clone(), DAY, 100);
+    let mut raw = raw(&server).await;
+
+    let before = conn.round_trips();
+    messages
+        .append(&message("1", "u-a", "u-b"))
+        .await
+        .expect("first append");
+    assert_eq!(conn.round_trips() - before, 2, "EVALSHA refused, then EVAL");
+
+    let before = conn.round_trips();
+    messages
+        .append(&message("2", "u-a", "u-b"))
+        .await
+        .expect("second append");
+    assert_eq!(conn.round_trips() - before, 1, "EVALSHA alone once loaded");
+
+    let _: () = raw_query(&mut raw, &["SCRIPT", "FLUSH"]).await;
+    messages
+        .append(&message("3", "u-b", "u-a"))
+        .await
+        .expect("append after the flush");
+    for user in ["u-a", "u-b"] {
+        assert_eq!(
+            contents(&messages.messages_of(user).await.expect("history")),
+            vec!["1", "2", "3"],
+            "{user}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_message_to_oneself_is_stored_once() {
     let server = RedisServer::start();

@@ -42,6 +42,10 @@ pub enum StoreError {
     Redis(String),
     #[error("redis command timed out")]
     Timeout,
+    /// Redis does not have a script sent by its hash; `RedisConnection::run_script` then sends
+    /// the body, so callers of it never see this.
+    #[error("redis: no such script")]
+    NoScript,
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
     #[error("store actor unavailable")]

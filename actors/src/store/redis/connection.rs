@@ -227,11 +227,14 @@ impl RedisConnection {
             Ok(result) => result.map_err(store_error),
             Err(_elapsed) => Err(StoreError::Timeout),
         };
-        if let Err(e) = &result {
-            let kind = match e {
-                StoreError::Timeout => "timeout",
-                _ => "error",
-            };
+        let kind = match &result {
+            Ok(_) => None,
+            // Expected once per script and Redis: `run_script` then sends the body.
+            Err(StoreError::NoScript) => None,
+            Err(StoreError::Timeout) => Some("timeout"),
+            Err(_) => Some("error"),
+        };
+        if let Some(kind) = kind {
             crate::metrics::METRICS
                 .redis_errors
                 .with_label_values(&[kind])
@@ -305,6 +308,8 @@ pub(crate) fn cluster_client(
 fn store_error(error: RedisError) -> StoreError {
     if error.is_timeout() {
         StoreError::Timeout
+    } else if error.kind() == ::redis::ErrorKind::Server(::redis::ServerErrorKind::NoScript) {
+        StoreError::NoScript
     } else {
         StoreError::Redis(error.to_string())
     }

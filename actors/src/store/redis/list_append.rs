@@ -17,15 +17,19 @@
 //! resent.
 
 use super::connection::{RedisConnection, Replay};
+use super::script::StoredScript;
 use crate::store::StoreError;
+use std::sync::LazyLock;
 
 /// How far back a replay looks for its message: messages of other conversations may have been
 /// appended to the same list between the first attempt and its replay.
 const RECENT: i64 = 32;
 
+static SCRIPT: LazyLock<StoredScript> = LazyLock::new(|| StoredScript::new(BODY));
+
 /// KEYS[1] the list; ARGV: the entry, the id marker (empty = none), the LTRIM start, the TTL,
 /// how many newest entries to search. Returns 1 when pushed, 0 when already there.
-const SCRIPT: &str = r#"
+const BODY: &str = r#"
 if ARGV[2] ~= '' then
   for _, entry in ipairs(redis.call('LRANGE', KEYS[1], -tonumber(ARGV[5]), -1)) do
     if string.find(entry, ARGV[2], 1, true) then
@@ -51,21 +55,23 @@ pub async fn append_once(
     ttl_secs: u64,
 ) -> Result<(), StoreError> {
     let marker = id.map(id_marker).unwrap_or_default();
-    let mut eval = ::redis::cmd("EVAL");
-    eval.arg(SCRIPT)
-        .arg(1)
-        .arg(key)
-        .arg(json)
-        .arg(&marker)
-        .arg(keep_from)
-        .arg(ttl_secs)
-        .arg(RECENT);
+    let arguments = |cmd: &mut ::redis::Cmd| {
+        cmd.arg(1)
+            .arg(key)
+            .arg(json)
+            .arg(&marker)
+            .arg(keep_from)
+            .arg(ttl_secs)
+            .arg(RECENT);
+    };
     let replay = if marker.is_empty() {
         Replay::OnlyIfUnsent
     } else {
         Replay::Safe
     };
-    conn.query::<i64>(&eval, replay).await.map(|_| ())
+    conn.run_script::<i64>(&SCRIPT, arguments, replay)
+        .await
+        .map(|_| ())
 }
 
 /// How message `id` appears in its JSON entry (`serde_json` writes no spaces).

@@ -12,8 +12,9 @@
 //! | `chat:users`          | hash | field `<userID>` → JSON `{"userID","username","connected"}`: the user directory         | session TTL, on every save  |
 //!
 //! `chat:users` exists so that listing users reads one key instead of scanning the keyspace
-//! for `session:*` on every connection. Every write is a single `MULTI`/`EXEC` transaction so
-//! a crash between two commands never leaves a key without its TTL.
+//! for `session:*` on every connection. Every write is atomic (a `MULTI`/`EXEC` transaction, or
+//! one script for a message's two histories) so a crash between two commands never leaves a
+//! key without its TTL.
 //!
 //! On a Redis Cluster (`RedisConnection::new_cluster`) the same keys are used, except that the
 //! directory is spread over `chat:users:<0..15>` (`directory.rs`); a transaction never spans
@@ -25,6 +26,7 @@ mod directory;
 pub mod keys;
 mod list_append;
 mod messages;
+mod script;
 mod sessions;
 mod shards;
 
