@@ -23,6 +23,7 @@
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// How often each serving thread lets mimalloc return what it freed.
+#[cfg(feature = "mimalloc")]
 const COLLECT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// mimalloc v3's `mi_option_purge_delay` (the 16th option of `mi_option_e` in mimalloc.h;
@@ -51,13 +52,17 @@ pub fn tune() {
     }
 }
 
-/// Starts [`collect_periodically`] on the calling thread's actix runtime, once per thread.
+/// Starts `collect_periodically` on the calling thread's actix runtime, once per thread.
+/// Nothing to do on the system allocator.
 pub fn collect_on_this_thread() {
-    thread_local! {
-        static STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if !STARTED.replace(true) {
-        actix_web::rt::spawn(collect_periodically());
+    #[cfg(feature = "mimalloc")]
+    {
+        thread_local! {
+            static STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        if !STARTED.replace(true) {
+            actix_web::rt::spawn(collect_periodically());
+        }
     }
 }
 
@@ -65,15 +70,13 @@ pub fn collect_on_this_thread() {
 /// system the memory whose purge delay has passed (mimalloc's `mi_collect(false)`: not
 /// forced, so it costs a walk over this thread's pages, not a purge of everything). Never
 /// ends.
+#[cfg(feature = "mimalloc")]
 async fn collect_periodically() {
     let mut every = actix_web::rt::time::interval(COLLECT_EVERY);
     loop {
         every.tick().await;
-        #[cfg(feature = "mimalloc")]
         // SAFETY: mi_collect works on the calling thread's own heap; no precondition.
-        unsafe {
-            mi_collect(false)
-        };
+        unsafe { mi_collect(false) };
     }
 }
 
