@@ -10,10 +10,11 @@ use std::sync::LazyLock;
 
 /// KEYS: the sender's list, then the recipient's (absent when they are the same user); ARGV:
 /// the entry, the cap, the TTL. A list is trimmed only once it is over the cap (`RPUSH`
-/// answers the length), which spares Redis a command per list while histories are short. One script rather than a `MULTI` of six commands:
-/// Redis answers once instead of eight times (`OK`, six `QUEUED`, the `EXEC` array), and
-/// parsing those replies was the largest single cost of a message on a node (callgrind);
-/// a script is just as atomic.
+/// answers the length), which spares Redis a command per list while histories are short.
+///
+/// One script rather than a `MULTI` of six commands: Redis answers once instead of eight
+/// times (`OK`, six `QUEUED`, the `EXEC` array), and parsing those replies was the largest
+/// single cost of a message on a node (callgrind); a script is just as atomic.
 static APPEND: LazyLock<StoredScript> = LazyLock::new(|| {
     StoredScript::new(
         r#"
