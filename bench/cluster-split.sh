@@ -22,10 +22,7 @@ cleanup() { stop_pids "${STARTED[@]}"; rm -f "$SAMPLES"; }
 trap cleanup EXIT
 
 REDIS_PORT=$(free_port 6490)
-redis-server --port "$REDIS_PORT" --save "" --appendonly no --loglevel warning >/dev/null &
-REDIS_PID=$!
-STARTED+=("$REDIS_PID")
-for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis "$REDIS_PORT"
 NODES=()
 URLS=
 for n in 1 2; do
@@ -40,10 +37,7 @@ for n in 1 2; do
   NODES+=("$!")
   STARTED+=("$!")
   URLS+="${URLS:+,}http://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 2>/dev/null && break
-    sleep 0.1
-  done
+  for _ in $(seq 1 100); do engine_io_answers "$port" && break; sleep 0.1; done
 done
 
 ticks() { cut -d')' -f2- "/proc/$1/stat" | awk '{print $12 + $13}'; }

@@ -82,7 +82,7 @@ wait_ready() {
   for i in $(seq 1 100); do
     if [ "${2:-}" = listening ]; then
       if port_in_use "$port"; then return 0; fi
-    elif curl -fsS -o /dev/null "http://127.0.0.1:$port/socket.io/?EIO=4&transport=polling" 2>/dev/null; then return 0; fi
+    elif engine_io_answers "$port"; then return 0; fi
     sleep 0.1
   done
   log "server on port $port did not come up"
@@ -93,10 +93,7 @@ REDIS_PORT=$(free_port 6390)
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 REDIS_PID=
 if [[ " $SETUPS " == *" cluster "* ]] || [ -n "$HIGH_RATES" ]; then
-  redis-server --port "$REDIS_PORT" --save "" --appendonly no --loglevel warning >/dev/null &
-  REDIS_PID=$!
-  STARTED+=("$REDIS_PID")
-  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  start_redis "$REDIS_PORT"
   log "redis on $REDIS_PORT (pid $REDIS_PID)"
 fi
 

@@ -18,6 +18,21 @@ free_port() {
   echo "$port"
 }
 
+# Whether an Engine.IO polling handshake answers on port $1 (our server and the reference both
+# serve one at /socket.io/).
+engine_io_answers() {
+  curl -fsS -o /dev/null "http://127.0.0.1:$1/socket.io/?EIO=4&transport=polling" 2>/dev/null
+}
+
+# Starts a throwaway redis-server (nothing persisted) on port $1, adds it to STARTED, sets
+# REDIS_PID, and waits up to 5 s for it to answer PING.
+start_redis() {
+  redis-server --port "$1" --save "" --appendonly no --loglevel warning >/dev/null &
+  REDIS_PID=$!
+  STARTED+=("$REDIS_PID")
+  for _ in $(seq 1 50); do redis-cli -p "$1" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 # CPU time in clock ticks (USER_HZ, 100 per second): busy time of the whole machine (all
 # cores), and utime + stime of the given pids.
 machine_busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }

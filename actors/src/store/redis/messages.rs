@@ -52,9 +52,10 @@ impl RedisMessages {
 
 impl MessageBackend for RedisMessages {
     /// One atomic step ([`APPEND`]): for the sender and the recipient (once when they are the
-    /// same user) `RPUSH`, `LTRIM` to the newest `cap` when over it, `EXPIRE`. Not resent after a broken
-    /// connection unless it surely never reached Redis, since a second `RPUSH` would duplicate
-    /// the message. On a cluster, one idempotent step per list instead (`list_append.rs`).
+    /// same user) `RPUSH`, `LTRIM` to the newest `cap` when over it, `EXPIRE`. Not resent
+    /// after a broken connection unless it surely never reached Redis, since a second `RPUSH`
+    /// would duplicate the message. On a cluster, one idempotent step per list instead
+    /// (`list_append.rs`).
     fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
         let conn = self.conn.clone();
         let message = message.clone();
