@@ -1,6 +1,7 @@
 //! `chat-server`: one node of the private-messaging chat (or a protocol conformance server).
 
 mod allocator;
+mod apps;
 mod config;
 mod http;
 mod server;

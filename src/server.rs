@@ -1,20 +1,17 @@
-//! Starts a node: the store and hub actors, the HTTP server, and the SIGTERM drain.
+//! Starts a node: what its connections share (the chat's node, or nothing for a conformance
+//! server) on the first HTTP worker, the HTTP server, and the SIGTERM drain.
 
-use crate::config::{Conformance, Settings, SubscriptionMode};
+use crate::apps::{NodeHandles, Served};
+use crate::config::{Conformance, Settings};
 use crate::http::{self, AppState};
-use actix::Actor;
-use actix::Addr;
+use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
-use chat_actors::bridge::{start_bridge, BridgeConfig};
-use chat_actors::chat::ChatServices;
-use chat_actors::connection::{CloseSession, Mode, ServerContext};
-use chat_actors::engine::SessionRegistry;
-use chat_actors::hub::{watch_redis, ChatHub, PendingChecks, ShareRecovery};
-use chat_actors::recovery::SharedRecovery;
-use chat_actors::store::{
-    MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
-    RedisSessions, SessionBackend, SessionStore,
-};
+use chat_actors::chat::ChatSocket;
+use chat_actors::conformance::{EngineEcho, SocketIoConformance};
+use chat_actors::connection::{CloseSession, ServerContext, SessionRegistry};
+use chat_actors::hub::ChatHub;
+use chat_actors::presence::PendingChecks;
+use chat_actors::store::RedisConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -25,91 +22,78 @@ const H1_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Runs the node until SIGTERM/SIGINT, then drains.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
-    let redis = match (&settings.redis_url, settings.conformance) {
-        (Some(url), None) => Some(
-            RedisConnection::new(url, settings.redis_timeout)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-        ),
-        (None, None) if !settings.redis_cluster_urls.is_empty() => Some(
-            RedisConnection::new_cluster(&settings.redis_cluster_urls, settings.redis_timeout)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-        ),
-        _ => None,
-    };
-    let redis_probe = redis
-        .clone()
-        .map(|conn| Arc::new(Probe(conn)) as Arc<dyn http::RedisProbe>);
-    let registry = SessionRegistry::default();
-    let draining = Arc::new(AtomicBool::new(false));
-    // The hub, the stores and the bridge are started by the first HTTP worker, on its thread:
-    // the connections served by that worker then reach them without crossing threads, which
-    // is most of the CPU a message costs (see BENCHMARKS.md). Other workers share them.
-    // The price: they live and die with that worker's thread, so nothing on the request path
-    // may panic (client input is validated and the decoders are fuzzed).
-    let context: Arc<OnceLock<Arc<ServerContext>>> = Arc::default();
-    let make_context = {
-        let (settings, redis, registry) = (settings.clone(), redis.clone(), registry.clone());
-        move || {
-            let mode = match settings.conformance {
-                Some(Conformance::Engineio) => Mode::EngineEcho,
-                Some(Conformance::Socketio) => Mode::SocketIoConformance,
-                None => Mode::Chat(start_chat(&settings, redis.clone())),
-            };
-            Arc::new(ServerContext {
-                config: settings.engine.clone(),
-                registry: registry.clone(),
-                mode,
-            })
+    match settings.conformance {
+        Some(Conformance::Engineio) => serve::<EngineEcho>(settings, None).await,
+        Some(Conformance::Socketio) => serve::<SocketIoConformance>(settings, None).await,
+        None => {
+            let redis = redis_connection(&settings)?;
+            serve::<ChatSocket>(settings, redis).await
         }
-    };
+    }
+}
+
+/// The shared Redis connection, when one is configured (it does not connect yet).
+fn redis_connection(settings: &Settings) -> std::io::Result<Option<RedisConnection>> {
+    let invalid = |e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    match &settings.redis_url {
+        Some(url) => RedisConnection::new(url, settings.redis_timeout)
+            .map(Some)
+            .map_err(invalid),
+        None if !settings.redis_cluster_urls.is_empty() => {
+            RedisConnection::new_cluster(&settings.redis_cluster_urls, settings.redis_timeout)
+                .map(Some)
+                .map_err(invalid)
+        }
+        None => Ok(None),
+    }
+}
+
+/// What the first worker started: the connections' context and the node's handles.
+type Started<A> = (Arc<ServerContext<A>>, Arc<NodeHandles>);
+
+/// Serves app `A` until a signal, then drains.
+async fn serve<A: Served>(
+    settings: Settings,
+    redis: Option<RedisConnection>,
+) -> std::io::Result<()> {
+    let registry = SessionRegistry::<A>::default();
+    let draining = Arc::new(AtomicBool::new(false));
+    // What the connections share is started by the first HTTP worker, on its thread: the
+    // connections served by that worker then reach the hub and the stores without crossing
+    // threads, which is most of the CPU a message costs (see BENCHMARKS.md). Other workers
+    // share them. The price: they live and die with that worker's thread, so nothing on the
+    // request path may panic (client input is validated and the decoders are fuzzed).
+    let started: Arc<OnceLock<Started<A>>> = Arc::default();
     let app_state = {
-        let (context, node_id, origins, draining) = (
-            context.clone(),
-            settings.node_id.clone(),
-            settings.cors.clone(),
+        let (settings, registry, draining, started) = (
+            settings.clone(),
+            registry.clone(),
             draining.clone(),
+            started.clone(),
         );
         move || {
+            let (server, handles) = started
+                .get_or_init(|| {
+                    let (shared, handles) = A::start(&settings, redis.clone());
+                    let server = ServerContext {
+                        config: settings.engine.clone(),
+                        registry: registry.clone(),
+                        shared,
+                    };
+                    (Arc::new(server), Arc::new(handles))
+                })
+                .clone();
             web::Data::new(AppState {
-                server: context.get_or_init(&make_context).clone(),
-                node_id: node_id.clone(),
-                redis: redis_probe.clone(),
+                server,
+                handles,
+                node_id: settings.node_id.clone(),
+                redis: redis.clone(),
                 draining: draining.clone(),
-                origins: origins.clone(),
+                origins: settings.cors.clone(),
             })
         }
     };
-    let cors = settings.cors.clone();
-    let static_dir = settings.static_dir.clone();
-    let engine_path = settings.path.clone();
-    let mut http_server = HttpServer::new(move || {
-        // Called on each worker's thread (once per listening socket).
-        crate::allocator::collect_on_this_thread();
-        let static_dir = static_dir.clone();
-        let engine_path = engine_path.clone();
-        App::new()
-            .app_data(app_state())
-            .wrap(http::cors(&cors))
-            .wrap(http::security_headers())
-            .wrap(middleware::Compress::default())
-            .configure(move |cfg| http::routes(cfg, &engine_path, static_dir))
-    })
-    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds
-    // them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).
-    .tcp_nodelay(true)
-    // Each connection keeps its write buffer at the largest size it ever reached (up to
-    // 128 KiB, actix-http's retention limit). With the default 32 KiB flush threshold a burst of
-    // presence frames (a connect storm) grows an idle user's buffer to 64 KiB for good; with
-    // 4 KiB it stays in the initial 8 KiB (measured in BENCHMARKS.md, idle memory).
-    .h1_write_buffer_size(H1_WRITE_BUFFER_BYTES)
-    .disable_signals()
-    .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
-    if let Some(workers) = settings.workers {
-        http_server = http_server.workers(workers);
-    }
-    let running = http_server
-        .bind((settings.host.as_str(), settings.port))?
-        .run();
+    let running = http_server(&settings, app_state)?;
     log::info!(
         "chat-server node {} listening on http://{}:{} ({})",
         settings.node_id,
@@ -129,109 +113,58 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         wait_for_signal().await;
         log::info!("shutting down: closing {} sessions", registry.len());
         draining.store(true, Ordering::SeqCst);
-        let hub = match context.get().map(|server| &server.mode) {
-            Some(Mode::Chat(services)) => Some(services.hub.clone()),
-            _ => None,
-        };
+        let hub = started.get().and_then(|(_, handles)| handles.hub.clone());
         drain(&registry, hub, drain_timeout).await;
         handle.stop(true).await;
     });
     running.await
 }
 
-/// The chat's actors: stores over Redis when a URL is configured, in memory otherwise.
-fn start_chat(settings: &Settings, redis: Option<RedisConnection>) -> ChatServices {
-    let (session_backend, message_backend): (Box<dyn SessionBackend>, Box<dyn MessageBackend>) =
-        match redis.clone() {
-            Some(conn) => (
-                Box::new(RedisSessions::new(
-                    conn.clone(),
-                    settings.session_ttl.as_secs(),
-                )),
-                Box::new(RedisMessages::new(
-                    conn,
-                    settings.message_ttl.as_secs(),
-                    settings.history_limit,
-                )),
-            ),
-            None => (
-                Box::new(MemorySessions::default()),
-                Box::new(MemoryMessages::new(settings.history_limit)),
-            ),
-        };
-    let sessions = SessionStore::new(session_backend).start();
-    let messages = MessageStore::new(message_backend).start();
-    let hub = ChatHub::new(sessions.clone())
-        .with_message_store(messages.clone())
-        .with_recovery(settings.recovery)
-        .start();
-    // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
-    // recover on any node.
-    let shared_recovery = redis
-        .clone()
-        .filter(|_| settings.recovery.enabled())
-        .map(|conn| SharedRecovery::new(conn, settings.recovery.window));
-    if let Some(shared) = &shared_recovery {
-        hub.do_send(ShareRecovery(shared.clone()));
+/// The HTTP server, bound and running.
+fn http_server<A: Served>(
+    settings: &Settings,
+    app_state: impl Fn() -> web::Data<AppState<A>> + Clone + Send + 'static,
+) -> std::io::Result<Server> {
+    let cors = settings.cors.clone();
+    let static_dir = settings.static_dir.clone();
+    let engine_path = settings.path.clone();
+    let mut http_server = HttpServer::new(move || {
+        // Called on each worker's thread (once per listening socket).
+        crate::allocator::collect_on_this_thread();
+        let static_dir = static_dir.clone();
+        let engine_path = engine_path.clone();
+        App::new()
+            .app_data(app_state())
+            .wrap(http::cors(&cors))
+            .wrap(http::security_headers())
+            .wrap(middleware::Compress::default())
+            .configure(move |cfg| http::routes::<A>(cfg, &engine_path, static_dir))
+    })
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds
+    // them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).
+    .tcp_nodelay(true)
+    // Each connection keeps its write buffer at the largest size it ever reached (up to
+    // 128 KiB, actix-http's retention limit). With the default 32 KiB flush threshold a burst of
+    // presence frames (a connect storm) grows an idle user's buffer to 64 KiB for good; with
+    // 4 KiB it stays in the initial 8 KiB (measured in BENCHMARKS.md, idle memory).
+    .h1_write_buffer_size(H1_WRITE_BUFFER_BYTES)
+    .disable_signals()
+    .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
+    if let Some(workers) = settings.workers {
+        http_server = http_server.workers(workers);
     }
-    if let Some(conn) = redis {
-        if !conn.is_cluster() {
-            // Recovery from a Redis restarted empty reads `chat:users`, a single Redis's key.
-            watch_redis(conn.clone(), hub.clone(), Duration::from_secs(2));
-        }
-        let url = settings.redis_url.as_deref().unwrap_or_default();
-        // With Redis, the node is part of a cluster: broadcasts and presence questions go to
-        // the other nodes, and dead nodes' users get announced.
-        let config = BridgeConfig {
-            redis_timeout: settings.redis_timeout,
-            subscription_mode: match settings.subscription_mode {
-                SubscriptionMode::Pattern => chat_actors::bridge::SubscriptionMode::Pattern,
-                SubscriptionMode::Rooms => chat_actors::bridge::SubscriptionMode::Rooms,
-            },
-            cluster_urls: settings.redis_cluster_urls.clone(),
-            ..BridgeConfig::new(url, &settings.node_id, &settings.channel_prefix)
-        };
-        if let Err(e) = start_bridge(config, hub.clone(), sessions.clone(), conn) {
-            // Unreachable in practice: the same URL already made the RedisConnection.
-            log::error!("cross-node bridge not started: {e}");
-        }
-    }
-    ChatServices {
-        hub,
-        sessions,
-        messages,
-        limits: settings.chat_limits,
-        known_users: Default::default(),
-        recovery: settings.recovery,
-        shared_recovery,
-    }
-}
-
-/// `/health`'s view of Redis.
-struct Probe(RedisConnection);
-
-impl http::RedisProbe for Probe {
-    fn ping(&self) -> futures_util::future::BoxFuture<'static, bool> {
-        let conn = self.0.clone();
-        Box::pin(async move { conn.ping().await.is_ok() })
-    }
-
-    fn shards(
-        &self,
-    ) -> futures_util::future::BoxFuture<'static, Option<Vec<chat_actors::store::ShardStatus>>>
-    {
-        let conn = self.0.clone();
-        Box::pin(async move { conn.shards().await })
-    }
-
-    fn is_cluster(&self) -> bool {
-        self.0.is_cluster()
-    }
+    Ok(http_server
+        .bind((settings.host.as_str(), settings.port))?
+        .run())
 }
 
 /// Asks every session to close cleanly (clients reconnect, to another node behind the load
 /// balancer) and waits until they are gone or the timeout passes.
-async fn drain(registry: &SessionRegistry, hub: Option<Addr<ChatHub>>, timeout: Duration) {
+async fn drain<A: Served>(
+    registry: &SessionRegistry<A>,
+    hub: Option<actix::Addr<ChatHub>>,
+    timeout: Duration,
+) {
     let started = Instant::now();
     for session in registry.all() {
         session.do_send(CloseSession {

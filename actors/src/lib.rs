@@ -1,19 +1,36 @@
 //! The actor system of the chat server.
 //!
-//! - [`connection::Connection`]: one actor per Engine.IO session (transport, heartbeat,
-//!   Socket.IO namespaces, the user's identity).
-//! - [`hub::ChatHub`]: one per node; routes events to local sockets and to other nodes.
-//! - [`bridge::RedisBridge`]: links the hubs of a cluster through Redis pub/sub (Node's
-//!   `socket.io-redis` format) and watches the other nodes' liveness.
-//! - [`store`]: `SessionStore` and `MessageStore` actors over in-memory or Redis backends.
-//! - [`recovery`]: connection state recovery (parked sockets, the broadcast log, offsets).
-//! - [`engine`]: limits, the session registry and outbound frames shared by the above.
+//! # Layout: feature -> owning actor -> files
+//!
+//! | feature | owning actor | where |
+//! |---|---|---|
+//! | a session's transport (polling, WebSocket, upgrade, byte bounds) | `Connection` | [`transport`] (frames, queues, socket tasks), [`connection`] (the actor shell) |
+//! | the chat: handshake, private messages, validation | `Connection` (its [`SocketApp`](connection::SocketApp)) | [`chat`] |
+//! | the protocol conformance servers | `Connection` | [`conformance`] |
+//! | membership and routing on a node | `ChatHub` | [`hub`] |
+//! | presence: last tab, the question to other nodes, liveness, peers, reaper, resync | `ChatHub`, `Membership`, `NodeLiveness`, `DeadNodeReaper` | [`presence`] |
+//! | connection state recovery: log, parking, replay, across nodes | `ChatHub` (its `HubRecovery`), `Connection` | [`recovery`] |
+//! | the cluster: wire formats, subscriptions, requests | `RedisBridge` | [`cluster`] |
+//! | sessions and histories, in memory or in Redis | `SessionStore`, `MessageStore` | [`store`] |
+//! | one node, assembled (the only place that joins hub and cluster) | – | [`node`] |
+//! | what a broadcast carries; ids; metrics | – | [`event`], [`ids`], [`metrics`] |
+//!
+//! Dependencies run one way, from the top of this list down: the chat uses the connection,
+//! the hub, presence and recovery; presence extends the hub and uses the cluster; the hub and
+//! the cluster never name each other (each has a port, [`hub::ClusterPort`] and
+//! [`cluster::LocalNode`], which [`node`] implements); recovery and the transport name
+//! neither.
 
-pub mod bridge;
 pub mod chat;
+pub mod cluster;
+pub mod conformance;
 pub mod connection;
-pub mod engine;
+pub mod event;
 pub mod hub;
+pub mod ids;
 pub mod metrics;
+pub mod node;
+pub mod presence;
 pub mod recovery;
 pub mod store;
+pub mod transport;

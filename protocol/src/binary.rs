@@ -1,8 +1,8 @@
 //! Binary attachments. A Socket.IO packet with binary values is sent as a BINARY_EVENT or
 //! BINARY_ACK whose JSON holds `{"_placeholder":true,"num":N}` in place of each buffer,
-//! followed by N Engine.IO binary messages in order.
+//! followed by N Engine.IO binary messages in order. Collecting those messages is
+//! [`crate::reassembly`]'s job.
 
-use crate::socketio::Packet;
 use crate::DecodeError;
 use serde_json::Value;
 
@@ -62,38 +62,5 @@ pub fn validate_placeholders(data: &Value, attachments: usize) -> Result<(), Dec
             .values()
             .try_for_each(|item| validate_placeholders(item, attachments)),
         _ => Ok(()),
-    }
-}
-
-/// Collects the binary messages that follow a binary packet.
-#[derive(Debug)]
-pub struct Reassembler {
-    packet: Packet,
-    buffers: Vec<Vec<u8>>,
-}
-
-impl Reassembler {
-    /// Starts waiting for `packet.attachments` buffers. The packet's placeholders must already
-    /// have been validated.
-    pub fn new(packet: Packet) -> Reassembler {
-        Reassembler {
-            packet,
-            buffers: Vec::new(),
-        }
-    }
-
-    /// Adds the next buffer; returns the complete packet and its buffers once all have arrived.
-    /// The reassembler is spent once it has returned `Some`: drop it.
-    ///
-    /// A packet announcing 0 attachments needs no buffer and is complete as soon as it is
-    /// decoded ([`Packet::decode`] refuses `5-`/`50-` anyway, as Node's parser does), so no
-    /// reassembler should be built for it; if one is, the first buffer completes it and comes
-    /// back as a surplus buffer (`buffers.len() > packet.attachments`), never silently lost.
-    pub fn push(&mut self, buffer: Vec<u8>) -> Option<(Packet, Vec<Vec<u8>>)> {
-        self.buffers.push(buffer);
-        if self.buffers.len() < self.packet.attachments {
-            return None;
-        }
-        Some((self.packet.clone(), std::mem::take(&mut self.buffers)))
     }
 }

@@ -7,6 +7,7 @@
 //! - [`payload`]: the HTTP long-polling body: packets joined by `\x1e`, binary as `b<base64>`.
 //! - [`socketio`]: Socket.IO v5 packets carried inside Engine.IO `message` packets.
 //! - [`binary`]: attachments of binary events (`{"_placeholder":true,"num":N}`).
+//! - [`reassembly`]: collecting the attachments that follow a binary packet.
 //! - [`adapter`]: the `socket.io-redis` v6 pub/sub format shared with Node nodes.
 //! - [`cluster_message`]: the sharded adapter's `ClusterAdapter` messages (Redis Cluster).
 //! - [`json`]: JSON text written exactly as JavaScript's `JSON.stringify` writes it.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod json;
 mod msgpack;
 pub mod payload;
+pub mod reassembly;
 pub mod socketio;
 
 pub use error::DecodeError;

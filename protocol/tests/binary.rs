@@ -1,6 +1,7 @@
 //! Placeholders and reassembly of binary packets, as Node's `socket.io-parser` 4.2.7 does them.
 
-use chat_protocol::binary::{placeholder, placeholder_index, validate_placeholders, Reassembler};
+use chat_protocol::binary::{placeholder, placeholder_index, validate_placeholders};
+use chat_protocol::reassembly::Reassembler;
 use chat_protocol::socketio::{Packet, PacketKind};
 use chat_protocol::DecodeError;
 use proptest::prelude::*;

@@ -8,8 +8,8 @@ pub use self::cli::{Cli, Conformance, SubscriptionMode};
 use self::file::FileConfig;
 
 use chat_actors::chat::ChatLimits;
-use chat_actors::engine::EngineConfig;
 use chat_actors::recovery::RecoveryConfig;
+use chat_actors::transport::EngineConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
@@ -130,7 +130,7 @@ impl Settings {
                     .as_deref()
                     .or(file.redis_cluster_urls.as_deref()),
             ),
-            node_id: pick!(node_id, chat_actors::engine::random_hex(3)),
+            node_id: pick!(node_id, chat_actors::ids::random_hex(3)),
             channel_prefix: pick!(channel_prefix, "socket.io".to_owned()),
             subscription_mode: pick!(subscription_mode, SubscriptionMode::Rooms),
             engine,

@@ -9,10 +9,11 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
 use chat_actors::connection::{
-    spawn_reader, spawn_writer, ws_channel, AttachWebSocket, CloseSession, Connection,
-    InitialTransport, Poll, PollReply, Post, RequestRefused,
+    AttachWebSocket, CloseSession, Connection, InitialTransport, Poll, Post, RequestRefused,
+    SocketApp,
 };
 use chat_actors::metrics::METRICS;
+use chat_actors::transport::{spawn_reader, spawn_writer, ws_channel, PollReply};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
@@ -30,11 +31,11 @@ enum TransportName {
     WebSocket,
 }
 
-pub async fn handle(
+pub async fn handle<A: SocketApp>(
     req: HttpRequest,
     query: Result<web::Query<EngineQuery>, actix_web::Error>,
     body: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<AppState<A>>,
 ) -> Result<HttpResponse, EngineError> {
     let query = query.map_err(|_| EngineError::BadRequest)?.into_inner();
     let transport = match query.transport.as_deref() {
@@ -62,10 +63,10 @@ pub async fn handle(
     }
 }
 
-fn handshake(
+fn handshake<A: SocketApp>(
     req: HttpRequest,
     body: web::Payload,
-    state: &AppState,
+    state: &AppState<A>,
     transport: TransportName,
 ) -> Result<HttpResponse, EngineError> {
     let server = state.server.clone();
@@ -82,16 +83,16 @@ fn handshake(
             spawn_writer(session, rx);
             let stream = configure(stream, server.config.max_payload);
             let (_, addr, _) = Connection::open(server, InitialTransport::WebSocket(link));
-            spawn_reader(stream, addr, ws_id);
+            spawn_reader(stream, addr.recipient(), ws_id);
             Ok(response)
         }
     }
 }
 
-async fn existing_session(
+async fn existing_session<A: SocketApp>(
     req: HttpRequest,
     body: web::Payload,
-    state: &AppState,
+    state: &AppState<A>,
     sid: &str,
     transport: TransportName,
 ) -> Result<HttpResponse, EngineError> {
@@ -151,7 +152,7 @@ async fn existing_session(
             spawn_writer(session, rx);
             spawn_reader(
                 configure(stream, state.server.config.max_payload),
-                addr,
+                addr.recipient(),
                 ws_id,
             );
             Ok(response)

@@ -2,28 +2,15 @@
 //! whose Redis is down still serves local users, so it answers 200 with `"degraded"`; a
 //! draining node answers 503 `"draining"` so that load balancers take it out. On a Redis
 //! Cluster it lists every shard (master, slots, whether it answers); Redis is `"up"` only
-//! when every shard is.
+//! when every shard is. With Redis, `peers` lists the node ids of the other nodes of ours
+//! whose heartbeats this node hears.
 
 use super::AppState;
 use actix_web::{web, HttpResponse};
+use chat_actors::connection::SocketApp;
+use chat_actors::presence::LivePeerIds;
 use chat_actors::store::ShardStatus;
-use futures_util::future::BoxFuture;
 use serde::Serialize;
-
-/// Something that can tell whether Redis answers right now.
-pub trait RedisProbe: Send + Sync {
-    fn ping(&self) -> BoxFuture<'static, bool>;
-
-    /// Each shard of a Redis Cluster; `None` on a single Redis.
-    fn shards(&self) -> BoxFuture<'static, Option<Vec<ShardStatus>>> {
-        Box::pin(async { None })
-    }
-
-    /// Whether this is a Redis Cluster (then `/health` reports [`RedisProbe::shards`]).
-    fn is_cluster(&self) -> bool {
-        false
-    }
-}
 
 #[derive(Serialize)]
 struct Health<'a> {
@@ -32,16 +19,18 @@ struct Health<'a> {
     redis: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     shards: Option<Vec<ShardStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peers: Option<Vec<String>>,
     connections: usize,
 }
 
-pub async fn handle(state: web::Data<AppState>) -> HttpResponse {
+pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse {
     let draining = state.draining.load(std::sync::atomic::Ordering::SeqCst);
     let mut shards = None;
     let redis = match &state.redis {
         None => "disabled",
-        Some(probe) if probe.is_cluster() => {
-            let report = probe.shards().await.unwrap_or_default();
+        Some(conn) if conn.is_cluster() => {
+            let report = conn.shards().await.unwrap_or_default();
             let up = !report.is_empty() && report.iter().all(|shard| shard.up);
             shards = Some(report);
             if up {
@@ -50,8 +39,12 @@ pub async fn handle(state: web::Data<AppState>) -> HttpResponse {
                 "down"
             }
         }
-        Some(probe) if probe.ping().await => "up",
+        Some(conn) if conn.ping().await.is_ok() => "up",
         Some(_) => "down",
+    };
+    let peers = match &state.handles.membership {
+        Some(membership) => membership.send(LivePeerIds).await.ok(),
+        None => None,
     };
     let status = if draining {
         "draining"
@@ -70,6 +63,7 @@ pub async fn handle(state: web::Data<AppState>) -> HttpResponse {
         node: &state.node_id,
         redis,
         shards,
+        peers,
         connections: state.server.registry.len(),
     })
 }

@@ -7,20 +7,23 @@ mod metrics;
 mod origin;
 mod security;
 
-pub use self::health::RedisProbe;
-
+use crate::apps::NodeHandles;
 use crate::config::CorsOrigins;
 use actix_cors::Cors;
 use actix_web::web;
-use chat_actors::connection::ServerContext;
+use chat_actors::connection::{ServerContext, SocketApp};
+use chat_actors::store::RedisConnection;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What every HTTP handler can reach.
-pub struct AppState {
-    pub server: Arc<ServerContext>,
+pub struct AppState<A: SocketApp> {
+    pub server: Arc<ServerContext<A>>,
+    /// The node's hub and membership (the chat's), for `/health`.
+    pub handles: Arc<NodeHandles>,
     pub node_id: String,
-    pub redis: Option<Arc<dyn RedisProbe>>,
+    /// The shared Redis connection, if any, for `/health`.
+    pub redis: Option<RedisConnection>,
     /// Set on SIGTERM: the node answers /health with 503 so load balancers stop sending.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Who may open WebSockets (and get CORS headers).
@@ -29,12 +32,12 @@ pub struct AppState {
 
 /// Registers every route on an actix-web service config.
 /// `engine_path` is the Engine.IO endpoint without its trailing slash (`/socket.io`).
-pub fn routes(cfg: &mut web::ServiceConfig, engine_path: &str, static_dir: PathBuf) {
+pub fn routes<A: SocketApp>(cfg: &mut web::ServiceConfig, engine_path: &str, static_dir: PathBuf) {
     cfg.service(
         web::resource([format!("{engine_path}/"), engine_path.to_owned()])
-            .route(web::route().to(engine_io::handle)),
+            .route(web::route().to(engine_io::handle::<A>)),
     )
-    .service(web::resource("/health").route(web::get().to(health::handle)))
+    .service(web::resource("/health").route(web::get().to(health::handle::<A>)))
     .service(web::resource("/metrics").route(web::get().to(metrics::handle)))
     .service(actix_files::Files::new("/", static_dir).index_file("index.html"));
 }

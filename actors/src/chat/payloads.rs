@@ -1,7 +1,7 @@
 //! The JSON shapes of the chat events, with the exact field names of the reference design.
 
-use crate::engine::Frame;
 use crate::store::StoredMessage;
+use crate::transport::Frame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

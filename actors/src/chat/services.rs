@@ -1,14 +1,14 @@
-//! What a chat connection talks to: the hub and the two stores of its node.
+//! What a chat connection talks to: the hub and the two stores of its node, the limits it
+//! enforces and the handles recovery needs. One per node, shared by every connection (in an
+//! `Arc`: a connection holds a pointer, not copies of a dozen actor addresses).
 
 use super::KnownUsers;
 use crate::hub::ChatHub;
-use crate::recovery::{RecoveryConfig, SharedRecovery};
+use crate::recovery::RecoveryServices;
 use crate::store::{MessageStore, SessionStore};
 use actix::Addr;
 
-/// The node-wide actors every chat connection uses. Cloned into each connection (addresses are
-/// cheap handles).
-#[derive(Clone)]
+/// The node-wide actors and settings every chat connection uses.
 pub struct ChatServices {
     pub hub: Addr<ChatHub>,
     pub sessions: Addr<SessionStore>,
@@ -16,10 +16,8 @@ pub struct ChatServices {
     pub limits: ChatLimits,
     /// Users seen to exist, so that messages to them skip the store check.
     pub known_users: KnownUsers,
-    /// Connection state recovery settings (off when the window is zero).
-    pub recovery: RecoveryConfig,
-    /// With Redis and recovery on: parked sockets shared with the other nodes.
-    pub shared_recovery: Option<SharedRecovery>,
+    /// Connection state recovery (its settings say whether it is on).
+    pub recovery: RecoveryServices,
 }
 
 /// Per-socket limits on what a client may send.

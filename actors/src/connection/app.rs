@@ -1,92 +1,69 @@
-//! What a connection serves above Engine.IO, and the dispatch of Socket.IO events to it.
+//! What sits above Engine.IO on a connection: the chat, or one of the conformance servers.
+//!
+//! The connection actor is generic over its app, so the apps depend on the connection and never
+//! the other way round: `chat/` and `conformance/` implement [`SocketApp`] with the connection's
+//! own methods (send, emit, close) and keep their per-socket state in [`Connection::app`].
 
-use super::chat::ChatSocket;
-use super::conformance::ConformanceSocket;
-use super::context::Mode;
 use super::Connection;
-use actix::prelude::*;
-use chat_protocol::socketio::Packet as SioPacket;
+use actix::Context;
+use chat_protocol::engineio::Packet as EioPacket;
 use serde_json::Value;
 
-/// Per-connection state of the mode the server runs in.
-pub(super) enum App {
-    Echo,
-    Conformance(ConformanceSocket),
-    // Boxed: the chat state (identity, limiter, recipient cache) is much larger than the
-    // other modes' and every connection carries this enum.
-    Chat(Box<ChatSocket>),
+/// The protocol a connection serves above Engine.IO. Handlers are associated functions taking
+/// the connection, so that an app can send, spawn futures on the actor and read its own state
+/// (`conn.app`) in one place.
+pub trait SocketApp: Sized + Unpin + 'static {
+    /// What every connection of a server shares (the chat's stores and hub; nothing for the
+    /// conformance servers).
+    type Shared: Send + Sync + 'static;
+
+    /// The per-connection state of a new session.
+    fn new(shared: &Self::Shared) -> Self;
+
+    /// Whether the session must join a Socket.IO namespace within `connectTimeout`.
+    fn speaks_socket_io() -> bool {
+        true
+    }
+
+    /// An Engine.IO message (text or binary) from the client; by default the Socket.IO layer
+    /// decodes it and calls the handlers below.
+    fn on_message(
+        conn: &mut Connection<Self>,
+        packet: EioPacket,
+        ctx: &mut Context<Connection<Self>>,
+    ) {
+        conn.on_socket_io_message(packet, ctx);
+    }
+
+    /// A Socket.IO CONNECT to `nsp` (not yet connected on this session).
+    fn on_connect(
+        conn: &mut Connection<Self>,
+        nsp: String,
+        auth: Option<Value>,
+        ctx: &mut Context<Connection<Self>>,
+    );
+
+    /// An EVENT (or reassembled BINARY_EVENT) on a connected namespace.
+    fn on_event(conn: &mut Connection<Self>, event: Event, ctx: &mut Context<Connection<Self>>);
+
+    /// An ACK from the client on a connected namespace.
+    fn on_ack(_conn: &mut Connection<Self>, _ack: Event, _ctx: &mut Context<Connection<Self>>) {}
+
+    /// The socket `socket_id` left `nsp` (a DISCONNECT, or the session ended); `recoverable`
+    /// when it ended for a reason connection state recovery covers.
+    fn on_leave(_conn: &mut Connection<Self>, _nsp: &str, _socket_id: &str, _recoverable: bool) {}
+
+    /// The client answered a heartbeat ping.
+    fn on_pong(_conn: &mut Connection<Self>) {}
 }
 
-impl App {
-    pub fn new(mode: &Mode) -> App {
-        match mode {
-            Mode::EngineEcho => App::Echo,
-            Mode::SocketIoConformance => App::Conformance(ConformanceSocket::default()),
-            Mode::Chat(services) => App::Chat(Box::new(ChatSocket::new(services.clone()))),
-        }
-    }
-
-    pub fn speaks_socket_io(&self) -> bool {
-        !matches!(self, App::Echo)
-    }
-}
-
-impl Connection {
-    pub(super) fn on_connect(&mut self, nsp: String, auth: Option<Value>, ctx: &mut Context<Self>) {
-        match &self.app {
-            App::Echo => {}
-            App::Conformance(_) => self.conformance_connect(nsp, auth, ctx),
-            App::Chat(_) if nsp == "/" => self.chat_connect(auth, ctx),
-            App::Chat(_) => self.refuse_namespace(&nsp, ctx),
-        }
-    }
-
-    /// CONNECT_ERROR for a namespace this server does not have (Node's wording).
-    pub(super) fn refuse_namespace(&mut self, nsp: &str, ctx: &mut Context<Self>) {
-        crate::metrics::METRICS.error("invalid_namespace");
-        crate::metrics::METRICS
-            .handshakes
-            .with_label_values(&["invalid_namespace"])
-            .inc();
-        self.send_packet(
-            &SioPacket::connect_error(nsp, "Invalid namespace", None),
-            &[],
-            ctx,
-        );
-    }
-
-    pub(super) fn on_leave(&mut self, _nsp: &str, socket_id: &str, recoverable: bool) {
-        if let App::Chat(chat) = &mut self.app {
-            chat.leave(socket_id, recoverable);
-        }
-    }
-
-    pub(super) fn on_event(
-        &mut self,
-        nsp: &str,
-        socket_id: &str,
-        data: Vec<Value>,
-        ack: Option<u64>,
-        buffers: Vec<Vec<u8>>,
-        ctx: &mut Context<Self>,
-    ) {
-        match &self.app {
-            App::Echo => {}
-            App::Conformance(_) => self.conformance_event(nsp, data, ack, buffers, ctx),
-            App::Chat(_) => self.chat_event(socket_id, data, ack, ctx),
-        }
-    }
-
-    pub(super) fn on_ack(
-        &mut self,
-        nsp: &str,
-        id: u64,
-        args: Vec<Value>,
-        buffers: Vec<Vec<u8>>,
-        ctx: &mut Context<Self>,
-    ) {
-        if let App::Conformance(_) = &self.app {
-            self.conformance_ack(nsp, id, args, buffers, ctx);
-        }
-    }
+/// One EVENT or ACK of the client: its namespace and socket, `data` (`[event, ...args]` for an
+/// event, the arguments for an ack), the ack id, and the binary attachments.
+#[derive(Debug)]
+pub struct Event {
+    pub nsp: String,
+    pub socket_id: String,
+    pub data: Vec<Value>,
+    pub id: Option<u64>,
+    pub buffers: Vec<Vec<u8>>,
 }

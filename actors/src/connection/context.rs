@@ -1,23 +1,13 @@
-//! What every connection of a server shares: its limits, the session registry, and what the
-//! Socket.IO layer serves (the chat, or one of the conformance modes).
+//! What every connection of a server shares: its limits, the session registry, and whatever its
+//! app shares (the chat's stores and hub).
 
-use crate::chat::ChatServices;
-use crate::engine::{EngineConfig, SessionRegistry};
-
-/// What sits on top of Engine.IO.
-#[derive(Clone)]
-pub enum Mode {
-    /// Conformance: no Socket.IO layer; every message is echoed back unchanged.
-    EngineEcho,
-    /// Conformance: namespaces `/` and `/custom` with the echo events of SPEC §1.
-    SocketIoConformance,
-    /// The private-messaging chat of SPEC §2.
-    Chat(ChatServices),
-}
+use super::app::SocketApp;
+use super::registry::SessionRegistry;
+use crate::transport::EngineConfig;
 
 /// Shared by every connection of one server (held in an `Arc`).
-pub struct ServerContext {
+pub struct ServerContext<A: SocketApp> {
     pub config: EngineConfig,
-    pub registry: SessionRegistry,
-    pub mode: Mode,
+    pub registry: SessionRegistry<A>,
+    pub shared: A::Shared,
 }

@@ -2,12 +2,13 @@
 //! the pong does not come back within `pingTimeout`. A long-polling client that vanished is
 //! detected the same way, because its pings are never fetched.
 
+use super::app::SocketApp;
 use super::Connection;
-use crate::engine::Frame;
 use crate::metrics::METRICS;
+use crate::transport::Frame;
 use actix::prelude::*;
 
-impl Connection {
+impl<A: SocketApp> Connection<A> {
     pub(super) fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
         let interval = self.server.config.ping_interval;
         ctx.run_later(interval, |act, ctx| {
@@ -27,7 +28,7 @@ impl Connection {
         if let Some(deadline) = self.pong_deadline.take() {
             ctx.cancel_future(deadline);
             self.schedule_ping(ctx);
-            self.extend_recovery_state();
+            A::on_pong(self);
         }
     }
 }

@@ -1,8 +1,8 @@
-//! Messages the HTTP layer and the WebSocket tasks send to a connection actor.
+//! Messages the HTTP layer sends to a connection actor (the WebSocket reader task's are
+//! [`crate::transport::WsIn`]).
 
-use super::transport::{PollReply, WsLink};
+use crate::transport::{PollReply, WsLink};
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, ProtocolError};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
@@ -35,21 +35,6 @@ pub enum RequestRefused {
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct AttachWebSocket(pub WsLink);
-
-/// One frame (or a protocol error) read from a WebSocket of this session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WsIn {
-    pub ws_id: u64,
-    pub item: Result<AggregatedMessage, ProtocolError>,
-}
-
-/// A WebSocket of this session ended.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct WsEnded {
-    pub ws_id: u64,
-}
 
 /// Closes the session cleanly (a close packet, then the transport), e.g. when draining.
 #[derive(Message)]

@@ -1,39 +1,42 @@
 //! The `Connection` actor: one per Engine.IO session. It owns the session's transport
-//! (long-polling, WebSocket, or both while upgrading), its heartbeat, the Socket.IO namespace
-//! state and, in the chat, the user's identity. Whatever a client sends, the worst outcome
-//! is that this actor closes its own session; nothing here can affect another session.
+//! (long-polling, WebSocket, or both while upgrading), its heartbeat and its Socket.IO
+//! namespaces, and hands what the client sends to its app ([`SocketApp`]: the chat, or a
+//! conformance server), whose per-socket state it carries. Whatever a client sends, the worst
+//! outcome is that this actor closes its own session; nothing here can affect another session.
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | the actor: opening, queueing frames, closing |
+//! | `app.rs` | [`SocketApp`]: what an app implements |
+//! | `context.rs` | [`ServerContext`]: what every connection of a server shares |
+//! | `registry.rs` | [`SessionRegistry`]: live sessions by sid |
+//! | `messages.rs` | what the HTTP layer sends the actor |
+//! | `inbound.rs` | polling requests and WebSocket frames in, Engine.IO packets out of them |
+//! | `socket_io.rs` | the Socket.IO layer: namespaces, binary reassembly, dispatch to the app |
+//! | `upgrade.rs` | the actor's side of the polling -> WebSocket upgrade |
+//! | `heartbeat.rs` | ping every `pingInterval`, close without a pong |
 
 mod app;
-mod chat;
-mod conformance;
 mod context;
-mod engine_io;
-mod fragment;
 mod heartbeat;
+mod inbound;
 mod messages;
-mod outbox;
-mod recovery;
-mod recovery_across_nodes;
+mod registry;
 mod socket_io;
-mod transport;
 mod upgrade;
-mod websocket;
 
-pub use self::context::{Mode, ServerContext};
-pub use self::messages::{
-    AttachWebSocket, CloseSession, Poll, Post, RequestRefused, WsEnded, WsIn,
-};
-pub use self::outbox::ws_channel;
-pub use self::transport::{PollReply, WsCommand, WsLink};
-pub use self::websocket::{spawn_reader, spawn_writer};
+pub use self::app::{Event, SocketApp};
+pub use self::context::ServerContext;
+pub use self::messages::{AttachWebSocket, CloseSession, Poll, Post, RequestRefused};
+pub use self::registry::SessionRegistry;
+pub use self::socket_io::SocketIo;
 
-use self::app::App;
-use self::socket_io::SocketIo;
-use self::transport::{Polling, QueueError, Transport};
-use self::upgrade::Upgrade;
-use crate::engine::{socket_id, Frame};
-use crate::hub::{event_frames, packet_frames, Deliver};
+use crate::event::{event_frames, packet_frames};
+use crate::ids::socket_id;
 use crate::metrics::METRICS;
+use crate::transport::{
+    Deliver, Frame, Polling, QueueError, Transport, UpgradeProbe, WsCommand, WsLink,
+};
 use actix::prelude::*;
 use chat_protocol::engineio::Handshake;
 use chat_protocol::socketio::Packet as SioPacket;
@@ -41,15 +44,17 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// One Engine.IO session.
-pub struct Connection {
+pub struct Connection<A: SocketApp> {
     sid: String,
-    server: Arc<ServerContext>,
+    server: Arc<ServerContext<A>>,
     transport: Transport,
-    upgrade: Option<Upgrade>,
+    upgrade: Option<UpgradeProbe>,
     /// Armed when a ping is sent; fires the ping timeout unless a pong cancels it.
     pong_deadline: Option<SpawnHandle>,
-    sio: SocketIo,
-    app: App,
+    /// The Socket.IO namespaces of the session.
+    pub sio: SocketIo,
+    /// The app's state of this session.
+    pub app: A,
     closing: bool,
     /// Why the session is closing (set by [`Connection::close`]): decides whether its
     /// sockets are parked for connection state recovery.
@@ -62,13 +67,13 @@ pub enum InitialTransport {
     WebSocket(WsLink),
 }
 
-impl Connection {
+impl<A: SocketApp> Connection<A> {
     /// Starts a session; returns its sid, its address and the open packet text (the body of
     /// the polling handshake, or the first WebSocket frame, which this already queued).
     pub fn open(
-        server: Arc<ServerContext>,
+        server: Arc<ServerContext<A>>,
         initial: InitialTransport,
-    ) -> (String, Addr<Connection>, String) {
+    ) -> (String, Addr<Connection<A>>, String) {
         let sid = socket_id();
         let upgrades = match initial {
             InitialTransport::Polling => vec!["websocket".to_owned()],
@@ -93,7 +98,7 @@ impl Connection {
             .connections_total
             .with_label_values(&[transport.name()])
             .inc();
-        let app = App::new(&server.mode);
+        let app = A::new(&server.shared);
         let connection = Connection {
             sid: sid.clone(),
             server,
@@ -114,7 +119,7 @@ impl Connection {
     }
 
     /// Queues one frame; a client that cannot keep up is closed.
-    fn send(&mut self, frame: Frame, ctx: &mut Context<Self>) {
+    pub fn send(&mut self, frame: Frame, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
@@ -124,7 +129,7 @@ impl Connection {
 
     /// Sends the Socket.IO CONNECT reply `packet`, on a WebSocket in a write of its own (see
     /// [`WsCommand::SendAlone`]).
-    fn send_connect_reply(&mut self, packet: &SioPacket, ctx: &mut Context<Self>) {
+    pub fn send_connect_reply(&mut self, packet: &SioPacket, ctx: &mut Context<Self>) {
         // A CONNECT reply has no attachments: one frame.
         for frame in packet_frames(packet, &[]).iter() {
             if self.closing {
@@ -172,14 +177,14 @@ impl Connection {
         }
     }
 
-    fn send_all(&mut self, frames: &[Frame], ctx: &mut Context<Self>) {
+    pub fn send_all(&mut self, frames: &[Frame], ctx: &mut Context<Self>) {
         for frame in frames {
             self.send(frame.clone(), ctx);
         }
     }
 
     /// Sends a Socket.IO packet and its attachments.
-    fn send_packet(
+    pub fn send_packet(
         &mut self,
         packet: &SioPacket,
         attachments: &[Vec<u8>],
@@ -190,7 +195,7 @@ impl Connection {
     }
 
     /// Emits `data` (`[event, ...args]`) on `nsp`, binary when there are attachments.
-    fn emit(
+    pub fn emit(
         &mut self,
         nsp: &str,
         data: Value,
@@ -211,7 +216,7 @@ impl Connection {
 
     /// Ends the session. `clean` sends a close packet first (the client then reconnects,
     /// possibly to another node); otherwise the transport is just dropped.
-    fn close(&mut self, reason: &'static str, clean: bool, ctx: &mut Context<Self>) {
+    pub fn close(&mut self, reason: &'static str, clean: bool, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
@@ -239,7 +244,24 @@ impl Connection {
     }
 }
 
-impl Actor for Connection {
+impl<A: SocketApp> Connection<A> {
+    /// The session's Engine.IO id.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// Whether the session is closing (nothing more is sent).
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// The server's limits.
+    pub fn config(&self) -> &crate::transport::EngineConfig {
+        &self.server.config
+    }
+}
+
+impl<A: SocketApp> Actor for Connection<A> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
@@ -250,7 +272,7 @@ impl Actor for Connection {
             .inc();
         log::debug!("session {} opened ({})", self.sid, self.transport.name());
         self.schedule_ping(ctx);
-        if self.app.speaks_socket_io() {
+        if A::speaks_socket_io() {
             let timeout = self.server.config.connect_timeout;
             ctx.run_later(timeout, |act, ctx| {
                 if !act.sio.any_namespace() {
@@ -273,14 +295,14 @@ impl Actor for Connection {
     }
 }
 
-impl Handler<Deliver> for Connection {
+impl<A: SocketApp> Handler<Deliver> for Connection<A> {
     type Result = ();
     fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
         self.send_all(&msg.0, ctx);
     }
 }
 
-impl Handler<CloseSession> for Connection {
+impl<A: SocketApp> Handler<CloseSession> for Connection<A> {
     type Result = ();
     fn handle(&mut self, msg: CloseSession, ctx: &mut Context<Self>) {
         self.close(msg.reason, true, ctx);

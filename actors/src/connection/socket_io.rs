@@ -1,12 +1,13 @@
 //! The Socket.IO v5 layer of a connection: decoding packets out of Engine.IO messages,
 //! reassembling binary packets, tracking connected namespaces, and dispatching to the app.
 
-use super::app::App;
+use super::app::{Event, SocketApp};
 use super::Connection;
 use crate::metrics::METRICS;
 use actix::prelude::*;
-use chat_protocol::binary::{validate_placeholders, Reassembler};
+use chat_protocol::binary::validate_placeholders;
 use chat_protocol::engineio::Packet as EioPacket;
+use chat_protocol::reassembly::Reassembler;
 use chat_protocol::socketio::{Packet as SioPacket, PacketKind};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ const MAX_ATTACHMENTS: usize = 256;
 
 /// Namespace state of one session.
 #[derive(Default)]
-pub(super) struct SocketIo {
+pub struct SocketIo {
     /// Connected namespaces and the socket id of each.
     namespaces: HashMap<String, String>,
     /// A binary packet waiting for its attachments.
@@ -56,11 +57,17 @@ impl SocketIo {
     }
 }
 
-impl Connection {
-    pub(super) fn on_message_text(&mut self, text: String, ctx: &mut Context<Self>) {
-        if matches!(self.app, App::Echo) {
-            return self.echo(EioPacket::Message(text), ctx);
+impl<A: SocketApp> Connection<A> {
+    /// An Engine.IO message decoded as Socket.IO (the default of [`SocketApp::on_message`]).
+    pub fn on_socket_io_message(&mut self, packet: EioPacket, ctx: &mut Context<Self>) {
+        match packet {
+            EioPacket::Message(text) => self.on_message_text(text, ctx),
+            EioPacket::Binary(bytes) => self.on_message_binary(bytes, ctx),
+            _ => {}
         }
+    }
+
+    fn on_message_text(&mut self, text: String, ctx: &mut Context<Self>) {
         if self.sio.reassembler.is_some() {
             return self.malformed("text_during_attachments", ctx);
         }
@@ -95,10 +102,7 @@ impl Connection {
         self.on_socket_packet(packet, Vec::new(), ctx);
     }
 
-    pub(super) fn on_message_binary(&mut self, bytes: Vec<u8>, ctx: &mut Context<Self>) {
-        if matches!(self.app, App::Echo) {
-            return self.echo(EioPacket::Binary(bytes), ctx);
-        }
+    fn on_message_binary(&mut self, bytes: Vec<u8>, ctx: &mut Context<Self>) {
         let Some(reassembler) = self.sio.reassembler.as_mut() else {
             return self.malformed("unexpected_binary", ctx);
         };
@@ -119,13 +123,13 @@ impl Connection {
             PacketKind::Connect => {
                 // A second CONNECT to a connected namespace is ignored, as Node does.
                 if self.sio.socket_id(&nsp).is_none() {
-                    self.on_connect(nsp, packet.data, ctx);
+                    A::on_connect(self, nsp, packet.data, ctx);
                 }
             }
             PacketKind::Disconnect => {
                 // The client left on purpose: nothing to recover.
                 if let Some(socket_id) = self.sio.remove(&nsp) {
-                    self.on_leave(&nsp, &socket_id, false);
+                    A::on_leave(self, &nsp, &socket_id, false);
                 }
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
@@ -138,28 +142,73 @@ impl Connection {
                     Some(Value::Array(data)) => data,
                     _ => return self.malformed("event_data", ctx),
                 };
-                self.on_event(&nsp, &socket_id, data, packet.id, buffers, ctx);
+                let event = Event {
+                    nsp,
+                    socket_id,
+                    data,
+                    id: packet.id,
+                    buffers,
+                };
+                A::on_event(self, event, ctx);
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 let (Some(id), Some(Value::Array(args))) = (packet.id, packet.data) else {
                     return self.malformed("ack", ctx);
                 };
-                if self.sio.socket_id(&nsp).is_some() {
-                    self.on_ack(&nsp, id, args, buffers, ctx);
+                if let Some(socket_id) = self.sio.socket_id(&nsp).map(str::to_owned) {
+                    let ack = Event {
+                        nsp,
+                        socket_id,
+                        data: args,
+                        id: Some(id),
+                        buffers,
+                    };
+                    A::on_ack(self, ack, ctx);
                 }
             }
             PacketKind::ConnectError => self.malformed("connect_error_from_client", ctx),
         }
     }
 
+    /// CONNECT_ERROR for a namespace this server does not have (Node's wording).
+    pub fn refuse_namespace(&mut self, nsp: &str, ctx: &mut Context<Self>) {
+        METRICS.error("invalid_namespace");
+        METRICS
+            .handshakes
+            .with_label_values(&["invalid_namespace"])
+            .inc();
+        self.send_packet(
+            &SioPacket::connect_error(nsp, "Invalid namespace", None),
+            &[],
+            ctx,
+        );
+    }
+
+    /// An ACK (BINARY_ACK when there are attachments) answering ack id `id`.
+    pub fn send_ack(
+        &mut self,
+        nsp: &str,
+        id: u64,
+        args: Vec<Value>,
+        attachments: &[Vec<u8>],
+        ctx: &mut Context<Self>,
+    ) {
+        let mut packet = SioPacket::ack(nsp, id, Value::Array(args));
+        if !attachments.is_empty() {
+            packet.kind = PacketKind::BinaryAck;
+            packet.attachments = attachments.len();
+        }
+        self.send_packet(&packet, attachments, ctx);
+    }
+
     /// Leaves every namespace when the session ends; the sockets may be recovered when the
     /// session ended for such a reason.
-    pub(super) fn leave_all_namespaces(&mut self) {
+    pub fn leave_all_namespaces(&mut self) {
         let recoverable = self
             .close_reason
             .is_some_and(crate::recovery::is_recoverable);
         for (nsp, socket_id) in self.sio.drain() {
-            self.on_leave(&nsp, &socket_id, recoverable);
+            A::on_leave(self, &nsp, &socket_id, recoverable);
         }
     }
 }

@@ -1,34 +1,17 @@
-//! The polling -> WebSocket upgrade: the client opens a WebSocket with the session's sid,
-//! probes it (`2probe` / `3probe`), and switches with `5`. Meanwhile the pending poll is ended
-//! with a noop so the client can pause polling. An upgrade that does not finish within
+//! The actor's side of the polling -> WebSocket upgrade (the probe's own state is
+//! [`crate::transport::UpgradeProbe`]): a WebSocket opened with the session's sid is attached,
+//! its packets move the upgrade on, and an upgrade that does not finish within
 //! `upgradeTimeout` is abandoned and its WebSocket closed; the session stays on polling.
 
+use super::app::SocketApp;
 use super::messages::AttachWebSocket;
-use super::transport::{Transport, WsCommand, WsLink};
 use super::Connection;
-use crate::engine::Frame;
 use crate::metrics::METRICS;
+use crate::transport::{ProbeStep, Transport, UpgradeProbe, WsCommand, LATE_POLL_GRACE};
 use actix::prelude::*;
 use chat_protocol::engineio::Packet as EioPacket;
-use std::time::Duration;
 
-/// How long a GET that arrives while a WebSocket is probing is held before it is ended with a
-/// noop (Node checks every 100 ms). Meanwhile the client's `5` may complete the upgrade, and
-/// the GET then gets HTTP 400 as on any upgraded session: the `5` and the GET travel on two
-/// connections, and the GET may reach the actor first although the client sent it after.
-const LATE_POLL_GRACE: Duration = Duration::from_millis(100);
-
-/// A WebSocket being probed.
-pub(super) struct Upgrade {
-    pub link: WsLink,
-    pub probed: bool,
-    /// The waiting GET arrived after this WebSocket did (see [`LATE_POLL_GRACE`]); a GET that
-    /// was already waiting is the client's regular poll, ended with a noop at the probe.
-    late_poll: bool,
-    timer: SpawnHandle,
-}
-
-impl Handler<AttachWebSocket> for Connection {
+impl<A: SocketApp> Handler<AttachWebSocket> for Connection<A> {
     type Result = bool;
     fn handle(&mut self, msg: AttachWebSocket, ctx: &mut Context<Self>) -> bool {
         if self.closing
@@ -43,36 +26,27 @@ impl Handler<AttachWebSocket> for Connection {
                 let _ = upgrade.link.send(WsCommand::Close);
             }
         });
-        self.upgrade = Some(Upgrade {
-            link: msg.0,
-            probed: false,
-            late_poll: false,
-            timer,
-        });
+        self.upgrade = Some(UpgradeProbe::new(msg.0, timer));
         true
     }
 }
 
-impl Connection {
+impl<A: SocketApp> Connection<A> {
     /// A packet on the probing WebSocket.
     pub(super) fn on_upgrade_packet(&mut self, packet: EioPacket, ctx: &mut Context<Self>) {
         let Some(upgrade) = self.upgrade.as_mut() else {
             return;
         };
-        match packet {
-            EioPacket::Ping(data) if data == "probe" => {
-                let _ = upgrade
-                    .link
-                    .send(WsCommand::Send(Frame::Text("3probe".into())));
-                upgrade.probed = true;
-                if !upgrade.late_poll {
+        match upgrade.on_packet(&packet) {
+            ProbeStep::Probed { end_waiting_poll } => {
+                if end_waiting_poll {
                     if let Transport::Polling(polling) = &mut self.transport {
                         polling.answer_waiting_with("6");
                     }
                 }
             }
-            EioPacket::Upgrade if upgrade.probed => self.complete_upgrade(ctx),
-            _ => self.abandon_upgrade(ctx),
+            ProbeStep::Complete => self.complete_upgrade(ctx),
+            ProbeStep::Abandon => self.abandon_upgrade(ctx),
         }
     }
 

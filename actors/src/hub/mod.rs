@@ -1,92 +1,97 @@
-//! The `ChatHub` actor: one per node, it knows which local sockets belong to which users and
-//! routes events to them, and it forwards broadcasts to the other nodes through the bridge.
+//! The `ChatHub` actor: one per node, the one writer of membership. It knows which local
+//! sockets are in which rooms and which users are live here, delivers broadcasts to the local
+//! sockets, and hands them to the cluster through its [`ClusterPort`].
+//!
+//! The hub is the actor; the features that decide what it does live in their own folders and
+//! add their handlers to it: presence (`crate::presence`: a user's last tab leaving, announcing
+//! users again, writing sessions back) and connection state recovery (`crate::recovery`:
+//! logging broadcasts, parking and restoring sockets; the handlers here in `recovery.rs` only
+//! pass messages to its [`HubRecovery`](crate::recovery::HubRecovery)).
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | the actor, joining a socket, delivering and broadcasting |
+//! | `messages.rs` | its messages (join, broadcasts, what other nodes ask about local sockets) |
+//! | `rooms.rs` | room membership of the local sockets |
+//! | `route.rs` | routing and persisting one private message |
+//! | `cluster_port.rs` | [`ClusterPort`]: what the hub needs from other nodes; [`SingleNode`] |
+//! | `recovery.rs` | recovery's messages, handed to [`crate::recovery::HubRecovery`] |
+//! | `tests.rs` | the hub with a fake cluster, without Redis |
 
-mod event;
+mod cluster_port;
 mod messages;
-mod reconcile;
 mod recovery;
-mod recovery_across_nodes;
-mod redis_recovery;
-mod remote_presence;
-mod room_channels;
 mod rooms;
 mod route;
+#[cfg(test)]
+mod tests;
 
-pub use self::event::{event_frames, packet_frames, OutboundEvent};
+pub use self::cluster_port::{ClusterPort, LocalPresence, SingleNode};
 pub use self::messages::{
-    Broadcast, Deliver, Join, Leave, LocalPresence, LocalRooms, LocalSocketDetails, LocalSockets,
-    PeerSockets, PendingChecks, RemoteBroadcast, ResaveLiveSessions, SetPeers,
+    Broadcast, Join, LocalRooms, LocalSocketDetails, LocalSockets, RemoteBroadcast,
 };
-pub use self::reconcile::ReannounceLocalUsers;
-pub use self::recovery::{Park, Restore, Restored};
-pub use self::recovery_across_nodes::{DeliveredSince, Rejoin, ShareRecovery};
-pub use self::redis_recovery::watch_redis;
-pub use self::room_channels::WatchRooms;
 pub use self::rooms::Rooms;
 pub use self::route::{IsOnline, MessageStored, RouteMessage};
 
-use self::recovery::HubRecovery;
+use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
-use crate::recovery::RecoveryConfig;
-use crate::store::{MessageStore, SaveSession, Session, SessionStore, SetConnected};
+use crate::recovery::{HubRecovery, RecoveryConfig, SharedRecovery};
+use crate::store::{MessageStore, SaveSession, Session, SessionStore};
+use crate::transport::Deliver;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Routes events between the local sockets of namespace `/` and to the other nodes.
 pub struct ChatHub {
-    rooms: Rooms<Recipient<Deliver>>,
-    sessions: Addr<SessionStore>,
-    /// Where routed messages are persisted (set with [`ChatHub::with_message_store`]).
-    messages: Option<Addr<MessageStore>>,
-    /// The cross-node bridge, when the node runs in a cluster.
-    peers: Option<Recipient<PeerSockets>>,
-    publish: Option<Recipient<Broadcast>>,
-    presence: Option<Recipient<LocalPresence>>,
+    pub(crate) rooms: Rooms<Recipient<Deliver>>,
+    pub(crate) sessions: Addr<SessionStore>,
+    /// Where routed messages are persisted.
+    messages: Addr<MessageStore>,
+    /// The other nodes ([`SingleNode`] when there are none).
+    pub(crate) cluster: Box<dyn ClusterPort>,
     /// Presence questions to other nodes still waiting for an answer (a drain waits for them,
     /// so that the users of a stopping node get announced).
-    pending_checks: usize,
+    pub(crate) pending_checks: usize,
     /// userID -> (sessionID, username) of every user with a local socket.
-    live_users: HashMap<String, (String, String)>,
-    /// Where user rooms gaining or losing their local sockets are reported, in
-    /// room-subscription mode (`room_channels.rs`).
-    room_watch: Option<crate::bridge::RoomWatch>,
-    /// Connection state recovery (set with [`ChatHub::with_recovery`]).
-    recovery: Option<HubRecovery>,
+    pub(crate) live_users: HashMap<String, (String, String)>,
+    /// Connection state recovery (`None` when it is off).
+    pub(crate) recovery: Option<HubRecovery>,
 }
 
 impl ChatHub {
-    pub fn new(sessions: Addr<SessionStore>) -> ChatHub {
+    /// A hub over its node's stores and cluster; with `recovery` on (a non-zero window) it
+    /// logs broadcasts and parks dropped sockets, keeping broadcasts to everyone in `shared`
+    /// (Redis) too when given.
+    pub fn new(
+        sessions: Addr<SessionStore>,
+        messages: Addr<MessageStore>,
+        cluster: Box<dyn ClusterPort>,
+        recovery: RecoveryConfig,
+        shared: Option<SharedRecovery>,
+    ) -> ChatHub {
         ChatHub {
             rooms: Rooms::default(),
             sessions,
-            messages: None,
-            peers: None,
-            publish: None,
-            presence: None,
+            messages,
+            cluster,
             pending_checks: 0,
             live_users: HashMap::new(),
-            room_watch: None,
-            recovery: None,
+            recovery: recovery
+                .enabled()
+                .then(|| HubRecovery::new(recovery, shared)),
         }
-    }
-
-    /// Turns connection state recovery on (a zero window leaves it off).
-    pub fn with_recovery(mut self, config: RecoveryConfig) -> ChatHub {
-        self.recovery = config.enabled().then(|| HubRecovery::new(config));
-        self
-    }
-
-    /// Lets the hub persist the private messages it routes.
-    pub fn with_message_store(mut self, messages: Addr<MessageStore>) -> ChatHub {
-        self.messages = Some(messages);
-        self
     }
 
     /// Delivers to the selected local sockets. With recovery on, the broadcast is logged
     /// and its frames carry its offset, whether or not any local socket receives it now: a
     /// socket parked here may be selected by it.
-    fn deliver_locally(&mut self, rooms: &[String], except: &[String], event: &Arc<OutboundEvent>) {
+    pub(crate) fn deliver_locally(
+        &mut self,
+        rooms: &[String],
+        except: &[String],
+        event: &Arc<OutboundEvent>,
+    ) {
         let frames = match self.recovery.as_mut() {
             Some(recovery) => recovery.stamp(rooms, except, event),
             None => event.frames.clone(),
@@ -98,9 +103,28 @@ impl ChatHub {
         }
     }
 
+    /// Delivers locally, keeps a broadcast to everyone for recoveries on other nodes, and
+    /// publishes it for the other nodes.
+    pub(crate) fn broadcast(
+        &mut self,
+        rooms: Vec<String>,
+        except: Vec<String>,
+        event: Arc<OutboundEvent>,
+    ) {
+        self.deliver_locally(&rooms, &except, &event);
+        if let Some(recovery) = &self.recovery {
+            recovery.share_broadcast(&rooms, &except, &event);
+        }
+        self.cluster.publish(Broadcast {
+            rooms,
+            except,
+            event,
+        });
+    }
+
     /// Saves the session of a user with a local socket as connected (Redis lost it, or this
     /// node was taken for dead while cut off).
-    fn save_live_session(&self, user_id: &str, session_id: &str, username: &str) {
+    pub(crate) fn save_live_session(&self, user_id: &str, session_id: &str, username: &str) {
         self.sessions.do_send(SaveSession {
             session_id: session_id.to_owned(),
             session: Session {
@@ -114,7 +138,7 @@ impl ChatHub {
     /// Puts a socket in its own room and `others`, and records its user as live; resolves
     /// once broadcasts to the user's room reach this node (its first local socket subscribes
     /// it). `user` is (userID, sessionID, username).
-    fn join_socket(
+    pub(crate) fn join_socket(
         &mut self,
         socket_id: &str,
         others: &[&str],
@@ -123,7 +147,7 @@ impl ChatHub {
     ) -> ResponseFuture<()> {
         self.rooms.join(socket_id, others, recipient);
         let subscribed: ResponseFuture<()> = if self.rooms.room_size(user_id) == 1 {
-            Box::pin(self.room_gained(user_id))
+            self.cluster.room_gained(user_id)
         } else {
             Box::pin(async {})
         };
@@ -131,17 +155,15 @@ impl ChatHub {
         subscribed
     }
 
-    /// Records that `user_id` has a local socket (announcing it to the bridge when new).
+    /// Records that `user_id` has a local socket (telling the cluster when new).
     fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
         let entry = (session_id.to_owned(), username.to_owned());
         if self.live_users.get(user_id) != Some(&entry) {
-            if let Some(presence) = &self.presence {
-                presence.do_send(LocalPresence::Online {
-                    user_id: user_id.to_owned(),
-                    session_id: entry.0.clone(),
-                    username: entry.1.clone(),
-                });
-            }
+            self.cluster.local_presence(LocalPresence::Online {
+                user_id: user_id.to_owned(),
+                session_id: entry.0.clone(),
+                username: entry.1.clone(),
+            });
         }
         self.live_users.insert(user_id.to_owned(), entry);
     }
@@ -152,15 +174,6 @@ impl Actor for ChatHub {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.start_recovery_sweep(ctx);
-    }
-}
-
-impl Handler<SetPeers> for ChatHub {
-    type Result = ();
-    fn handle(&mut self, msg: SetPeers, _: &mut Context<Self>) {
-        self.peers = Some(msg.peers);
-        self.publish = Some(msg.publish);
-        self.presence = Some(msg.presence);
     }
 }
 
@@ -189,100 +202,6 @@ impl Handler<Join> for ChatHub {
     }
 }
 
-impl Handler<Leave> for ChatHub {
-    type Result = ();
-
-    /// A socket left. When it was its user's last socket on this node, ask the other nodes
-    /// (if any) whether the user still has a tab there; only when nobody has one is the user
-    /// announced as disconnected and its session saved with `connected: false`.
-    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
-        if self.rooms.leave(&msg.socket_id).is_none() {
-            return;
-        }
-        if self.rooms.room_size(&msg.user_id) > 0 {
-            return;
-        }
-        self.live_users.remove(&msg.user_id);
-        // A parked socket of the user keeps its room: what it misses from other nodes must
-        // reach this node's log to be replayed (released by the recovery sweep).
-        if !self
-            .recovery
-            .as_ref()
-            .is_some_and(|r| r.holds_parked(&msg.user_id))
-        {
-            self.room_lost(&msg.user_id);
-        }
-        if let Some(presence) = &self.presence {
-            presence.do_send(LocalPresence::Offline {
-                user_id: msg.user_id.clone(),
-            });
-        }
-        let Some(peers) = self.peers.clone() else {
-            self.announce_disconnect(msg);
-            return;
-        };
-        let query = PeerSockets {
-            rooms: vec![msg.user_id.clone()],
-        };
-        self.pending_checks += 1;
-        ctx.spawn(
-            peers
-                .send(query)
-                .into_actor(self)
-                .map(move |answer, hub, _| {
-                    hub.pending_checks -= 1;
-                    // Between the question and the answer the user may have come back on this node.
-                    if hub.rooms.room_size(&msg.user_id) > 0 {
-                        return;
-                    }
-                    match answer {
-                        Ok(Some(remote)) if remote > 0 => {}
-                        Ok(Some(_)) => hub.announce_disconnect(msg),
-                        // "Unknown" is not "nobody": a node that did not answer may still hold a tab.
-                        // Node liveness tracking announces users of nodes that really died.
-                        _ => log::warn!(
-                            "could not learn whether {} has other tabs; not announcing",
-                            msg.user_id
-                        ),
-                    }
-                }),
-        );
-    }
-}
-
-impl ChatHub {
-    fn announce_disconnect(&mut self, msg: Leave) {
-        if let Some(recovery) = self.recovery.as_mut() {
-            recovery.announced_gone(&msg.user_id);
-        }
-        self.sessions.do_send(SetConnected {
-            session_id: msg.session_id,
-            session: msg.session,
-            connected: false,
-        });
-        METRICS
-            .presence_announcements
-            .with_label_values(&["disconnected"])
-            .inc();
-        let event = OutboundEvent::new("user disconnected", vec![msg.user_id.into()]);
-        self.broadcast(Vec::new(), Vec::new(), event);
-    }
-
-    fn broadcast(&mut self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
-        self.deliver_locally(&rooms, &except, &event);
-        if let Some(recovery) = &self.recovery {
-            recovery.share_broadcast(&rooms, &except, &event);
-        }
-        if let Some(publish) = &self.publish {
-            publish.do_send(Broadcast {
-                rooms,
-                except,
-                event,
-            });
-        }
-    }
-}
-
 impl Handler<Broadcast> for ChatHub {
     type Result = ();
     fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) {
@@ -294,24 +213,6 @@ impl Handler<RemoteBroadcast> for ChatHub {
     type Result = ();
     fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
         self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
-        remote_presence::learn_from_remote(&self.sessions, &msg.event.data);
-    }
-}
-
-impl Handler<ResaveLiveSessions> for ChatHub {
-    type Result = usize;
-    fn handle(&mut self, _: ResaveLiveSessions, _: &mut Context<Self>) -> usize {
-        for (user_id, (session_id, username)) in &self.live_users {
-            self.save_live_session(user_id, session_id, username);
-        }
-        self.live_users.len()
-    }
-}
-
-impl Handler<PendingChecks> for ChatHub {
-    type Result = usize;
-    fn handle(&mut self, _: PendingChecks, _: &mut Context<Self>) -> usize {
-        self.pending_checks
     }
 }
 

@@ -3,11 +3,12 @@
 //! store round trip stays on the hub's thread: per message, the only cross-thread hops are
 //! connection -> hub, hub -> each recipient, and store -> sender for the acknowledgement.
 
-use super::{ChatHub, OutboundEvent};
-use crate::chat::to_json;
+use super::{Broadcast, ChatHub};
+use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
 use crate::store::{AppendMessage, StoreError, StoredMessage};
 use actix::prelude::*;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Routes and persists a validated private message whose recipient is known to exist.
@@ -46,21 +47,12 @@ impl Handler<RouteMessage> for ChatHub {
             received,
         } = msg;
         METRICS.messages_routed.inc();
-        let event = OutboundEvent::new("private message", vec![to_json(&message)]);
+        let payload = serde_json::to_value(&message).unwrap_or(serde_json::Value::Null);
+        let event = OutboundEvent::new("private message", vec![payload]);
         let (to, from) = (message.to.clone(), message.from.clone());
         self.broadcast_private(to, from, sender_socket, event);
         let id = message.id.clone().unwrap_or_default();
-        let Some(store) = self.messages.clone() else {
-            if let Some(reply_to) = reply_to {
-                reply_to.do_send(MessageStored {
-                    ack,
-                    id,
-                    result: Err(StoreError::Unavailable),
-                    received,
-                });
-            }
-            return;
-        };
+        let store = self.messages.clone();
         ctx.spawn(
             store
                 .send(AppendMessage(message))
@@ -95,12 +87,36 @@ impl Handler<IsOnline> for ChatHub {
         if self.rooms.room_size(&msg.user_id) > 0 {
             return Box::pin(async { Some(true) });
         }
-        let Some(peers) = self.peers.clone() else {
-            return Box::pin(async { Some(false) });
-        };
-        let query = super::PeerSockets {
-            rooms: vec![msg.user_id],
-        };
-        Box::pin(async move { peers.send(query).await.ok().flatten().map(|n| n > 0) })
+        let remote = self.cluster.remote_sockets(vec![msg.user_id]);
+        Box::pin(async move { remote.await.map(|n| n > 0) })
+    }
+}
+
+impl ChatHub {
+    /// Delivers a private message locally to `to` and `from`, then publishes it for the other
+    /// nodes: when they subscribe to user rooms, once to the recipient's room and once to the
+    /// sender's (for its other tabs) when it is another user, both `except` the sending socket,
+    /// so that no socket can get it twice (each is in one user room) and only nodes with a
+    /// recipient receive it; otherwise as one two-room broadcast on the namespace channel.
+    fn broadcast_private(
+        &mut self,
+        to: String,
+        from: String,
+        sender_socket: String,
+        event: Arc<OutboundEvent>,
+    ) {
+        if !self.cluster.subscribes_rooms() {
+            return self.broadcast(vec![to, from], vec![sender_socket], event);
+        }
+        let except = vec![sender_socket];
+        self.deliver_locally(&[to.clone(), from.clone()], &except, &event);
+        let sender_room = (from != to).then_some(from);
+        for room in std::iter::once(to).chain(sender_room) {
+            self.cluster.publish(Broadcast {
+                rooms: vec![room],
+                except: except.clone(),
+                event: event.clone(),
+            });
+        }
     }
 }

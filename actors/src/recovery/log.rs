@@ -5,7 +5,7 @@
 use super::offsets::{Offset, OffsetEpoch};
 use super::watermark::{now_millis, Watermark};
 use super::Unrecoverable;
-use crate::hub::OutboundEvent;
+use crate::event::OutboundEvent;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,41 +1,92 @@
-//! Connection state recovery (socket.io 4.6+): a client whose transport dropped for a reason
-//! that may be recovered (transport closed or errored, ping timeout, server shutting down)
-//! reconnects with `{pid, offset}` in its auth payload and, within the window, gets its socket
-//! id, rooms and chat identity back plus every broadcast it missed, instead of starting over
-//! with a new `session` and the whole `users` list.
+//! Connection state recovery (socket.io 4.6+), the whole story.
 //!
-//! The design follows Node's `SessionAwareAdapter`: the hub keeps one node-wide log of the
-//! broadcasts it delivered ([`BroadcastLog`]), each stamped with an offset the client echoes
-//! back; a disconnected socket is kept as a small [`ParkedSession`] (ids and rooms, no events);
-//! on reconnection the missed events are the log entries after the client's offset that the
-//! parked socket's rooms select. A disconnected user therefore costs one parked entry, not a
-//! copy of the traffic, and a broadcast costs one log entry however many sockets miss it.
+//! # What a client sees
+//! A client whose transport dropped for a reason that may be recovered (transport closed or
+//! errored, ping timeout, server shutting down: [`is_recoverable`]) reconnects with
+//! `{pid, offset}` in its auth payload and, within the window, gets its socket id, rooms and
+//! chat identity back plus every broadcast it missed, instead of starting over with a new
+//! `session` and the whole `users` list. The CONNECT reply carries the secret `pid`; every
+//! event sent without an ack carries an offset as its last argument, which the client echoes
+//! back. Anything that does not check out (unknown, expired or foreign pid, malformed or too
+//! old offset, more missed events than the bound) is a normal connection, counted in metrics
+//! as `recovery_<reason>` ([`Unrecoverable`]). A pid is a secret like the sessionID: it is
+//! never logged.
 //!
-//! Anything that does not check out (unknown, expired or foreign pid, malformed or too old
-//! offset, more missed events than the bound) is a normal connection, counted in metrics as
-//! `recovery_<reason>`. A pid is a secret like the sessionID: it is never logged.
+//! # On one node
+//! As in Node's `SessionAwareAdapter`, the hub keeps one node-wide log of the broadcasts it
+//! delivered ([`BroadcastLog`]), each stamped with an offset `<epoch>-<seq>` ([`Offset`],
+//! spliced into the shared frame by [`stamp_offset`]); `users` carries the log head at the
+//! socket's join. A socket that drops for a recoverable reason is kept as a small
+//! [`ParkedSession`] (ids and rooms, no events; [`ParkedSessions`]); on reconnection the missed
+//! events are the log entries after the client's offset that the parked socket's rooms select.
+//! A disconnected user therefore costs one parked entry, not a copy of the traffic, and a
+//! broadcast costs one log entry however many sockets miss it. The hub owns all of that as its
+//! [`HubRecovery`]; while a socket of a user is parked its user room stays subscribed, so what
+//! other nodes send it still reaches the log.
 //!
-//! Across nodes (with Redis): a socket's parked state is also in Redis from the moment it
-//! connects ([`SharedRecovery`]), and every offset carries a watermark another node can read
-//! ([`Watermark`]); a node that does not know a pid takes its state from Redis and rebuilds
-//! the missed events from the user's history list and the stream of broadcasts to everyone
-//! ([`missed_across_nodes`]). That is how a client whose node was drained or killed recovers
-//! on the node nginx sends it to next.
+//! **The invariant**: logging, parking and rejoining happen on the hub's one thread, and a
+//! restored socket is rejoined to its rooms in the same turn as its missed events are read, so
+//! nothing broadcast in between is missed or sent twice.
+//!
+//! # Across nodes (with Redis)
+//! A client whose node was drained or killed reconnects, through nginx, to another node:
+//! - a socket's parked state is in Redis from the moment it connects ([`SharedRecovery`],
+//!   `chat:recovery:pid:<pid>`), so a SIGKILL leaves it behind; a node recovering a pid takes it
+//!   from Redis first (`GET` + `DEL`), so a pid recovered on one node cannot be replayed on
+//!   another, and falls back on its own memory only when Redis does not answer;
+//! - every offset carries a [`Watermark`] other nodes can read: `<epoch>-<seq>.<ms>[.<id>]`,
+//!   the time of the event and, for a private message, its id;
+//! - the missed events are rebuilt ([`missed_across_nodes`]) from what Redis already keeps:
+//!   the user's history list (exact when the watermark names a message) and a stream of the
+//!   broadcasts to everyone (presence events, replayed from [`STREAM_MARGIN_MS`] before the
+//!   watermark to cover clock skew; only the last event about each user is replayed), read
+//!   through a per-node cache (`stream_cache.rs`); a message id starts with a tag
+//!   of the sending socket ([`sender_tag`]), so a socket's own messages are not replayed to it;
+//! - the sequence (`across_nodes.rs`), while the connection handles nothing else: (1) the
+//!   state was taken from Redis; (2) read the history and the stream, and check the replay
+//!   fits; (3) rejoin the socket's rooms, so everything broadcast from then on reaches it live;
+//!   (4) read both again and drop the messages the hub delivered live since (3). Nothing is
+//!   lost or doubled between the replay and live delivery;
+//! - the user is announced `user connected` again if its session was saved disconnected
+//!   meanwhile (by the old node's drain or the survivors' reaper).
+//!
+//! # Files
+//! | file | what |
+//! |---|---|
+//! | `log.rs`, `offsets.rs`, `parked.rs` | the log, offsets, parked sockets (pure) |
+//! | `hub_side.rs` | [`HubRecovery`]: what the hub keeps and decides |
+//! | `messages.rs` | what a connection asks of the hub ([`Park`], [`Restore`], [`Rejoin`], [`DeliveredSince`]) |
+//! | `services.rs` | [`RecoveryServices`]: the handles a connection recovers with |
+//! | `connection_side.rs` | a connection's pid, its state in Redis, [`try_restore`] |
+//! | `across_nodes.rs` | restoring a socket parked on another node |
+//! | `shared.rs`, `stream_cache.rs`, `stream_entry.rs` | what Redis keeps, and the stream's cache |
+//! | `watermark.rs`, `replay.rs`, `sender_tag.rs` | the cross-node offset, the rebuilt replay, message ids |
 
+mod across_nodes;
+mod connection_side;
+mod hub_side;
 mod log;
+mod messages;
 mod offsets;
 mod parked;
 mod replay;
 pub mod sender_tag;
+mod services;
 mod shared;
 mod stream_cache;
+mod stream_entry;
 mod watermark;
 
+pub use self::connection_side::{connect_reply, try_restore, RecoveryAuth, SocketRecovery};
+pub use self::hub_side::{HubRecovery, SWEEP_EVERY};
 pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};
+pub use self::messages::{DeliveredSince, Park, Rejoin, Restore, Restored};
 pub use self::offsets::{split_local, stamp_offset, Offset, OffsetEpoch};
 pub use self::parked::{ParkedSession, ParkedSessions};
 pub use self::replay::{missed_across_nodes, ReplayedEvent};
-pub use self::shared::{SharedRecovery, StreamedBroadcast, STREAM_MARGIN_MS};
+pub use self::services::RecoveryServices;
+pub use self::shared::{SharedRecovery, STREAM_MARGIN_MS};
+pub use self::stream_entry::StreamedBroadcast;
 pub use self::watermark::{local_part, now_millis, Watermark};
 
 use std::time::Duration;

@@ -7,7 +7,8 @@
 //! offsets are unique and ordered on a node; the client only ever echoes them back. What follows
 //! the first `.` is the watermark other nodes read ([`super::Watermark`]); this part ignores it.
 
-use crate::engine::{random_hex, Frame};
+use crate::ids::random_hex;
+use crate::transport::Frame;
 use bytestring::ByteString;
 use std::sync::Arc;
 
@@ -113,7 +114,7 @@ pub fn stamp_offset(frames: &[Frame], offset: &str) -> Arc<[Frame]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{event_frames, OutboundEvent};
+    use crate::event::{event_frames, OutboundEvent};
     use serde_json::json;
 
     #[test]

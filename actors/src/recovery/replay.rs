@@ -5,9 +5,8 @@
 //! client's watermark names one, and within the stream margin otherwise (see
 //! [`super::watermark`]).
 
-use super::shared::StreamedBroadcast;
+use super::stream_entry::StreamedBroadcast;
 use super::{sender_tag, split_local, ParkedSession, Unrecoverable, Watermark};
-use crate::chat::to_json;
 use crate::store::StoredMessage;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -49,7 +48,8 @@ pub fn missed_across_nodes(
         if own {
             continue;
         }
-        let data = Value::Array(vec!["private message".into(), to_json(message)]);
+        let message_json = serde_json::to_value(message).unwrap_or(Value::Null);
+        let data = Value::Array(vec!["private message".into(), message_json]);
         let watermark = Watermark::of_event(&data, last_ms);
         timed.push((last_ms, ReplayedEvent { data, watermark }));
     }

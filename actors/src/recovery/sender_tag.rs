@@ -7,7 +7,7 @@
 //! this build), then random digits. The tag cannot be turned back into the socket id; two
 //! sockets of one user sharing a tag (one chance in 2^32) would only cost a replay one message.
 
-use crate::engine::random_hex;
+use crate::ids::random_hex;
 use std::hash::BuildHasher;
 
 /// Hex digits of the tag at the start of an id.

@@ -15,7 +15,7 @@
 //! `last_id`, oldest first. Entries older than [`KEEP_MS`] are dropped (raising
 //! `complete_from`); a request older than `complete_from` reads its span again.
 
-use super::shared::{parse_entry, StreamedBroadcast};
+use super::stream_entry::{parse_entry, StreamedBroadcast};
 use crate::store::redis_keys::RECOVERY_BROADCASTS_KEY;
 use crate::store::{RedisConnection, Replay, StoreError};
 use std::collections::VecDeque;

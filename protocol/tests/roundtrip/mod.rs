@@ -12,7 +12,8 @@
 #![allow(dead_code)]
 
 use chat_protocol::adapter::{self, Response, SocketDetails};
-use chat_protocol::binary::{validate_placeholders, Reassembler};
+use chat_protocol::binary::validate_placeholders;
+use chat_protocol::reassembly::Reassembler;
 use chat_protocol::{engineio, payload, socketio};
 use serde_json::Value;
 

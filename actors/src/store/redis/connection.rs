@@ -143,6 +143,34 @@ impl RedisConnection {
         }
     }
 
+    /// Publishes every message of `batch` (`parts` gives its channel and payload) in order: one pipeline of `PUBLISH`es on one
+    /// Redis; on a cluster, where a pipeline may only touch one slot, each `SPUBLISH` alone to
+    /// its channel's shard, all at once (the cluster connection keeps their order per shard,
+    /// hence per channel, which is the order that matters: one conversation is one channel).
+    /// A publication sent twice would deliver twice: only what surely never left is resent.
+    pub async fn publish_all<T>(
+        &self,
+        batch: &[T],
+        parts: impl Fn(&T) -> (&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        if self.is_cluster() {
+            let sends = batch.iter().map(|message| {
+                let (channel, payload) = parts(message);
+                let mut spublish = ::redis::cmd("SPUBLISH");
+                spublish.arg(channel).arg(payload);
+                async move { self.query::<()>(&spublish, Replay::OnlyIfUnsent).await }
+            });
+            return futures_util::future::try_join_all(sends).await.map(|_| ());
+        }
+        let mut pipeline = ::redis::pipe();
+        for message in batch {
+            let (channel, payload) = parts(message);
+            pipeline.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        }
+        self.query_pipeline::<()>(&pipeline, Replay::OnlyIfUnsent)
+            .await
+    }
+
     /// The `PUBSUB` subcommand counting a channel's subscribers: `NUMSUB`, or `SHARDNUMSUB` on a
     /// cluster (summed over every node by the cluster connection).
     pub fn numsub_subcommand(&self) -> &'static str {

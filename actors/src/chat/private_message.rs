@@ -1,0 +1,174 @@
+//! Private messaging on a chat socket (SPEC §2): the rate limit, validation, the recipient
+//! check, the hand-off to the hub (which delivers and persists), and the acknowledgement.
+
+use super::handshake::store_result;
+use super::socket::ChatConnection;
+use super::{to_json, validate_private_message, AckError, AckOk, MessageRefusal};
+use crate::hub::{IsOnline, MessageStored, RouteMessage};
+use crate::metrics::METRICS;
+use crate::recovery::now_millis;
+use crate::recovery::sender_tag::message_id;
+use crate::store::{StoreError, StoredMessage, UserExists};
+use actix::prelude::*;
+use serde_json::Value;
+use std::time::Instant;
+
+/// What the recipient check of a private message found.
+enum Recipient {
+    /// In the user directory.
+    Known,
+    /// Not (or not knowably) in the directory, but has a socket on some node right now.
+    Online,
+    Unknown,
+    StoreDown(StoreError),
+}
+
+impl ChatConnection {
+    pub(super) fn chat_event(
+        &mut self,
+        socket_id: &str,
+        data: Vec<Value>,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        let chat = &mut self.app;
+        if !chat.limiter.allow() {
+            chat.refused_in_a_row += 1;
+            // A client that keeps flooding after a whole burst was refused is not a chat
+            // client having a bad second: close it.
+            if chat.refused_in_a_row > chat.services.limits.message_burst as u64 {
+                METRICS.error("flood_closed");
+                return self.close("event flood", false, ctx);
+            }
+            return self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
+        }
+        chat.refused_in_a_row = 0;
+        match data.first().and_then(Value::as_str) {
+            Some("private message") => {
+                self.private_message(socket_id.to_owned(), data.get(1), ack, ctx)
+            }
+            // Unknown events are ignored (as Node does without a handler), but counted.
+            _ => METRICS.error("unknown_event"),
+        }
+    }
+
+    /// Validates, checks the recipient exists, then hands the message to the hub, which
+    /// delivers and persists it and reports back ([`MessageStored`]) for the ack. Recipients
+    /// already seen to exist are remembered node-wide ([`crate::chat::KnownUsers`]), so most
+    /// messages need no store round trip here; the first message to a new recipient waits for
+    /// the check (`ctx.wait`), keeping this socket's messages in the order they were sent.
+    fn private_message(
+        &mut self,
+        socket_id: String,
+        payload: Option<&Value>,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        let received = Instant::now();
+        let chat = &mut self.app;
+        let Some(me) = chat.identity.clone() else {
+            return;
+        };
+        let (content, to) = match validate_private_message(payload) {
+            Ok(valid) => valid,
+            Err(refusal) => return self.refuse_message(refusal, ack, ctx),
+        };
+        let route = RouteMessage {
+            message: StoredMessage {
+                content,
+                from: me.user_id.clone(),
+                to: to.clone(),
+                id: Some(message_id(&socket_id)),
+                ts: Some(now_millis()),
+            },
+            sender_socket: socket_id,
+            reply_to: Some(ctx.address().recipient()),
+            ack,
+            received,
+        };
+        if to == me.user_id || chat.services.known_users.contains(&to) {
+            chat.services.hub.do_send(route);
+            return;
+        }
+        let sessions = chat.services.sessions.clone();
+        let hub = chat.services.hub.clone();
+        let check = async move {
+            let stored = store_result(sessions.send(UserExists(to.clone())).await);
+            if let Ok(true) = stored {
+                return Recipient::Known;
+            }
+            // Not in our directory (a user created by a Node node of a mixed cluster) or the
+            // store is down: a user with a socket somewhere exists all the same, and local
+            // delivery must keep working through a Redis outage.
+            match (hub.send(IsOnline { user_id: to }).await, stored) {
+                (Ok(Some(true)), _) => Recipient::Online,
+                (_, Ok(_)) => Recipient::Unknown,
+                (_, Err(e)) => Recipient::StoreDown(e),
+            }
+        };
+        ctx.wait(check.into_actor(self).map(move |recipient, act, ctx| {
+            let chat = &mut act.app;
+            match recipient {
+                Recipient::Known => {
+                    chat.services.known_users.insert(&route.message.to);
+                    chat.services.hub.do_send(route);
+                }
+                Recipient::Online => chat.services.hub.do_send(route),
+                Recipient::Unknown => {
+                    act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx)
+                }
+                Recipient::StoreDown(e) => {
+                    log::warn!("could not check recipient: {e}");
+                    act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
+                }
+            }
+        }));
+    }
+
+    fn refuse_message(
+        &mut self,
+        refusal: MessageRefusal,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        METRICS.error(refusal.kind());
+        self.ack_refusal(refusal, ack, ctx);
+    }
+
+    /// Answers the client's ack, if it asked for one, with `{"error": <refusal>}`.
+    fn ack_refusal(&mut self, refusal: MessageRefusal, ack: Option<u64>, ctx: &mut Context<Self>) {
+        if let Some(ack) = ack {
+            let reply = to_json(&AckError {
+                error: &refusal.to_string(),
+            });
+            self.send_ack("/", ack, vec![reply], &[], ctx);
+        }
+    }
+}
+
+impl Handler<MessageStored> for ChatConnection {
+    type Result = ();
+
+    /// The hub stored (or failed to store) a message of this socket: answer its ack.
+    fn handle(&mut self, msg: MessageStored, ctx: &mut Context<Self>) {
+        match msg.result {
+            Ok(()) => {
+                METRICS
+                    .message_latency
+                    .observe(msg.received.elapsed().as_secs_f64());
+                if let Some(ack) = msg.ack {
+                    let reply = to_json(&AckOk {
+                        ok: true,
+                        id: &msg.id,
+                    });
+                    self.send_ack("/", ack, vec![reply], &[], ctx);
+                }
+            }
+            Err(e) => {
+                METRICS.error("store_append_message");
+                log::warn!("could not store message {}: {e}", msg.id);
+                self.ack_refusal(MessageRefusal::StoreUnavailable, msg.ack, ctx);
+            }
+        }
+    }
+}

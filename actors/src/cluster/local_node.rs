@@ -1,0 +1,30 @@
+//! The cluster's port to this node: what the bridge needs of the local sockets, as a trait,
+//! so that the bridge never knows the hub (`node/` joins the two). Broadcasts of other nodes
+//! are delivered through it, and other nodes' questions about local sockets answered.
+
+use crate::event::OutboundEvent;
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+
+/// Each local socket's id and rooms.
+pub type SocketRooms = Vec<(String, Vec<String>)>;
+
+/// What the cluster asks of this node. A future answering `None` means the node is shutting
+/// down (the question stays unanswered).
+pub trait LocalNode: 'static {
+    /// A broadcast of another node: delivered to the local sockets it selects.
+    fn deliver(&self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>);
+
+    /// Ids of the local sockets in any of `rooms` (all when empty).
+    fn sockets(&self, rooms: Vec<String>) -> BoxFuture<'static, Option<Vec<String>>>;
+
+    /// Every room with a local member (socket-id rooms included).
+    fn rooms(&self) -> BoxFuture<'static, Option<Vec<String>>>;
+
+    /// Id and rooms of each local socket in any of `rooms` and in none of `except`.
+    fn socket_details(
+        &self,
+        rooms: Vec<String>,
+        except: Vec<String>,
+    ) -> BoxFuture<'static, Option<SocketRooms>>;
+}

@@ -1,0 +1,123 @@
+//! Being subscribed on a Redis Cluster: sharded pub/sub (`SSUBSCRIBE`), each channel on the
+//! shard that owns its slot, over a cluster connection of its own speaking RESP3 (messages
+//! arrive as push frames on a channel handed to the redis crate).
+//!
+//! Besides what the loop checks for both kinds (a failed keep-alive `PING`, to the shard of
+//! `<p>#/#`), a subscription may be lost when a shard connection closes (a master killed: the
+//! crate reports a `Disconnection` push) or the server drops a subscription we still want
+//! (`sunsubscribe` push: its slot moved, by a resharding or a failover). Starting over means a
+//! new cluster connection: the topology is discovered again from the seed nodes, so a promoted
+//! replica is found, and every channel is subscribed again on the shard that owns it now. While
+//! a failed master's slots have no master yet, subscribing fails and is retried after the
+//! backoff.
+
+use super::{Connector, LiveSubscription, Next};
+use crate::cluster::room_subscriptions::SyncPlan;
+use crate::metrics::METRICS;
+use crate::store::cluster_client;
+use futures_util::future::try_join_all;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::{PushInfo, PushKind, Value};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Opens subscribed connections to a Redis Cluster.
+pub struct ShardedConnector {
+    /// Seed nodes of the cluster.
+    pub urls: Vec<String>,
+    /// Bound on connecting (each command is bounded by the subscriber's loop).
+    pub timeout: Duration,
+    /// `<p>#/#`: the shard the keep-alive `PING` goes to.
+    pub home: String,
+}
+
+/// A cluster connection and the pushes it receives.
+pub struct ShardedLive {
+    conn: ClusterConnection,
+    pushes: mpsc::UnboundedReceiver<PushInfo>,
+    home: RoutingInfo,
+}
+
+impl Connector for ShardedConnector {
+    type Live = ShardedLive;
+
+    async fn connect(&mut self, channels: Vec<String>) -> Result<ShardedLive, String> {
+        let (push, pushes) = mpsc::unbounded_channel();
+        let client =
+            cluster_client(&self.urls, self.timeout, Some(push)).map_err(|e| e.to_string())?;
+        let attempt = async {
+            let mut conn = client.get_async_connection().await?;
+            ssubscribe_each(&mut conn, &channels).await?;
+            Ok::<_, redis::RedisError>(conn)
+        };
+        let conn = attempt.await.map_err(|e| e.to_string())?;
+        let home = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
+            self.home.as_bytes(),
+            SlotAddr::Master,
+        )));
+        Ok(ShardedLive { conn, pushes, home })
+    }
+}
+
+impl LiveSubscription for ShardedLive {
+    async fn next(&mut self) -> Next {
+        let Some(push) = self.pushes.recv().await else {
+            return Next::Lost("connection closed");
+        };
+        match push.kind {
+            PushKind::SMessage => {
+                let mut data = push.data.into_iter();
+                match (data.next(), data.next()) {
+                    (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) => {
+                        Next::Message {
+                            channel: String::from_utf8_lossy(&channel).into_owned(),
+                            payload,
+                        }
+                    }
+                    _ => {
+                        METRICS.error("bridge_decode");
+                        Next::Nothing
+                    }
+                }
+            }
+            PushKind::Disconnection => Next::Lost("a shard connection closed"),
+            PushKind::SUnsubscribe => match push.data.first() {
+                Some(Value::BulkString(channel)) => {
+                    Next::Dropped(String::from_utf8_lossy(channel).into_owned())
+                }
+                _ => Next::Nothing,
+            },
+            _ => Next::Nothing,
+        }
+    }
+
+    /// Each channel on its own shard.
+    async fn apply(&mut self, plan: &SyncPlan) -> redis::RedisResult<()> {
+        ssubscribe_each(&mut self.conn, &plan.subscribe).await?;
+        let leaving = plan.unsubscribe.iter().map(|channel| {
+            let mut conn = self.conn.clone();
+            async move { conn.sunsubscribe(channel).await }
+        });
+        try_join_all(leaving).await.map(|_| ())
+    }
+
+    async fn ping(&mut self) -> redis::RedisResult<()> {
+        self.conn
+            .route_command(redis::cmd("PING"), self.home.clone())
+            .await
+            .map(|_| ())
+    }
+}
+
+/// `SSUBSCRIBE` of each channel, concurrently: one command may only name channels of one slot.
+async fn ssubscribe_each(
+    conn: &mut ClusterConnection,
+    channels: &[String],
+) -> redis::RedisResult<()> {
+    let commands = channels.iter().map(|channel| {
+        let mut conn = conn.clone();
+        async move { conn.ssubscribe(channel).await }
+    });
+    try_join_all(commands).await.map(|_| ())
+}

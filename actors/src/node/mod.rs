@@ -1,0 +1,192 @@
+//! One node of the chat, assembled: its stores, its hub, and, with Redis, its part in the
+//! cluster (bridge, presence's membership, liveness and reaper). This is the only place that
+//! knows both the hub and the cluster: each talks to the other through a port of its own
+//! ([`ClusterPort`](crate::hub::ClusterPort), [`LocalNode`](crate::cluster::LocalNode)), and
+//! the two adapters here (`hub_port.rs`, `local_node.rs`) join them. Both sides are built
+//! together, before the hub starts, so neither waits for the other to be set later.
+
+mod hub_port;
+mod local_node;
+
+use self::hub_port::BridgePort;
+use self::local_node::HubNode;
+use crate::chat::{ChatLimits, ChatServices};
+use crate::cluster::{self, ClusterConfig, Listener, RedisBridge};
+use crate::hub::{ChatHub, ClusterPort, SingleNode};
+use crate::presence::{
+    heartbeat_channel, keys, learn_at_start, watch_redis, DeadNodeReaper, LivenessConfig,
+    Membership, NodeLiveness,
+};
+use crate::recovery::{RecoveryConfig, RecoveryServices, SharedRecovery};
+use crate::store::{
+    MemoryMessages, MemorySessions, MessageBackend, MessageStore, RedisConnection, RedisMessages,
+    RedisSessions, SessionBackend, SessionStore,
+};
+use actix::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a node checks whether Redis lost its data (restarted empty, flushed).
+const REDIS_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// What a node is made of.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub session_ttl: Duration,
+    pub message_ttl: Duration,
+    /// Messages kept per user, oldest dropped first.
+    pub history_limit: usize,
+    pub limits: ChatLimits,
+    pub recovery: RecoveryConfig,
+    /// With Redis: how the node takes part in the cluster.
+    pub cluster: Option<ClusterConfig>,
+    pub liveness: LivenessConfig,
+}
+
+/// A running node.
+pub struct Node {
+    /// What every chat connection of the node shares.
+    pub services: Arc<ChatServices>,
+    /// With Redis: the bridge to the other nodes.
+    pub bridge: Option<Addr<RedisBridge>>,
+    /// With Redis: what this node knows of its peers.
+    pub membership: Option<Addr<Membership>>,
+}
+
+/// Starts a node on the current actix system: stores over `redis` when given (else in
+/// memory), the hub, and with `config.cluster` its part in the cluster. A cluster that cannot
+/// start (an unparsable URL, which the connection would have refused already) is logged and
+/// the node runs alone.
+pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
+    let (session_backend, message_backend): (Box<dyn SessionBackend>, Box<dyn MessageBackend>) =
+        match redis.clone() {
+            Some(conn) => (
+                Box::new(RedisSessions::new(
+                    conn.clone(),
+                    config.session_ttl.as_secs(),
+                )),
+                Box::new(RedisMessages::new(
+                    conn,
+                    config.message_ttl.as_secs(),
+                    config.history_limit,
+                )),
+            ),
+            None => (
+                Box::new(MemorySessions::default()),
+                Box::new(MemoryMessages::new(config.history_limit)),
+            ),
+        };
+    let sessions = SessionStore::new(session_backend).start();
+    let messages = MessageStore::new(message_backend).start();
+    // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
+    // recover on any node.
+    let shared = redis
+        .clone()
+        .filter(|_| config.recovery.enabled())
+        .map(|conn| SharedRecovery::new(conn, config.recovery.window));
+    let hub_context: Context<ChatHub> = Context::new();
+    let hub = hub_context.address();
+    let mut node = Node {
+        services: Arc::new(ChatServices {
+            hub: hub.clone(),
+            sessions: sessions.clone(),
+            messages: messages.clone(),
+            limits: config.limits,
+            known_users: Default::default(),
+            recovery: RecoveryServices {
+                config: config.recovery,
+                shared: shared.clone(),
+                park: hub.clone().recipient(),
+                restore: hub.clone().recipient(),
+                rejoin: hub.clone().recipient(),
+                delivered_since: hub.clone().recipient(),
+                messages: messages.clone(),
+                sessions: sessions.clone(),
+            },
+        }),
+        bridge: None,
+        membership: None,
+    };
+    let port: Box<dyn ClusterPort> = match (redis, &config.cluster) {
+        (Some(conn), Some(cluster)) => {
+            match join_cluster(cluster, config.liveness, conn, &hub, &sessions) {
+                Ok((port, bridge, membership)) => {
+                    node.bridge = Some(bridge);
+                    node.membership = Some(membership);
+                    Box::new(port)
+                }
+                Err(e) => {
+                    log::error!("cross-node bridge not started: {e}");
+                    Box::new(SingleNode)
+                }
+            }
+        }
+        _ => Box::new(SingleNode),
+    };
+    hub_context.run(ChatHub::new(
+        sessions,
+        messages,
+        port,
+        config.recovery,
+        shared,
+    ));
+    node
+}
+
+/// This node's part in the cluster: the bridge, presence's membership, liveness and reaper,
+/// and the port the hub reaches them by.
+fn join_cluster(
+    config: &ClusterConfig,
+    liveness: LivenessConfig,
+    conn: RedisConnection,
+    hub: &Addr<ChatHub>,
+    sessions: &Addr<SessionStore>,
+) -> Result<(BridgePort, Addr<RedisBridge>, Addr<Membership>), cluster::BridgeError> {
+    let sharded = config.is_sharded();
+    let instance = keys::new_instance(&config.node_id, sharded);
+    let heartbeat = heartbeat_channel(&config.channel_prefix, sharded);
+    let membership = Membership::new(&instance, conn.clone(), hub.clone(), liveness).start();
+    let local = HubNode {
+        hub: hub.clone(),
+        sessions: sessions.clone(),
+    };
+    let listener = Listener {
+        channel: heartbeat.clone(),
+        inbound: membership.clone().recipient(),
+        changes: membership.clone().recipient(),
+    };
+    let joined = cluster::start(config, Box::new(local), conn.clone(), vec![listener])?;
+    let node_liveness = NodeLiveness::new(
+        instance.clone(),
+        config.node_id.clone(),
+        conn.clone(),
+        liveness,
+        heartbeat,
+    )
+    .start();
+    if !sharded {
+        // Recovery from a Redis restarted empty reads `chat:users`, a single Redis's key; the
+        // import of Node nodes' users is one SCAN, which a cluster would need per shard (there
+        // they are learned from their broadcasts only).
+        watch_redis(conn.clone(), hub.clone(), REDIS_CHECK_EVERY);
+        learn_at_start(conn.clone());
+    }
+    // It runs a timer, which keeps it alive for the life of the node.
+    DeadNodeReaper::new(
+        instance,
+        conn.clone(),
+        hub.clone(),
+        sessions.clone(),
+        (joined.bridge.clone(), membership.clone()),
+        liveness,
+    )
+    .start();
+    let port = BridgePort {
+        bridge: joined.bridge.clone(),
+        membership: membership.clone(),
+        conn,
+        rooms: joined.rooms,
+        liveness: node_liveness.recipient(),
+    };
+    Ok((port, joined.bridge, membership))
+}
