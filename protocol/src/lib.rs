@@ -11,6 +11,7 @@
 //! - [`adapter`]: the `socket.io-redis` v6 pub/sub format shared with Node nodes.
 //! - [`cluster_message`]: the sharded adapter's `ClusterAdapter` messages (Redis Cluster).
 //! - [`json`]: JSON text written exactly as JavaScript's `JSON.stringify` writes it.
+//! - [`websocket`]: WebSocket frames as a server reads and writes them, over caller-owned bytes.
 
 pub mod adapter;
 pub mod binary;
@@ -22,5 +23,6 @@ mod msgpack;
 pub mod payload;
 pub mod reassembly;
 pub mod socketio;
+pub mod websocket;
 
 pub use error::DecodeError;

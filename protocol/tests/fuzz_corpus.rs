@@ -58,11 +58,17 @@ fn adapter_corpus() {
     replay("adapter", roundtrip::adapter);
 }
 
+#[test]
+fn websocket_corpus() {
+    replay("websocket", roundtrip::websocket);
+}
+
 /// The seeds are realistic traffic: most of them must decode, or they would only exercise
 /// the error paths.
 #[test]
 fn seeds_decode() {
     use chat_protocol::{adapter, engineio, payload, socketio};
+    use roundtrip::websocket_reader::{read_chunks, FUZZ_MAX};
     let decodes = |target: &str, decode: &dyn Fn(&[u8]) -> bool| {
         let files = corpus(target);
         let decoded = files.iter().filter(|(_, bytes)| decode(bytes)).count();
@@ -84,5 +90,9 @@ fn seeds_decode() {
         adapter::decode_broadcast(bytes).is_ok()
             || adapter::decode_request(bytes).is_ok()
             || adapter::decode_response(bytes).is_ok()
+    });
+    decodes("websocket", &|bytes| {
+        let reader = read_chunks(&[bytes], FUZZ_MAX);
+        reader.error.is_none() && !reader.messages.is_empty()
     });
 }

@@ -17,6 +17,8 @@ use chat_protocol::reassembly::Reassembler;
 use chat_protocol::{engineio, payload, socketio};
 use serde_json::Value;
 
+pub mod websocket_reader;
+
 /// Engine.IO packets and polling payloads.
 pub fn engineio(data: &[u8]) {
     let binary = engineio::Packet::decode_binary(data);
@@ -116,6 +118,12 @@ pub fn adapter(data: &[u8]) {
             "response round trip via {encoded}: {response:?} became {again:?}"
         );
     }
+}
+
+/// WebSocket frames from a client, decoded and assembled as the server's read loop does
+/// ([`websocket_reader::check`]).
+pub fn websocket(data: &[u8]) {
+    websocket_reader::check(data);
 }
 
 /// Equal as JavaScript would see them after `JSON.parse`: numbers by value, objects by keys.
