@@ -4,8 +4,11 @@
 use crate::apps::{NodeHandles, Served};
 use crate::config::{Conformance, Settings};
 use crate::http::{self, AppState};
-use actix_web::dev::Server;
-use actix_web::{middleware, web, App, HttpServer};
+use actix_http::{HttpService, KeepAlive};
+use actix_server::Server;
+use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::AppConfig;
+use actix_web::{middleware, web, App};
 use chat_actors::chat::ChatSocket;
 use chat_actors::conformance::{EngineEcho, SocketIoConformance};
 use chat_actors::connection::{CloseSession, ServerContext, SessionRegistry};
@@ -16,8 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-/// How much response data an HTTP/1 connection buffers before writing it to the socket (see
-/// where the server is built for why it is small).
+/// How much response data an HTTP/1 connection buffers before writing it to the socket.
 const H1_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Runs the node until SIGTERM/SIGINT, then drains.
@@ -120,42 +122,71 @@ async fn serve<A: Served>(
     running.await
 }
 
-/// The HTTP server, bound and running.
+/// The HTTP server, bound and running: actix-web serves the Engine.IO endpoint's plain
+/// requests (long-polling), the chat page, health and metrics; upgrade requests (WebSockets)
+/// go to `http::upgrade` with their connection, which is why the server is assembled from
+/// actix-http's `HttpService` rather than by `actix_web::HttpServer` (which offers no upgrade
+/// handler).
 fn http_server<A: Served>(
     settings: &Settings,
     app_state: impl Fn() -> web::Data<AppState<A>> + Clone + Send + 'static,
 ) -> std::io::Result<Server> {
     let cors = settings.cors.clone();
     let static_dir = settings.static_dir.clone();
-    let engine_path = settings.path.clone();
-    let mut http_server = HttpServer::new(move || {
-        // Called on each worker's thread (once per listening socket).
+    let engine_path: Arc<str> = Arc::from(settings.path.as_str());
+    let mut server = Server::build()
+        .disable_signals()
+        .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    let address = (settings.host.as_str(), settings.port);
+    let server = server.bind("chat-server", address, move || {
+        // Called on each worker's thread.
         crate::allocator::collect_on_this_thread();
-        let static_dir = static_dir.clone();
-        let engine_path = engine_path.clone();
-        App::new()
-            .app_data(app_state())
+        let state = app_state();
+        let (static_dir, engine_path, cors) =
+            (static_dir.clone(), engine_path.clone(), cors.clone());
+        let upgrade_state = state.clone();
+        let upgrade_path = engine_path.clone();
+        let app = App::new()
+            .app_data(state)
             .wrap(http::cors(&cors))
             .wrap(http::security_headers())
             .wrap(middleware::Compress::default())
-            .configure(move |cfg| http::routes::<A>(cfg, &engine_path, static_dir))
-    })
-    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm holds
-    // them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).
-    .tcp_nodelay(true)
-    // Each connection keeps its write buffer at the largest size it ever reached (up to
-    // 128 KiB, actix-http's retention limit). With the default 32 KiB flush threshold a burst of
-    // presence frames (a connect storm) grows an idle user's buffer to 64 KiB for good; with
-    // 4 KiB it stays in the initial 8 KiB (measured in BENCHMARKS.md, idle memory).
-    .h1_write_buffer_size(H1_WRITE_BUFFER_BYTES)
-    .disable_signals()
-    .shutdown_timeout(settings.drain_timeout.as_secs().max(1));
-    if let Some(workers) = settings.workers {
-        http_server = http_server.workers(workers);
-    }
-    Ok(http_server
-        .bind((settings.host.as_str(), settings.port))?
-        .run())
+            .configure(move |cfg| http::routes::<A>(cfg, &engine_path, static_dir));
+        let app = app
+            .into_factory()
+            .map_err(|err: actix_web::Error| err.error_response());
+        HttpService::build()
+            .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm
+            // holds them back waiting for the peer's delayed ACK (measured: p99 37 ms -> 0.4 ms).
+            .tcp_nodelay(true)
+            // Polling responses are small; a connection keeps its write buffer at the largest
+            // size it reached, so a low flush threshold keeps it small.
+            .h1_write_buffer_size(H1_WRITE_BUFFER_BYTES)
+            .upgrade(fn_factory(move || {
+                let (state, path) = (upgrade_state.clone(), upgrade_path.clone());
+                async move {
+                    Ok::<_, ()>(fn_service(move |(req, framed)| {
+                        let served =
+                            http::upgrade::handle(state.clone(), path.clone(), req, framed);
+                        async move {
+                            // The connection is ours: an error here only ends it.
+                            served
+                                .await
+                                .map_err(actix_web::error::ErrorInternalServerError)
+                        }
+                    }))
+                }
+            }))
+            .finish(map_config(app, |_| AppConfig::default()))
+            .tcp()
+    })?;
+    Ok(server.run())
 }
 
 /// Asks every session to close cleanly (clients reconnect, to another node behind the load

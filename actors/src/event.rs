@@ -15,6 +15,8 @@ pub struct OutboundEvent {
     pub data: Value,
     pub attachments: Vec<Vec<u8>>,
     pub frames: Arc<[Frame]>,
+    /// The id of the private message it is, when it is one written by a node of ours.
+    pub message_id: Option<Arc<str>>,
 }
 
 impl OutboundEvent {
@@ -29,12 +31,31 @@ impl OutboundEvent {
     /// Encodes an event whose `data` (`[event, ...args]`) may reference `attachments`.
     pub fn from_data(data: Value, attachments: Vec<Vec<u8>>) -> Arc<OutboundEvent> {
         let frames = event_frames("/", &data, None, &attachments);
+        let message_id = private_message_id(&data).map(Arc::from);
         Arc::new(OutboundEvent {
             data,
             attachments,
             frames: frames.into(),
+            message_id,
         })
     }
+}
+
+/// The id of a `private message` event (`data` is `[event, ...args]`) written by a node of
+/// ours: ids we write are hex; anything else (a Node node's, a forged one) names nothing.
+pub fn private_message_id(data: &Value) -> Option<&str> {
+    if data.get(0).and_then(Value::as_str) != Some("private message") {
+        return None;
+    }
+    data.get(1)?
+        .get("id")?
+        .as_str()
+        .filter(|id| is_plain_id(id))
+}
+
+/// Whether `id` is one of our message ids (hex, not empty, at most 32 digits).
+pub fn is_plain_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The Engine.IO frames of one EVENT (BINARY_EVENT when there are attachments): the packet

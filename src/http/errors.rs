@@ -74,8 +74,18 @@ impl ResponseError for EngineError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type("application/json")
+            .body(self.counted_body())
+    }
+}
+
+impl EngineError {
+    /// The JSON body Node sends, `{"code","message"}`; counts the error in metrics.
+    pub fn counted_body(self) -> String {
         METRICS.error(self.metric_kind());
         let (code, message) = self.code_message();
-        HttpResponse::build(self.status_code()).json(Body { code, message })
+        // Two fields of plain types: serialising cannot fail.
+        serde_json::to_string(&Body { code, message }).unwrap_or_default()
     }
 }

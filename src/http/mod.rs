@@ -6,6 +6,7 @@ mod health;
 mod metrics;
 mod origin;
 mod security;
+pub mod upgrade;
 
 use crate::apps::NodeHandles;
 use crate::config::CorsOrigins;

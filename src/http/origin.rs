@@ -5,12 +5,11 @@
 //! Node clients, the load generator) are not browsers and are let through.
 
 use crate::config::CorsOrigins;
-use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::http::header::{self, HeaderMap};
 
-/// Whether a WebSocket request from `req` may proceed under `policy`.
-pub fn websocket_origin_allowed(req: &HttpRequest, policy: &CorsOrigins) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
+/// Whether a WebSocket request with `headers` may proceed under `policy`.
+pub fn websocket_origin_allowed(headers: &HeaderMap, policy: &CorsOrigins) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
     let Ok(origin) = origin.to_str() else {
@@ -20,10 +19,23 @@ pub fn websocket_origin_allowed(req: &HttpRequest, policy: &CorsOrigins) -> bool
         CorsOrigins::Any => true,
         CorsOrigins::List(list) => list.iter().any(|allowed| allowed == origin),
         CorsOrigins::SameOrigin => {
-            let host = req.connection_info().host().to_ascii_lowercase();
-            origin_authority(origin).is_some_and(|authority| authority.eq_ignore_ascii_case(&host))
+            let Some(host) = request_host(headers) else {
+                return false;
+            };
+            origin_authority(origin).is_some_and(|authority| authority.eq_ignore_ascii_case(host))
         }
     }
+}
+
+/// The host the client asked for: `X-Forwarded-Host` (first value) when a proxy set it,
+/// else `Host`.
+fn request_host(headers: &HeaderMap) -> Option<&str> {
+    let forwarded = headers
+        .get(header::HeaderName::from_static("x-forwarded-host"))
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split(',').next())
+        .map(str::trim);
+    forwarded.or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
 }
 
 /// `host[:port]` of an origin such as `https://chat.example:8443`.
@@ -42,7 +54,7 @@ mod tests {
         if let Some(origin) = origin {
             req = req.insert_header((header::ORIGIN, origin));
         }
-        websocket_origin_allowed(&req.to_http_request(), policy)
+        websocket_origin_allowed(req.to_http_request().headers(), policy)
     }
 
     #[test]

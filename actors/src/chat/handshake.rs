@@ -60,7 +60,9 @@ impl ChatConnection {
     pub(super) fn chat_connect(&mut self, auth: Option<Value>, ctx: &mut Context<Self>) {
         let services = self.app.services.clone();
         let socket_id = socket_id();
-        let recipient = ctx.address().recipient();
+        // What is routed to the socket from its join on waits behind its connection sequence.
+        let outbox = self.outbox().clone();
+        outbox.hold();
         let joining = socket_id.clone();
         let welcome = async move {
             let auth: HandshakeAuth = auth
@@ -71,8 +73,7 @@ impl ChatConnection {
                 offset: auth.offset.as_ref(),
                 session_id: auth.session_id.as_ref(),
             };
-            if let Some((restored, pid)) =
-                try_restore(&services.recovery, recovery, recipient.clone()).await
+            if let Some((restored, pid)) = try_restore(&services.recovery, recovery, &outbox).await
             {
                 return Ok(Accepted::Recovered { restored, pid });
             }
@@ -84,7 +85,7 @@ impl ChatConnection {
                     user_id: identity.user_id.clone(),
                     session_id: identity.session_id.clone(),
                     username: identity.username.clone(),
-                    recipient,
+                    outbox,
                 })
                 .await
                 .ok()
@@ -121,6 +122,7 @@ impl ChatConnection {
                         act.chat_recovered(restored, pid, ctx)
                     }
                     Err(refusal) => {
+                        act.outbox().release(None);
                         let kind = match refusal {
                             Refusal::InvalidUsername => "invalid_username",
                             Refusal::StoreUnavailable => "handshake_store_unavailable",
@@ -184,6 +186,8 @@ impl ChatConnection {
             Some(offset) => self.send_all(&stamp_offset(&[users], &offset), ctx),
             None => self.send(users, ctx),
         }
+        // What was routed to the socket since its join follows its `users`.
+        self.outbox().release(None);
         announce_connected(
             &services.hub,
             identity.user_id,
@@ -198,6 +202,7 @@ impl ChatConnection {
         let Restored {
             session,
             missed,
+            replayed,
             announce,
         } = restored;
         let ping_interval = self.config().ping_interval;
@@ -230,6 +235,7 @@ impl ChatConnection {
         for frames in &missed {
             self.send_all(frames, ctx);
         }
+        self.outbox().release(replayed);
         if !announce {
             return;
         }

@@ -1,10 +1,13 @@
 //! Private messaging on a chat socket (SPEC §2): the rate limit, validation, the recipient
-//! check, the hand-off to the hub (which delivers and persists), and the acknowledgement.
+//! check, routing (delivered from this connection's own thread straight into the recipients'
+//! outboxes, and published for the other nodes), persisting, and the acknowledgement once
+//! stored, written from the store's completion.
 
 use super::handshake::store_result;
 use super::socket::ChatConnection;
 use super::{to_json, validate_private_message, AckError, AckOk, MessageRefusal};
-use crate::hub::{IsOnline, MessageStored, RouteMessage};
+use crate::event::OutboundEvent;
+use crate::hub::{route_private, IsOnline};
 use crate::metrics::METRICS;
 use crate::recovery::now_millis;
 use crate::recovery::sender_tag::message_id;
@@ -12,6 +15,16 @@ use crate::store::{StoreError, StoredMessage, UserExists};
 use actix::prelude::*;
 use serde_json::Value;
 use std::time::Instant;
+
+/// A validated private message whose recipient is known to exist, ready to route.
+struct Route {
+    message: StoredMessage,
+    /// The sending socket, which must not receive its own message.
+    sender_socket: String,
+    /// The client's ack id.
+    ack: Option<u64>,
+    received: Instant,
+}
 
 /// What the recipient check of a private message found.
 enum Recipient {
@@ -52,11 +65,11 @@ impl ChatConnection {
         }
     }
 
-    /// Validates, checks the recipient exists, then hands the message to the hub, which
-    /// delivers and persists it and reports back ([`MessageStored`]) for the ack. Recipients
-    /// already seen to exist are remembered node-wide ([`crate::chat::KnownUsers`]), so most
-    /// messages need no store round trip here; the first message to a new recipient waits for
-    /// the check (`ctx.wait`), keeping this socket's messages in the order they were sent.
+    /// Validates, checks the recipient exists, then routes and persists it ([`Self::route`]).
+    /// Recipients already seen to exist are remembered node-wide
+    /// ([`crate::chat::KnownUsers`]), so most messages need no store round trip here; the first
+    /// message to a new recipient waits for the check (`ctx.wait`), keeping this socket's
+    /// messages in the order they were sent.
     fn private_message(
         &mut self,
         socket_id: String,
@@ -73,7 +86,7 @@ impl ChatConnection {
             Ok(valid) => valid,
             Err(refusal) => return self.refuse_message(refusal, ack, ctx),
         };
-        let route = RouteMessage {
+        let route = Route {
             message: StoredMessage {
                 content,
                 from: me.user_id.clone(),
@@ -82,13 +95,11 @@ impl ChatConnection {
                 ts: Some(now_millis()),
             },
             sender_socket: socket_id,
-            reply_to: Some(ctx.address().recipient()),
             ack,
             received,
         };
         if to == me.user_id || chat.services.known_users.contains(&to) {
-            chat.services.hub.do_send(route);
-            return;
+            return self.route(route, ctx);
         }
         let sessions = chat.services.sessions.clone();
         let hub = chat.services.hub.clone();
@@ -106,23 +117,80 @@ impl ChatConnection {
                 (_, Err(e)) => Recipient::StoreDown(e),
             }
         };
-        ctx.wait(check.into_actor(self).map(move |recipient, act, ctx| {
-            let chat = &mut act.app;
-            match recipient {
-                Recipient::Known => {
-                    chat.services.known_users.insert(&route.message.to);
-                    chat.services.hub.do_send(route);
-                }
-                Recipient::Online => chat.services.hub.do_send(route),
-                Recipient::Unknown => {
-                    act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx)
-                }
-                Recipient::StoreDown(e) => {
-                    log::warn!("could not check recipient: {e}");
-                    act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
+        ctx.wait(
+            check
+                .into_actor(self)
+                .map(move |recipient, act, ctx| match recipient {
+                    Recipient::Known => {
+                        act.app.services.known_users.insert(&route.message.to);
+                        act.route(route, ctx);
+                    }
+                    Recipient::Online => act.route(route, ctx),
+                    Recipient::Unknown => {
+                        act.refuse_message(MessageRefusal::UnknownRecipient, ack, ctx)
+                    }
+                    Recipient::StoreDown(e) => {
+                        log::warn!("could not check recipient: {e}");
+                        act.refuse_message(MessageRefusal::StoreUnavailable, ack, ctx);
+                    }
+                }),
+        );
+    }
+
+    /// Delivers the message (here, to the local recipients, and to the other nodes), then
+    /// persists it; the client's ack is answered when the store has it.
+    fn route(&mut self, route: Route, ctx: &mut Context<Self>) {
+        let Route {
+            message,
+            sender_socket,
+            ack,
+            received,
+        } = route;
+        METRICS.messages_routed.inc();
+        let services = self.app.services.clone();
+        let payload = serde_json::to_value(&message).unwrap_or(Value::Null);
+        let event = OutboundEvent::new("private message", vec![payload]);
+        route_private(
+            &services.delivery,
+            services.cluster.as_ref(),
+            (&message.to, &message.from),
+            &sender_socket,
+            event,
+        );
+        let id = message.id.clone().unwrap_or_default();
+        let stored = services.history.append(&message);
+        ctx.spawn(
+            stored
+                .into_actor(self)
+                .map(move |result, act, ctx| act.on_stored(ack, &id, result, received, ctx)),
+        );
+    }
+
+    /// The store has the message (or could not store it): answers the client's ack.
+    fn on_stored(
+        &mut self,
+        ack: Option<u64>,
+        id: &str,
+        result: Result<(), StoreError>,
+        received: Instant,
+        ctx: &mut Context<Self>,
+    ) {
+        match result {
+            Ok(()) => {
+                METRICS
+                    .message_latency
+                    .observe(received.elapsed().as_secs_f64());
+                if let Some(ack) = ack {
+                    let reply = to_json(&AckOk { ok: true, id });
+                    self.send_ack("/", ack, vec![reply], &[], ctx);
                 }
             }
-        }));
+            Err(e) => {
+                METRICS.error("store_append_message");
+                log::warn!("could not store message {id}: {e}");
+                self.ack_refusal(MessageRefusal::StoreUnavailable, ack, ctx);
+            }
+        }
     }
 
     fn refuse_message(
@@ -142,33 +210,6 @@ impl ChatConnection {
                 error: &refusal.to_string(),
             });
             self.send_ack("/", ack, vec![reply], &[], ctx);
-        }
-    }
-}
-
-impl Handler<MessageStored> for ChatConnection {
-    type Result = ();
-
-    /// The hub stored (or failed to store) a message of this socket: answer its ack.
-    fn handle(&mut self, msg: MessageStored, ctx: &mut Context<Self>) {
-        match msg.result {
-            Ok(()) => {
-                METRICS
-                    .message_latency
-                    .observe(msg.received.elapsed().as_secs_f64());
-                if let Some(ack) = msg.ack {
-                    let reply = to_json(&AckOk {
-                        ok: true,
-                        id: &msg.id,
-                    });
-                    self.send_ack("/", ack, vec![reply], &[], ctx);
-                }
-            }
-            Err(e) => {
-                METRICS.error("store_append_message");
-                log::warn!("could not store message {}: {e}", msg.id);
-                self.ack_refusal(MessageRefusal::StoreUnavailable, msg.ack, ctx);
-            }
         }
     }
 }

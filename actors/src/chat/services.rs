@@ -3,16 +3,23 @@
 //! `Arc`: a connection holds a pointer, not copies of a dozen actor addresses).
 
 use super::KnownUsers;
-use crate::hub::ChatHub;
+use crate::hub::{ChatHub, ClusterPort, Delivery};
 use crate::recovery::RecoveryServices;
-use crate::store::{MessageStore, SessionStore};
+use crate::store::{MessageBackend, MessageStore, SessionStore};
 use actix::Addr;
+use std::sync::Arc;
 
 /// The node-wide actors and settings every chat connection uses.
 pub struct ChatServices {
     pub hub: Addr<ChatHub>,
+    /// The hub's routing table: private messages are delivered from the connection's thread.
+    pub delivery: Arc<Delivery>,
+    /// The other nodes, which the connection publishes its private messages to.
+    pub cluster: Arc<dyn ClusterPort>,
     pub sessions: Addr<SessionStore>,
     pub messages: Addr<MessageStore>,
+    /// Where a private message is persisted, called from the connection that has it.
+    pub history: Arc<dyn MessageBackend>,
     pub limits: ChatLimits,
     /// Users seen to exist, so that messages to them skip the store check.
     pub known_users: KnownUsers,

@@ -1,14 +1,16 @@
-//! Inbound Engine.IO traffic: polling requests, WebSocket frames, and the packets they carry.
+//! Inbound Engine.IO traffic: polling requests, WebSocket messages, the events of the
+//! session's outboxes, and the packets the client sends.
 
 use super::app::SocketApp;
 use super::messages::{Poll, Post, RequestRefused};
 use super::Connection;
 use crate::metrics::METRICS;
-use crate::transport::{PollReply, Transport, WsCommand, WsIn, WsLink};
+use crate::transport::{Ended, Outbox, OutboxEvent, PollReply, WsIn, WsItem};
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, ProtocolError};
 use chat_protocol::engineio::Packet as EioPacket;
 use chat_protocol::payload::decode_payload;
+use chat_protocol::websocket::WsError;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 impl<A: SocketApp> Handler<Poll> for Connection<A> {
@@ -18,19 +20,17 @@ impl<A: SocketApp> Handler<Poll> for Connection<A> {
         if self.closing {
             return Err(RequestRefused::Closed);
         }
-        let upgrading = self.upgrade.is_some();
-        let Transport::Polling(polling) = &mut self.transport else {
+        if self.websocket.is_some() {
             return Err(RequestRefused::WrongTransport);
-        };
-        if polling.is_waiting() {
+        }
+        let Some(rx) = self.outbox.poll() else {
             // Node closes a session whose client polls twice at once: the client is confused
             // or someone else holds the sid.
             METRICS.error("duplicate_poll");
             self.close("duplicate poll", false, ctx);
             return Err(RequestRefused::DuplicatePoll);
-        }
-        let rx = polling.poll();
-        if upgrading {
+        };
+        if self.upgrade.is_some() {
             self.hold_late_poll(ctx);
         }
         Ok(rx)
@@ -44,7 +44,7 @@ impl<A: SocketApp> Handler<Post> for Connection<A> {
         if self.closing {
             return Err(RequestRefused::Closed);
         }
-        if !matches!(self.transport, Transport::Polling(_)) {
+        if self.websocket.is_some() {
             return Err(RequestRefused::WrongTransport);
         }
         METRICS.bytes_received.inc_by(msg.0.len() as u64);
@@ -66,59 +66,27 @@ impl<A: SocketApp> Handler<Post> for Connection<A> {
     }
 }
 
-impl<A: SocketApp> Handler<WsIn> for Connection<A> {
-    type Result = ();
-
+impl<A: SocketApp> StreamHandler<WsIn> for Connection<A> {
     fn handle(&mut self, msg: WsIn, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
-        let is_probe = self
-            .upgrade
-            .as_ref()
-            .is_some_and(|u| u.link.id == msg.ws_id);
-        let is_current = matches!(&self.transport, Transport::WebSocket(l) if l.id == msg.ws_id);
+        let is_probe = self.upgrade.as_ref().is_some_and(|u| u.id == msg.ws_id);
+        let is_current = self.websocket == Some(msg.ws_id);
         if !is_probe && !is_current {
             return;
         }
-        let Some(item) = msg.item else {
-            return self.on_ws_ended(msg.ws_id, ctx);
-        };
-        let packet = match item {
-            Ok(AggregatedMessage::Text(text)) => {
-                METRICS.bytes_received.inc_by(text.len() as u64);
-                match EioPacket::decode_text(&text) {
-                    Ok(packet) => packet,
-                    Err(_) if is_probe => return self.abandon_upgrade(ctx),
-                    Err(e) => return self.malformed(e.kind(), ctx),
-                }
-            }
-            Ok(AggregatedMessage::Binary(bytes)) => {
-                METRICS.bytes_received.inc_by(bytes.len() as u64);
-                EioPacket::decode_binary(&bytes)
-            }
-            Ok(AggregatedMessage::Ping(payload)) => {
-                if let Some(link) = self.ws_link(msg.ws_id) {
-                    let _ = link.send(WsCommand::Pong(payload));
-                }
+        METRICS.bytes_received.inc_by(msg.len as u64);
+        let packet = match msg.item {
+            WsItem::Packet(packet) => packet,
+            WsItem::Malformed(_) if is_probe => return self.abandon_upgrade(ctx),
+            WsItem::Malformed(kind) => return self.malformed(kind, ctx),
+            WsItem::Ping(payload) => {
+                let _ = self.outbox_of(msg.ws_id).push_pong(&payload);
                 return;
             }
-            Ok(AggregatedMessage::Pong(_)) => return,
-            Ok(AggregatedMessage::Close(_)) => return self.on_ws_ended(msg.ws_id, ctx),
-            Err(error) => {
-                let kind = match error {
-                    ProtocolError::Overflow => "payload_too_large",
-                    _ => "websocket_protocol",
-                };
-                METRICS.error(kind);
-                log::debug!("session {}: websocket error: {error}", self.sid);
-                if is_probe {
-                    self.abandon_upgrade(ctx);
-                } else {
-                    self.close("transport error", false, ctx);
-                }
-                return;
-            }
+            WsItem::Closed => return self.on_ws_ended(msg.ws_id, ctx),
+            WsItem::Violation(error) => return self.on_violation(msg.ws_id, error, ctx),
         };
         if is_probe {
             self.on_upgrade_packet(packet, ctx);
@@ -126,22 +94,66 @@ impl<A: SocketApp> Handler<WsIn> for Connection<A> {
             self.on_engine_packet(packet, ctx);
         }
     }
+
+    /// A WebSocket's reader ended; what it meant was its last item.
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
+impl<A: SocketApp> StreamHandler<(u64, OutboxEvent)> for Connection<A> {
+    /// The session's outbox (id 0) or a probe's ended.
+    fn handle(&mut self, (id, event): (u64, OutboxEvent), ctx: &mut Context<Self>) {
+        if id != 0 {
+            if self.upgrade.as_ref().is_some_and(|u| u.id == id) {
+                self.abandon_upgrade(ctx);
+            }
+            return;
+        }
+        match event {
+            OutboxEvent::Ended(Ended::SlowConsumer) => {
+                METRICS.error("slow_consumer");
+                self.close("slow consumer", false, ctx);
+            }
+            OutboxEvent::Ended(Ended::TransportGone) => self.close("transport error", false, ctx),
+            OutboxEvent::Closed => self.close("transport close", false, ctx),
+        }
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl<A: SocketApp> Connection<A> {
-    fn ws_link(&self, ws_id: u64) -> Option<&WsLink> {
-        match (&self.transport, &self.upgrade) {
-            (Transport::WebSocket(l), _) if l.id == ws_id => Some(l),
-            (_, Some(u)) if u.link.id == ws_id => Some(&u.link),
-            _ => None,
+    /// The outbox writing to WebSocket `ws_id`: the probe's own, or the session's.
+    fn outbox_of(&self, ws_id: u64) -> &Arc<Outbox> {
+        match &self.upgrade {
+            Some(upgrade) if upgrade.id == ws_id => &upgrade.outbox,
+            _ => &self.outbox,
         }
     }
 
     fn on_ws_ended(&mut self, ws_id: u64, ctx: &mut Context<Self>) {
-        if self.upgrade.as_ref().is_some_and(|u| u.link.id == ws_id) {
+        if self.upgrade.as_ref().is_some_and(|u| u.id == ws_id) {
             self.abandon_upgrade(ctx);
-        } else if matches!(&self.transport, Transport::WebSocket(l) if l.id == ws_id) {
+        } else if self.websocket == Some(ws_id) {
             self.close("transport close", false, ctx);
+        }
+    }
+
+    /// The WebSocket broke the protocol (or went over `maxPayload`): closed with the error's
+    /// code; a probe's only abandons the upgrade.
+    fn on_violation(&mut self, ws_id: u64, error: WsError, ctx: &mut Context<Self>) {
+        let kind = match error {
+            WsError::TooBig => "payload_too_large",
+            _ => "websocket_protocol",
+        };
+        METRICS.error(kind);
+        log::debug!("session {}: websocket error: {error}", self.sid);
+        if self.upgrade.as_ref().is_some_and(|u| u.id == ws_id) {
+            if let Some(upgrade) = &self.upgrade {
+                upgrade.outbox.close(error.close_code());
+            }
+            self.abandon_upgrade(ctx);
+        } else {
+            self.close_with("transport error", false, error.close_code(), ctx);
         }
     }
 
@@ -153,8 +165,8 @@ impl<A: SocketApp> Connection<A> {
             EioPacket::Close => {
                 // As Node does, a GET still waiting is ended with a noop, not a close: the
                 // client asked for the close and knows.
-                if let Transport::Polling(polling) = &mut self.transport {
-                    polling.answer_waiting_with("6");
+                if self.websocket.is_none() {
+                    self.outbox.answer_waiting_with("6");
                 }
                 self.close("client close", false, ctx)
             }

@@ -1,7 +1,7 @@
-//! Messages the HTTP layer sends to a connection actor (the WebSocket reader task's are
-//! [`crate::transport::WsIn`]).
+//! Messages the HTTP layer sends to a connection actor (what its WebSockets read comes as
+//! [`crate::transport::WsIn`], from their readers).
 
-use crate::transport::{PollReply, WsLink};
+use crate::transport::PollReply;
 use actix::prelude::*;
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -30,11 +30,16 @@ pub enum RequestRefused {
     Closed,
 }
 
-/// A WebSocket opened with this session's sid: the probe of a polling -> WebSocket upgrade.
-/// Answers whether the actor took it (a refused link should be closed by the caller).
+/// A WebSocket opened with this session's sid, its handshake done: the probe of a polling ->
+/// WebSocket upgrade. The socket comes as a std stream, so that an actor on another worker
+/// thread can register it with its own; `read` is what was read after the request. A refused
+/// socket is handed back (the caller closes it).
 #[derive(Message)]
-#[rtype(result = "bool")]
-pub struct AttachWebSocket(pub WsLink);
+#[rtype(result = "Result<(), std::net::TcpStream>")]
+pub struct AttachWebSocket {
+    pub stream: std::net::TcpStream,
+    pub read: Bytes,
+}
 
 /// Closes the session cleanly (a close packet, then the transport), e.g. when draining.
 #[derive(Message)]

@@ -35,20 +35,37 @@ use crate::event::{event_frames, packet_frames};
 use crate::ids::socket_id;
 use crate::metrics::METRICS;
 use crate::transport::{
-    Deliver, Frame, Polling, QueueError, Transport, UpgradeProbe, WsCommand, WsLink,
+    Frame, Outbox, OutboxWatch, QueueError, UpgradeProbe, WsReader, AFTER_ALONE,
 };
 use actix::prelude::*;
+use bytes::Bytes;
 use chat_protocol::engineio::Handshake;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use tokio::net::TcpStream;
+
+/// Ids of the WebSockets of all sessions (0 is a session's own outbox in [`OutboxWatch`]).
+static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh WebSocket id.
+pub(super) fn next_ws_id() -> u64 {
+    NEXT_WS_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 /// One Engine.IO session.
 pub struct Connection<A: SocketApp> {
     sid: String,
     server: Arc<ServerContext<A>>,
-    transport: Transport,
+    /// Everything the client is sent goes through it, on either transport.
+    outbox: Arc<Outbox>,
+    /// The WebSocket the session is on (its id), once it has one; long-polling before.
+    websocket: Option<u64>,
+    /// A WebSocket opened with the session's sid, being probed.
     upgrade: Option<UpgradeProbe>,
+    /// The reader of the session's first WebSocket, added to the context when it starts.
+    first_reader: Option<WsReader>,
     /// Armed when a ping is sent; fires the ping timeout unless a pong cancels it.
     pong_deadline: Option<SpawnHandle>,
     /// The Socket.IO namespaces of the session.
@@ -64,7 +81,11 @@ pub struct Connection<A: SocketApp> {
 /// How a new session reaches its client first.
 pub enum InitialTransport {
     Polling,
-    WebSocket(WsLink),
+    /// A WebSocket whose handshake is done: its socket, and what was read after the request.
+    WebSocket {
+        stream: TcpStream,
+        read: Bytes,
+    },
 }
 
 impl<A: SocketApp> Connection<A> {
@@ -77,7 +98,7 @@ impl<A: SocketApp> Connection<A> {
         let sid = socket_id();
         let upgrades = match initial {
             InitialTransport::Polling => vec!["websocket".to_owned()],
-            InitialTransport::WebSocket(_) => Vec::new(),
+            InitialTransport::WebSocket { .. } => Vec::new(),
         };
         let open = Handshake {
             sid: sid.clone(),
@@ -87,29 +108,36 @@ impl<A: SocketApp> Connection<A> {
             max_payload: server.config.max_payload as u64,
         }
         .to_packet_text();
-        let transport = match initial {
-            InitialTransport::Polling => Transport::Polling(Polling::default()),
-            InitialTransport::WebSocket(link) => {
-                let _ = link.send(WsCommand::Send(Frame::Text(open.clone().into())));
-                Transport::WebSocket(link)
+        let limit = server.config.outbound_buffer_bytes;
+        let (outbox, websocket, first_reader) = match initial {
+            InitialTransport::Polling => (Outbox::new(limit), None, None),
+            InitialTransport::WebSocket { stream, read } => {
+                let stream = Arc::new(stream);
+                let outbox = Outbox::websocket(limit, stream.clone());
+                let _ = outbox.push(Frame::Text(open.clone().into()));
+                let id = next_ws_id();
+                let reader = WsReader::new(id, stream, server.config.max_payload, &read);
+                (outbox, Some(id), Some(reader))
             }
         };
-        METRICS
-            .connections_total
-            .with_label_values(&[transport.name()])
-            .inc();
         let app = A::new(&server.shared);
         let connection = Connection {
             sid: sid.clone(),
             server,
-            transport,
+            outbox,
+            websocket,
             upgrade: None,
+            first_reader,
             pong_deadline: None,
             sio: SocketIo::default(),
             app,
             closing: false,
             close_reason: None,
         };
+        METRICS
+            .connections_total
+            .with_label_values(&[connection.transport_name()])
+            .inc();
         let registry = connection.server.registry.clone();
         let addr = connection.start();
         // Registered before the handshake reply leaves, so the client's first request with
@@ -118,28 +146,42 @@ impl<A: SocketApp> Connection<A> {
         (sid, addr, open)
     }
 
+    /// The name of the session's transport, for metrics and logs.
+    fn transport_name(&self) -> &'static str {
+        match self.websocket {
+            Some(_) => "websocket",
+            None => "polling",
+        }
+    }
+
+    /// The session's outbox: where frames for its client go, from anywhere.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
     /// Queues one frame; a client that cannot keep up is closed.
     pub fn send(&mut self, frame: Frame, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
         METRICS.bytes_sent.inc_by(frame.len() as u64);
-        self.enqueue(frame, ctx);
+        let queued = self.outbox.push(frame);
+        self.after_queueing(queued, ctx);
     }
 
     /// Sends the Socket.IO CONNECT reply `packet`, on a WebSocket in a write of its own (see
-    /// [`WsCommand::SendAlone`]).
+    /// [`Outbox::push_alone`]).
     pub fn send_connect_reply(&mut self, packet: &SioPacket, ctx: &mut Context<Self>) {
         // A CONNECT reply has no attachments: one frame.
-        for frame in packet_frames(packet, &[]).iter() {
+        for frame in packet_frames(packet, &[]) {
             if self.closing {
                 return;
             }
             METRICS.bytes_sent.inc_by(frame.len() as u64);
-            let queued = self
-                .transport
-                .push_alone(frame.clone(), self.server.config.outbound_buffer_bytes);
+            let queued = self.outbox.push_alone(frame);
             self.after_queueing(queued, ctx);
+            let outbox = self.outbox.clone();
+            ctx.run_later(AFTER_ALONE, move |_, _| outbox.resume());
         }
     }
 
@@ -149,18 +191,7 @@ impl<A: SocketApp> Connection<A> {
             return;
         }
         METRICS.bytes_sent.inc_by(frame.len() as u64);
-        let queued = self.transport.push_ahead(frame);
-        self.after_queueing(queued, ctx);
-    }
-
-    /// Queues a frame already counted in `bytes_sent` (one moved between transports).
-    fn enqueue(&mut self, frame: Frame, ctx: &mut Context<Self>) {
-        if self.closing {
-            return;
-        }
-        let queued = self
-            .transport
-            .push(frame, self.server.config.outbound_buffer_bytes);
+        let queued = self.outbox.push_ahead(frame);
         self.after_queueing(queued, ctx);
     }
 
@@ -217,32 +248,39 @@ impl<A: SocketApp> Connection<A> {
     /// Ends the session. `clean` sends a close packet first (the client then reconnects,
     /// possibly to another node); otherwise the transport is just dropped.
     pub fn close(&mut self, reason: &'static str, clean: bool, ctx: &mut Context<Self>) {
+        self.close_with(reason, clean, CLOSE_NORMAL, ctx);
+    }
+
+    /// [`Connection::close`] with the WebSocket close code `code`.
+    fn close_with(
+        &mut self,
+        reason: &'static str,
+        clean: bool,
+        code: u16,
+        ctx: &mut Context<Self>,
+    ) {
         if self.closing {
             return;
         }
         self.closing = true;
         self.close_reason = Some(reason);
         log::debug!("session {} closing: {reason}", self.sid);
-        match &mut self.transport {
-            Transport::Polling(polling) => {
-                if clean {
-                    let _ = polling.push(Frame::Text("1".into()), usize::MAX);
-                }
-                polling.answer_waiting_with("1");
-            }
-            Transport::WebSocket(link) => {
-                if clean {
-                    let _ = link.send(WsCommand::Send(Frame::Text("1".into())));
-                }
-                let _ = link.send(WsCommand::Close);
-            }
+        if clean {
+            let _ = self.outbox.push(Frame::Text("1".into()));
+        }
+        match self.websocket {
+            None => self.outbox.answer_waiting_with("1"),
+            Some(_) => self.outbox.close(code),
         }
         if let Some(upgrade) = self.upgrade.take() {
-            let _ = upgrade.link.send(WsCommand::Close);
+            upgrade.outbox.close(CLOSE_NORMAL);
         }
         ctx.stop();
     }
 }
+
+/// The WebSocket close code of a session that ends normally.
+pub(super) const CLOSE_NORMAL: u16 = 1000;
 
 impl<A: SocketApp> Connection<A> {
     /// The session's Engine.IO id.
@@ -268,9 +306,13 @@ impl<A: SocketApp> Actor for Connection<A> {
         METRICS.connections_active.inc();
         METRICS
             .connections_by_transport
-            .with_label_values(&[self.transport.name()])
+            .with_label_values(&[self.transport_name()])
             .inc();
-        log::debug!("session {} opened ({})", self.sid, self.transport.name());
+        log::debug!("session {} opened ({})", self.sid, self.transport_name());
+        ctx.add_stream(OutboxWatch::new(0, self.outbox.clone()));
+        if let Some(reader) = self.first_reader.take() {
+            ctx.add_stream(reader);
+        }
         self.schedule_ping(ctx);
         if A::speaks_socket_io() {
             let timeout = self.server.config.connect_timeout;
@@ -288,17 +330,19 @@ impl<A: SocketApp> Actor for Connection<A> {
         METRICS.connections_active.dec();
         METRICS
             .connections_by_transport
-            .with_label_values(&[self.transport.name()])
+            .with_label_values(&[self.transport_name()])
             .dec();
         log::debug!("session {} closed", self.sid);
         self.leave_all_namespaces();
-    }
-}
-
-impl<A: SocketApp> Handler<Deliver> for Connection<A> {
-    type Result = ();
-    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
-        self.send_all(&msg.0, ctx);
+        // What the socket could not take at once still goes, then the close frame; bounded,
+        // so that a client that stopped reading cannot keep the socket for ever.
+        if self.websocket.is_some() && self.outbox.queued_bytes() > 0 {
+            let finish = self.outbox.clone().finish();
+            let bound = self.server.config.ping_timeout;
+            actix::spawn(async move {
+                let _ = tokio::time::timeout(bound, finish).await;
+            });
+        }
     }
 }
 

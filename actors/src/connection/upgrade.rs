@@ -1,33 +1,58 @@
 //! The actor's side of the polling -> WebSocket upgrade (the probe's own state is
 //! [`crate::transport::UpgradeProbe`]): a WebSocket opened with the session's sid is attached,
 //! its packets move the upgrade on, and an upgrade that does not finish within
-//! `upgradeTimeout` is abandoned and its WebSocket closed; the session stays on polling.
+//! `upgradeTimeout` is abandoned and its WebSocket closed; the session stays on polling. On
+//! completion the session's outbox takes the socket over, with whatever polling had not
+//! delivered yet.
 
 use super::app::SocketApp;
 use super::messages::AttachWebSocket;
-use super::Connection;
+use super::{next_ws_id, Connection, CLOSE_NORMAL};
 use crate::metrics::METRICS;
-use crate::transport::{ProbeStep, Transport, UpgradeProbe, WsCommand, LATE_POLL_GRACE};
+use crate::transport::{Outbox, OutboxWatch, ProbeStep, UpgradeProbe, WsReader, LATE_POLL_GRACE};
 use actix::prelude::*;
 use chat_protocol::engineio::Packet as EioPacket;
+use std::sync::Arc;
 
 impl<A: SocketApp> Handler<AttachWebSocket> for Connection<A> {
-    type Result = bool;
-    fn handle(&mut self, msg: AttachWebSocket, ctx: &mut Context<Self>) -> bool {
-        if self.closing
-            || self.upgrade.is_some()
-            || !matches!(self.transport, Transport::Polling(_))
-        {
-            return false;
+    type Result = Result<(), std::net::TcpStream>;
+
+    fn handle(&mut self, msg: AttachWebSocket, ctx: &mut Context<Self>) -> Self::Result {
+        if self.closing || self.upgrade.is_some() || self.websocket.is_some() {
+            return Err(msg.stream);
         }
+        // Registered with this worker's reactor: the session's thread owns it from now on.
+        let stream = match tokio::net::TcpStream::from_std(msg.stream) {
+            Ok(stream) => Arc::new(stream),
+            Err(e) => {
+                log::debug!(
+                    "session {}: cannot take the upgrading socket: {e}",
+                    self.sid
+                );
+                return Ok(());
+            }
+        };
+        let id = next_ws_id();
+        let limit = self.server.config.outbound_buffer_bytes;
+        let outbox = Outbox::websocket(limit, stream.clone());
+        ctx.add_stream(OutboxWatch::new(id, outbox.clone()));
+        let max_payload = self.server.config.max_payload;
+        ctx.add_stream(WsReader::new(id, stream.clone(), max_payload, &msg.read));
         let timer = ctx.run_later(self.server.config.upgrade_timeout, |act, _| {
             if let Some(upgrade) = act.upgrade.take() {
                 METRICS.error("upgrade_timeout");
-                let _ = upgrade.link.send(WsCommand::Close);
+                upgrade.outbox.close(CLOSE_NORMAL);
             }
         });
-        self.upgrade = Some(UpgradeProbe::new(msg.0, timer));
-        true
+        self.upgrade = Some(UpgradeProbe {
+            id,
+            stream,
+            outbox,
+            probed: false,
+            late_poll: false,
+            timer,
+        });
+        Ok(())
     }
 }
 
@@ -40,9 +65,7 @@ impl<A: SocketApp> Connection<A> {
         match upgrade.on_packet(&packet) {
             ProbeStep::Probed { end_waiting_poll } => {
                 if end_waiting_poll {
-                    if let Transport::Polling(polling) = &mut self.transport {
-                        polling.answer_waiting_with("6");
-                    }
+                    self.outbox.answer_waiting_with("6");
                 }
             }
             ProbeStep::Complete => self.complete_upgrade(ctx),
@@ -58,8 +81,8 @@ impl<A: SocketApp> Connection<A> {
         };
         upgrade.late_poll = true;
         ctx.run_later(LATE_POLL_GRACE, |act, _| {
-            if let Transport::Polling(polling) = &mut act.transport {
-                polling.answer_waiting_with("6");
+            if act.websocket.is_none() {
+                act.outbox.answer_waiting_with("6");
             }
             if let Some(upgrade) = act.upgrade.as_mut() {
                 upgrade.late_poll = false;
@@ -72,33 +95,30 @@ impl<A: SocketApp> Connection<A> {
             return;
         };
         ctx.cancel_future(upgrade.timer);
-        let old = std::mem::replace(&mut self.transport, Transport::WebSocket(upgrade.link));
         METRICS
             .connections_by_transport
-            .with_label_values(&[old.name()])
+            .with_label_values(&[self.transport_name()])
             .dec();
+        if upgrade.late_poll {
+            self.outbox.refuse_waiting();
+        } else {
+            self.outbox.answer_waiting_with("6");
+        }
+        upgrade.outbox.retire();
+        // What no GET took (already counted when it was queued) goes on the WebSocket now.
+        self.outbox.attach(upgrade.stream);
+        self.websocket = Some(upgrade.id);
         METRICS
             .connections_by_transport
-            .with_label_values(&[self.transport.name()])
+            .with_label_values(&[self.transport_name()])
             .inc();
         log::debug!("session {} upgraded to websocket", self.sid);
-        if let Transport::Polling(mut polling) = old {
-            if upgrade.late_poll {
-                polling.refuse_waiting();
-            } else {
-                polling.answer_waiting_with("6");
-            }
-            // Already counted when they were queued for polling.
-            for frame in polling.take_queue() {
-                self.enqueue(frame, ctx);
-            }
-        }
     }
 
     pub(super) fn abandon_upgrade(&mut self, ctx: &mut Context<Self>) {
         if let Some(upgrade) = self.upgrade.take() {
             ctx.cancel_future(upgrade.timer);
-            let _ = upgrade.link.send(WsCommand::Close);
+            upgrade.outbox.close(CLOSE_NORMAL);
         }
     }
 }

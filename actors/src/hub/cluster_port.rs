@@ -6,8 +6,9 @@
 use super::Broadcast;
 use futures_util::future::BoxFuture;
 
-/// What the hub asks of the cluster.
-pub trait ClusterPort: 'static {
+/// What the hub asks of the cluster. Shared with the connections (`Arc`), which publish the
+/// private messages they route themselves.
+pub trait ClusterPort: Send + Sync + 'static {
     /// Publishes a broadcast (already delivered locally) for the other nodes.
     fn publish(&self, broadcast: Broadcast);
 

@@ -1,12 +1,13 @@
 //! Messages of the `ChatHub` actor (presence's and recovery's are in their own folders).
 
 use crate::event::OutboundEvent;
-use crate::transport::Deliver;
+use crate::transport::Outbox;
 use actix::prelude::*;
 use std::sync::Arc;
 
-/// A socket joins its own room and the room of its user. Answered, when recovery is on, with
-/// the offset of the log's head at the join.
+/// A socket joins its own room and the room of its user, with the outbox its events go to
+/// (held by the socket until its connection sequence is queued). Answered, when recovery is
+/// on, with the offset of the log's head at the join.
 #[derive(Message)]
 #[rtype(result = "Option<String>")]
 pub struct Join {
@@ -15,7 +16,7 @@ pub struct Join {
     /// Kept so the hub can write the live sessions back if Redis lost them.
     pub session_id: String,
     pub username: String,
-    pub recipient: Recipient<Deliver>,
+    pub outbox: Arc<Outbox>,
 }
 
 /// Sends `event` to the sockets in any of `rooms` (all when empty) except those in any room of
@@ -23,15 +24,6 @@ pub struct Join {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Broadcast {
-    pub rooms: Vec<String>,
-    pub except: Vec<String>,
-    pub event: Arc<OutboundEvent>,
-}
-
-/// A broadcast that came from another node: delivered to local sockets only.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RemoteBroadcast {
     pub rooms: Vec<String>,
     pub except: Vec<String>,
     pub event: Arc<OutboundEvent>,

@@ -1,24 +1,29 @@
-//! The `ChatHub` actor: one per node, the one writer of membership. It knows which local
-//! sockets are in which rooms and which users are live here, delivers broadcasts to the local
-//! sockets, and hands them to the cluster through its [`ClusterPort`].
+//! The `ChatHub` actor: one per node, the one writer of membership. It joins and removes the
+//! local sockets in the routing table it publishes ([`Delivery`]: who is in which room, with
+//! each socket's outbox), knows which users are live here, and tells the cluster through its
+//! [`ClusterPort`]. Events themselves do not go through it: whichever thread has one delivers
+//! it straight from the table into the recipients' outboxes ([`Delivery::deliver`]); a
+//! private message is routed by the connection that received it ([`route_private`]).
 //!
 //! The hub is the actor; the features that decide what it does live in their own folders and
 //! add their handlers to it: presence (`crate::presence`: a user's last tab leaving, announcing
 //! users again, writing sessions back) and connection state recovery (`crate::recovery`:
-//! logging broadcasts, parking and restoring sockets; the handlers here in `recovery.rs` only
-//! pass messages to its [`HubRecovery`](crate::recovery::HubRecovery)).
+//! parking and restoring sockets; the handlers here in `recovery.rs` only pass messages to its
+//! [`HubRecovery`](crate::recovery::HubRecovery)).
 //!
 //! | file | what |
 //! |---|---|
-//! | `mod.rs` | the actor, joining a socket, delivering and broadcasting |
+//! | `mod.rs` | the actor: joining a socket, broadcasting |
+//! | `delivery.rs` | [`Delivery`]: the routing table and the broadcast log, read from any thread |
 //! | `messages.rs` | its messages (join, broadcasts, what other nodes ask about local sockets) |
 //! | `rooms.rs` | room membership of the local sockets |
-//! | `route.rs` | routing and persisting one private message |
+//! | `route.rs` | routing one private message; whether a user is online |
 //! | `cluster_port.rs` | [`ClusterPort`]: what the hub needs from other nodes; [`SingleNode`] |
 //! | `recovery.rs` | recovery's messages, handed to [`crate::recovery::HubRecovery`] |
 //! | `tests.rs` | the hub with a fake cluster, without Redis |
 
 mod cluster_port;
+mod delivery;
 mod messages;
 mod recovery;
 mod rooms;
@@ -27,29 +32,26 @@ mod route;
 mod tests;
 
 pub use self::cluster_port::{ClusterPort, LocalPresence, SingleNode};
-pub use self::messages::{
-    Broadcast, Join, LocalRooms, LocalSocketDetails, LocalSockets, RemoteBroadcast,
-};
+pub use self::delivery::{Delivery, Routes};
+pub use self::messages::{Broadcast, Join, LocalRooms, LocalSocketDetails, LocalSockets};
 pub use self::rooms::Rooms;
-pub use self::route::{IsOnline, MessageStored, RouteMessage};
+pub use self::route::{route_private, IsOnline};
 
 use crate::event::OutboundEvent;
-use crate::metrics::METRICS;
 use crate::recovery::{HubRecovery, RecoveryConfig, SharedRecovery};
-use crate::store::{MessageStore, SaveSession, Session, SessionStore};
-use crate::transport::Deliver;
+use crate::store::{SaveSession, Session, SessionStore};
+use crate::transport::Outbox;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Routes events between the local sockets of namespace `/` and to the other nodes.
+/// The membership of the local sockets of namespace `/`.
 pub struct ChatHub {
-    pub(crate) rooms: Rooms<Recipient<Deliver>>,
+    /// The routing table (and log) it publishes.
+    pub(crate) delivery: Arc<Delivery>,
     pub(crate) sessions: Addr<SessionStore>,
-    /// Where routed messages are persisted.
-    messages: Addr<MessageStore>,
     /// The other nodes ([`SingleNode`] when there are none).
-    pub(crate) cluster: Box<dyn ClusterPort>,
+    pub(crate) cluster: Arc<dyn ClusterPort>,
     /// Presence questions to other nodes still waiting for an answer (a drain waits for them,
     /// so that the users of a stopping node get announced).
     pub(crate) pending_checks: usize,
@@ -60,46 +62,25 @@ pub struct ChatHub {
 }
 
 impl ChatHub {
-    /// A hub over its node's stores and cluster; with `recovery` on (a non-zero window) it
-    /// logs broadcasts and parks dropped sockets, keeping broadcasts to everyone in `shared`
-    /// (Redis) too when given.
+    /// A hub publishing its routing table in `delivery` (whose log says whether recovery is
+    /// on), telling `cluster` of its changes; with recovery, broadcasts to everyone are kept in
+    /// `shared` (Redis) too when given.
     pub fn new(
         sessions: Addr<SessionStore>,
-        messages: Addr<MessageStore>,
-        cluster: Box<dyn ClusterPort>,
+        delivery: Arc<Delivery>,
+        cluster: Arc<dyn ClusterPort>,
         recovery: RecoveryConfig,
         shared: Option<SharedRecovery>,
     ) -> ChatHub {
         ChatHub {
-            rooms: Rooms::default(),
+            delivery,
             sessions,
-            messages,
             cluster,
             pending_checks: 0,
             live_users: HashMap::new(),
             recovery: recovery
                 .enabled()
                 .then(|| HubRecovery::new(recovery, shared)),
-        }
-    }
-
-    /// Delivers to the selected local sockets. With recovery on, the broadcast is logged
-    /// and its frames carry its offset, whether or not any local socket receives it now: a
-    /// socket parked here may be selected by it.
-    pub(crate) fn deliver_locally(
-        &mut self,
-        rooms: &[String],
-        except: &[String],
-        event: &Arc<OutboundEvent>,
-    ) {
-        let frames = match self.recovery.as_mut() {
-            Some(recovery) => recovery.stamp(rooms, except, event),
-            None => event.frames.clone(),
-        };
-        let recipients = self.rooms.select(rooms, except);
-        METRICS.deliveries.inc_by(recipients.len() as u64);
-        for (_, recipient) in recipients {
-            recipient.do_send(Deliver(frames.clone()));
         }
     }
 
@@ -111,9 +92,9 @@ impl ChatHub {
         except: Vec<String>,
         event: Arc<OutboundEvent>,
     ) {
-        self.deliver_locally(&rooms, &except, &event);
-        if let Some(recovery) = &self.recovery {
-            recovery.share_broadcast(&rooms, &except, &event);
+        let origin = self.delivery.deliver(&rooms, &except, &event);
+        if let (Some(recovery), Some(origin)) = (&self.recovery, origin) {
+            recovery.share_broadcast(&rooms, &except, &event, &origin);
         }
         self.cluster.publish(Broadcast {
             rooms,
@@ -135,28 +116,39 @@ impl ChatHub {
         });
     }
 
-    /// Puts a socket in its own room and `others`, and records its user as live; resolves
-    /// once broadcasts to the user's room reach this node (its first local socket subscribes
-    /// it). `user` is (userID, sessionID, username).
+    /// Removes a socket from every room; returns whether it was there.
+    pub(crate) fn leave_socket(&mut self, socket_id: &str) -> bool {
+        self.delivery.routes_mut().leave(socket_id).is_some()
+    }
+
+    /// How many local sockets are in `room`.
+    pub(crate) fn local_sockets_in(&self, room: &str) -> usize {
+        self.delivery.routes().room_size(room)
+    }
+
+    /// Puts a socket in its own room and `others` with `outbox`, and records its user as
+    /// live; resolves once broadcasts to the user's room reach this node (its first local
+    /// socket subscribes it), with recovery on with the offset of everything logged so far.
+    /// `user` is (userID, sessionID, username).
     pub(crate) fn join_socket(
         &mut self,
         socket_id: &str,
         others: &[&str],
         (user_id, session_id, username): (&str, &str, &str),
-        recipient: Recipient<Deliver>,
-    ) -> ResponseFuture<()> {
-        self.rooms.join(socket_id, others, recipient);
-        let subscribed: ResponseFuture<()> = if self.rooms.room_size(user_id) == 1 {
+        outbox: Arc<Outbox>,
+    ) -> (ResponseFuture<()>, Option<String>) {
+        let (first, head) = self.delivery.join(socket_id, others, outbox, user_id);
+        let subscribed: ResponseFuture<()> = if first {
             self.cluster.room_gained(user_id)
         } else {
             Box::pin(async {})
         };
         self.note_live(user_id, session_id, username);
-        subscribed
+        (subscribed, head.map(|offset| offset.as_str().to_owned()))
     }
 
     /// Records that `user_id` has a local socket (telling the cluster when new).
-    fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
+    pub(crate) fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
         let entry = (session_id.to_owned(), username.to_owned());
         if self.live_users.get(user_id) != Some(&entry) {
             self.cluster.local_presence(LocalPresence::Online {
@@ -185,16 +177,15 @@ impl Handler<Join> for ChatHub {
     /// with recovery on, with the offset the socket's `users` carries (every broadcast logged
     /// after it may concern the socket).
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
-        let subscribed = self.join_socket(
+        let (subscribed, offset) = self.join_socket(
             &msg.socket_id,
             &[msg.user_id.as_str()],
             (&msg.user_id, &msg.session_id, &msg.username),
-            msg.recipient,
+            msg.outbox,
         );
-        let offset = self
-            .recovery
-            .as_mut()
-            .map(|recovery| recovery.joined_at_head(&msg.user_id));
+        if let Some(recovery) = self.recovery.as_mut() {
+            recovery.back(&msg.user_id);
+        }
         Box::pin(async move {
             subscribed.await;
             offset
@@ -209,17 +200,11 @@ impl Handler<Broadcast> for ChatHub {
     }
 }
 
-impl Handler<RemoteBroadcast> for ChatHub {
-    type Result = ();
-    fn handle(&mut self, msg: RemoteBroadcast, _: &mut Context<Self>) {
-        self.deliver_locally(&msg.rooms, &msg.except, &msg.event);
-    }
-}
-
 impl Handler<LocalSockets> for ChatHub {
     type Result = Vec<String>;
     fn handle(&mut self, msg: LocalSockets, _: &mut Context<Self>) -> Vec<String> {
-        self.rooms
+        self.delivery
+            .routes()
             .select(&msg.rooms, &[])
             .into_iter()
             .map(|(id, _)| id.to_owned())
@@ -230,24 +215,26 @@ impl Handler<LocalSockets> for ChatHub {
 impl Handler<LocalRooms> for ChatHub {
     type Result = Vec<String>;
     fn handle(&mut self, _: LocalRooms, _: &mut Context<Self>) -> Vec<String> {
-        self.rooms.all_rooms()
+        self.delivery.routes().all_rooms()
     }
 }
 
 impl Handler<LocalSocketDetails> for ChatHub {
     type Result = Vec<(String, Vec<String>)>;
     fn handle(&mut self, msg: LocalSocketDetails, _: &mut Context<Self>) -> Self::Result {
-        let ids: Vec<String> = self
-            .rooms
-            .select(&msg.rooms, &msg.except)
-            .into_iter()
-            .map(|(id, _)| id.to_owned())
-            .collect();
-        ids.into_iter()
-            .map(|id| {
-                let rooms = self.rooms.rooms_of(&id);
-                (id, rooms)
-            })
-            .collect()
+        local_socket_details(&self.delivery.routes(), &msg.rooms, &msg.except)
     }
+}
+
+/// Id and rooms of each local socket in any of `rooms` and in none of `except`.
+pub fn local_socket_details(
+    routes: &Routes,
+    rooms: &[String],
+    except: &[String],
+) -> Vec<(String, Vec<String>)> {
+    routes
+        .select(rooms, except)
+        .into_iter()
+        .map(|(id, _)| (id.to_owned(), routes.rooms_of(id)))
+        .collect()
 }

@@ -114,6 +114,42 @@ impl<S> Rooms<S> {
         out
     }
 
+    /// Calls `f` with the handle of every socket [`Rooms::select`] would select, each once,
+    /// without collecting them (the path of every delivered message).
+    pub fn visit(&self, rooms: &[String], except: &[String], mut f: impl FnMut(&S)) {
+        let excluded = |m: &Member<S>| -> bool {
+            !except.is_empty()
+                && m.rooms
+                    .iter()
+                    .any(|r| except.iter().any(|e| e.as_str() == &**r))
+        };
+        if rooms.is_empty() {
+            for member in self.sockets.values() {
+                if !excluded(member) {
+                    f(&member.handle);
+                }
+            }
+            return;
+        }
+        for (at, room) in rooms.iter().enumerate() {
+            let Some(set) = self.rooms.get(room.as_str()) else {
+                continue;
+            };
+            for id in set {
+                let Some(member) = self.sockets.get(&**id) else {
+                    continue;
+                };
+                // A socket in several of `rooms` is visited once: for the first of them.
+                let seen = rooms[..at]
+                    .iter()
+                    .any(|earlier| member.rooms.iter().any(|r| **r == **earlier));
+                if !seen && !excluded(member) {
+                    f(&member.handle);
+                }
+            }
+        }
+    }
+
     /// Every room that has a local member (socket-id rooms included, as Node reports them).
     pub fn all_rooms(&self) -> Vec<String> {
         self.rooms.keys().map(|r| r.to_string()).collect()
@@ -163,6 +199,21 @@ mod tests {
         assert_eq!(ids(&rooms, &["bob", "alice"], &["a1"]), ["a2", "b1"]);
         assert_eq!(ids(&rooms, &["alice"], &["alice"]), Vec::<String>::new());
         assert_eq!(ids(&rooms, &["nobody"], &[]), Vec::<String>::new());
+        let visited = |r: &[&str], e: &[&str]| {
+            let r: Vec<String> = r.iter().map(|s| s.to_string()).collect();
+            let e: Vec<String> = e.iter().map(|s| s.to_string()).collect();
+            let mut v = Vec::new();
+            rooms.visit(&r, &e, |handle| v.push(*handle));
+            v.sort();
+            v
+        };
+        assert_eq!(
+            visited(&["bob", "alice"], &["a1"]),
+            [2, 3],
+            "as select does"
+        );
+        assert_eq!(visited(&["alice", "a1"], &[]), [1, 2], "a1 once");
+        assert_eq!(visited(&[], &["alice"]), [3]);
         assert_eq!(rooms.room_size("alice"), 2);
         assert_eq!(rooms.leave("a1"), Some(1));
         assert_eq!(rooms.room_size("alice"), 1);

@@ -1,17 +1,17 @@
-//! The hub on its own: in-memory stores and a fake cluster port, no Redis. A "tab" is a tiny
-//! actor standing in for a connection: it receives exactly what the hub hands a socket.
+//! The hub on its own: an in-memory session store and a fake cluster port, no Redis. A "tab"
+//! stands in for a connection: its outbox (on long-polling, so that the test reads what it was
+//! given) receives exactly what a socket's would.
 
 use super::*;
 use crate::presence::Leave;
 use crate::recovery::{Park, Restore, Unrecoverable};
-use crate::store::{
-    ConversationsOf, FindSession, MemoryMessages, MemorySessions, Session, StoredMessage,
-};
-use crate::transport::Frame;
+use crate::store::{FindSession, MemorySessions, Session, StoredMessage};
+use crate::transport::{Frame, Outbox, PollReply};
 use futures_util::future::BoxFuture;
+use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::sync::oneshot;
 
 // ---------------------------------------------------------------------------------------
 // The fake cluster: records what the hub tells it, answers "remote sockets" as told.
@@ -102,65 +102,70 @@ impl ClusterPort for FakeCluster {
 // ---------------------------------------------------------------------------------------
 // Tabs and the hub under test.
 
-struct Tab(mpsc::UnboundedSender<String>);
-
-impl Actor for Tab {
-    type Context = Context<Self>;
+/// What a tab received, read through its outbox as a long-polling GET would.
+struct Inbox {
+    outbox: Arc<Outbox>,
+    frames: VecDeque<String>,
 }
-
-impl Handler<Deliver> for Tab {
-    type Result = ();
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        for frame in msg.0.iter() {
-            if let Frame::Text(text) = frame {
-                let _ = self.0.send(text.to_string());
-            }
-        }
-    }
-}
-
-/// What a tab received.
-struct Inbox(mpsc::UnboundedReceiver<String>);
 
 impl Inbox {
     /// The next frame, within a second.
     async fn next(&mut self) -> String {
-        tokio::time::timeout(Duration::from_secs(1), self.0.recv())
+        if let Some(frame) = self.frames.pop_front() {
+            return frame;
+        }
+        let reply = self.outbox.poll().expect("one GET at a time");
+        let body = tokio::time::timeout(Duration::from_secs(1), reply)
             .await
             .expect("a frame within 1 s")
-            .expect("the tab is alive")
+            .expect("the outbox is alive");
+        let PollReply::Body(body) = body else {
+            panic!("a polling outbox answers with frames")
+        };
+        self.frames.extend(body.split('\u{1e}').map(str::to_owned));
+        self.frames.pop_front().unwrap_or_default()
     }
 
     /// Everything received so far (after the hub handled what was sent before: see
-    /// [`settle`]).
+    /// [`Harness::settle`]).
     fn drain(&mut self) -> Vec<String> {
-        let mut frames = Vec::new();
-        while let Ok(frame) = self.0.try_recv() {
-            frames.push(frame);
-        }
+        let mut frames: Vec<String> = self.frames.drain(..).collect();
+        frames.extend(
+            self.outbox
+                .take_queued()
+                .into_iter()
+                .map(|frame| match frame {
+                    Frame::Text(text) => text.to_string(),
+                    Frame::Binary(_) => "binary".to_owned(),
+                }),
+        );
         frames
     }
 }
 
-fn tab() -> (Recipient<Deliver>, Inbox) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (Tab(tx).start().recipient(), Inbox(rx))
+fn tab() -> (Arc<Outbox>, Inbox) {
+    let outbox = Outbox::new(1 << 20);
+    let inbox = Inbox {
+        outbox: outbox.clone(),
+        frames: VecDeque::new(),
+    };
+    (outbox, inbox)
 }
 
 struct Harness {
     hub: Addr<ChatHub>,
     cluster: FakeCluster,
     sessions: Addr<SessionStore>,
-    messages: Addr<MessageStore>,
+    delivery: Arc<Delivery>,
 }
 
 fn harness(cluster: FakeCluster, recovery: RecoveryConfig) -> Harness {
     let sessions = SessionStore::new(Box::new(MemorySessions::default())).start();
-    let messages = MessageStore::new(Box::new(MemoryMessages::new(100))).start();
+    let delivery = Delivery::new(recovery);
     let hub = ChatHub::new(
         sessions.clone(),
-        messages.clone(),
-        Box::new(cluster.clone()),
+        delivery.clone(),
+        Arc::new(cluster.clone()),
         recovery,
         None,
     )
@@ -169,13 +174,13 @@ fn harness(cluster: FakeCluster, recovery: RecoveryConfig) -> Harness {
         hub,
         cluster,
         sessions,
-        messages,
+        delivery,
     }
 }
 
 impl Harness {
     async fn join(&self, socket: &str, user: &str) -> (Option<String>, Inbox) {
-        let (recipient, inbox) = tab();
+        let (outbox, inbox) = tab();
         let offset = self
             .hub
             .send(Join {
@@ -183,7 +188,7 @@ impl Harness {
                 user_id: user.into(),
                 session_id: format!("session-{user}"),
                 username: format!("name-{user}"),
-                recipient,
+                outbox,
             })
             .await
             .expect("hub alive");
@@ -269,14 +274,14 @@ async fn a_users_first_socket_waits_for_its_room_and_tells_the_cluster() {
     let h = harness(cluster, RecoveryConfig::OFF);
     let joining = {
         let hub = h.hub.clone();
-        let (recipient, _inbox) = tab();
+        let (outbox, _inbox) = tab();
         tokio::spawn(async move {
             hub.send(Join {
                 socket_id: "a1".into(),
                 user_id: "alice".into(),
                 session_id: "session-alice".into(),
                 username: "name-alice".into(),
-                recipient,
+                outbox,
             })
             .await
         })
@@ -409,21 +414,8 @@ fn message(from: &str, to: &str, content: &str) -> StoredMessage {
     }
 }
 
-struct Acks(mpsc::UnboundedSender<MessageStored>);
-
-impl Actor for Acks {
-    type Context = Context<Self>;
-}
-
-impl Handler<MessageStored> for Acks {
-    type Result = ();
-    fn handle(&mut self, msg: MessageStored, _: &mut Context<Self>) {
-        let _ = self.0.send(msg);
-    }
-}
-
 #[actix::test]
-async fn a_private_message_reaches_the_recipient_and_the_senders_other_tabs_and_is_stored() {
+async fn a_private_message_reaches_the_recipient_and_the_senders_other_tabs_only() {
     for per_room in [false, true] {
         let cluster = FakeCluster {
             per_room,
@@ -433,32 +425,19 @@ async fn a_private_message_reaches_the_recipient_and_the_senders_other_tabs_and_
         let (_, mut a1) = h.join("a1", "alice").await;
         let (_, mut a2) = h.join("a2", "alice").await;
         let (_, mut b1) = h.join("b1", "bob").await;
-        let (acks, mut acked) = mpsc::unbounded_channel();
-        h.hub.do_send(RouteMessage {
-            message: message("alice", "bob", "hi"),
-            sender_socket: "a1".into(),
-            reply_to: Some(Acks(acks).start().recipient()),
-            ack: Some(7),
-            received: Instant::now(),
-        });
+        let message = message("alice", "bob", "hi");
+        let payload = serde_json::to_value(&message).unwrap_or_default();
+        route_private(
+            &h.delivery,
+            &h.cluster,
+            ("bob", "alice"),
+            "a1",
+            OutboundEvent::new("private message", vec![payload]),
+        );
         let expected = r#"42["private message",{"content":"hi","from":"alice","to":"bob","id":"id-hi","ts":1}]"#;
         assert_eq!(b1.next().await, expected);
         assert_eq!(a2.next().await, expected);
-        let stored = tokio::time::timeout(Duration::from_secs(1), acked.recv())
-            .await
-            .expect("acknowledged within 1 s")
-            .expect("ack actor alive");
-        assert!(stored.result.is_ok());
-        assert_eq!((stored.ack, stored.id.as_str()), (Some(7), "id-hi"));
-        h.settle().await;
         assert!(a1.drain().is_empty(), "never back to the sending socket");
-        let history = h
-            .messages
-            .send(ConversationsOf("bob".into()))
-            .await
-            .expect("store alive")
-            .expect("memory store");
-        assert_eq!(history, [message("alice", "bob", "hi")]);
         let published = h.cluster.published();
         let except = vec!["a1".to_string()];
         let name = "private message".to_string();
@@ -550,7 +529,7 @@ async fn a_parked_socket_comes_back_with_what_it_missed_and_its_room_kept() {
                 pid: "pid-1".into(),
                 offset: offset.clone(),
                 session_id: Some("session-other".into()),
-                recipient: tab().0,
+                outbox: tab().0,
             })
             .await
             .ok()
@@ -558,14 +537,15 @@ async fn a_parked_socket_comes_back_with_what_it_missed_and_its_room_kept() {
         Some(Some(Unrecoverable::ForeignSession)),
         "a pid with another session's id stays parked for its owner"
     );
-    let (recipient, mut back) = tab();
+    let (outbox, mut back) = tab();
+    outbox.hold();
     let restored = h
         .hub
         .send(Restore {
             pid: "pid-1".into(),
             offset,
             session_id: Some("session-alice".into()),
-            recipient,
+            outbox: outbox.clone(),
         })
         .await
         .expect("hub alive")
@@ -587,6 +567,7 @@ async fn a_parked_socket_comes_back_with_what_it_missed_and_its_room_kept() {
     );
     assert!(missed[0].starts_with(r#"42["user disconnected","alice","#));
     assert!(missed[1].starts_with(r#"42["for alice","x","#));
+    outbox.release(restored.replayed);
     // Rejoined: live again.
     h.hub.do_send(Broadcast {
         rooms: vec!["alice".into()],
@@ -601,7 +582,7 @@ async fn a_parked_socket_comes_back_with_what_it_missed_and_its_room_kept() {
             pid: "pid-1".into(),
             offset: "x".into(),
             session_id: None,
-            recipient: tab().0,
+            outbox: tab().0,
         })
         .await
         .expect("hub alive");
@@ -623,7 +604,7 @@ async fn without_recovery_nothing_is_parked_or_stamped() {
             pid: "pid-1".into(),
             offset: "anything".into(),
             session_id: None,
-            recipient: tab().0,
+            outbox: tab().0,
         })
         .await
         .expect("hub alive");

@@ -1,41 +1,43 @@
-//! The cluster's port to this node over the hub: other nodes' broadcasts are delivered to the
-//! hub's local sockets (and their presence events teach the user directory about users of Node
-//! nodes, `crate::presence::learn_from_remote`); their questions are answered by the hub.
+//! The cluster's port to this node: other nodes' broadcasts are delivered from the bridge's
+//! thread straight into the local recipients' outboxes (the hub's routing table, no hop to the
+//! hub), and their presence events teach the user directory about users of Node nodes
+//! (`crate::presence::learn_from_remote`); their questions about local sockets are answered
+//! from the same table.
 
 use crate::cluster::{LocalNode, SocketRooms};
 use crate::event::OutboundEvent;
-use crate::hub::{ChatHub, LocalRooms, LocalSocketDetails, LocalSockets, RemoteBroadcast};
+use crate::hub::{local_socket_details, Delivery};
 use crate::presence::learn_from_remote;
 use crate::store::SessionStore;
 use actix::Addr;
-use futures_util::future::BoxFuture;
+use futures_util::future::{ready, BoxFuture};
 use futures_util::FutureExt;
 use std::sync::Arc;
 
 pub struct HubNode {
-    pub hub: Addr<ChatHub>,
+    pub delivery: Arc<Delivery>,
     pub sessions: Addr<SessionStore>,
 }
 
 impl LocalNode for HubNode {
     fn deliver(&self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
+        self.delivery.deliver(&rooms, &except, &event);
         learn_from_remote(&self.sessions, &event.data);
-        self.hub.do_send(RemoteBroadcast {
-            rooms,
-            except,
-            event,
-        });
     }
 
     fn sockets(&self, rooms: Vec<String>) -> BoxFuture<'static, Option<Vec<String>>> {
-        self.hub
-            .send(LocalSockets { rooms })
-            .map(Result::ok)
-            .boxed()
+        let sockets = self
+            .delivery
+            .routes()
+            .select(&rooms, &[])
+            .into_iter()
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        ready(Some(sockets)).boxed()
     }
 
     fn rooms(&self) -> BoxFuture<'static, Option<Vec<String>>> {
-        self.hub.send(LocalRooms).map(Result::ok).boxed()
+        ready(Some(self.delivery.routes().all_rooms())).boxed()
     }
 
     fn socket_details(
@@ -43,9 +45,7 @@ impl LocalNode for HubNode {
         rooms: Vec<String>,
         except: Vec<String>,
     ) -> BoxFuture<'static, Option<SocketRooms>> {
-        self.hub
-            .send(LocalSocketDetails { rooms, except })
-            .map(Result::ok)
-            .boxed()
+        let details = local_socket_details(&self.delivery.routes(), &rooms, &except);
+        ready(Some(details)).boxed()
     }
 }

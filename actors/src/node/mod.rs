@@ -12,7 +12,7 @@ use self::hub_port::BridgePort;
 use self::local_node::HubNode;
 use crate::chat::{ChatLimits, ChatServices};
 use crate::cluster::{self, ClusterConfig, Listener, RedisBridge};
-use crate::hub::{ChatHub, ClusterPort, SingleNode};
+use crate::hub::{ChatHub, ClusterPort, Delivery, SingleNode};
 use crate::presence::{
     heartbeat_channel, keys, learn_at_start, watch_redis, DeadNodeReaper, LivenessConfig,
     Membership, NodeLiveness,
@@ -58,14 +58,14 @@ pub struct Node {
 /// start (an unparsable URL, which the connection would have refused already) is logged and
 /// the node runs alone.
 pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
-    let (session_backend, message_backend): (Box<dyn SessionBackend>, Box<dyn MessageBackend>) =
+    let (session_backend, history): (Box<dyn SessionBackend>, Arc<dyn MessageBackend>) =
         match redis.clone() {
             Some(conn) => (
                 Box::new(RedisSessions::new(
                     conn.clone(),
                     config.session_ttl.as_secs(),
                 )),
-                Box::new(RedisMessages::new(
+                Arc::new(RedisMessages::new(
                     conn,
                     config.message_ttl.as_secs(),
                     config.history_limit,
@@ -73,11 +73,12 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
             ),
             None => (
                 Box::new(MemorySessions::default()),
-                Box::new(MemoryMessages::new(config.history_limit)),
+                Arc::new(MemoryMessages::new(config.history_limit)),
             ),
         };
     let sessions = SessionStore::new(session_backend).start();
-    let messages = MessageStore::new(message_backend).start();
+    let messages = MessageStore::new(history.clone()).start();
+    let delivery = Delivery::new(config.recovery);
     // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
     // recover on any node.
     let shared = redis
@@ -86,11 +87,81 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
         .map(|conn| SharedRecovery::new(conn, config.recovery.window));
     let hub_context: Context<ChatHub> = Context::new();
     let hub = hub_context.address();
-    let mut node = Node {
+    let port: Arc<dyn ClusterPort> = match (redis, &config.cluster) {
+        (Some(conn), Some(cluster)) => {
+            match join_cluster(cluster, config.liveness, conn, &hub, &sessions, &delivery) {
+                Ok((port, bridge, membership)) => {
+                    return finish(
+                        hub_context,
+                        Parts {
+                            config,
+                            sessions,
+                            messages,
+                            history,
+                            delivery,
+                            shared,
+                        },
+                        Arc::new(port),
+                        (Some(bridge), Some(membership)),
+                    );
+                }
+                Err(e) => {
+                    log::error!("cross-node bridge not started: {e}");
+                    Arc::new(SingleNode)
+                }
+            }
+        }
+        _ => Arc::new(SingleNode),
+    };
+    finish(
+        hub_context,
+        Parts {
+            config,
+            sessions,
+            messages,
+            history,
+            delivery,
+            shared,
+        },
+        port,
+        (None, None),
+    )
+}
+
+/// What a node is built from, gathered before the hub starts.
+struct Parts {
+    config: NodeConfig,
+    sessions: Addr<SessionStore>,
+    messages: Addr<MessageStore>,
+    history: Arc<dyn MessageBackend>,
+    delivery: Arc<Delivery>,
+    shared: Option<SharedRecovery>,
+}
+
+/// Starts the hub with its cluster port, and gathers what the connections share.
+fn finish(
+    hub_context: Context<ChatHub>,
+    parts: Parts,
+    port: Arc<dyn ClusterPort>,
+    (bridge, membership): (Option<Addr<RedisBridge>>, Option<Addr<Membership>>),
+) -> Node {
+    let Parts {
+        config,
+        sessions,
+        messages,
+        history,
+        delivery,
+        shared,
+    } = parts;
+    let hub = hub_context.address();
+    let node = Node {
         services: Arc::new(ChatServices {
             hub: hub.clone(),
+            delivery: delivery.clone(),
+            cluster: port.clone(),
             sessions: sessions.clone(),
             messages: messages.clone(),
+            history,
             limits: config.limits,
             known_users: Default::default(),
             recovery: RecoveryServices {
@@ -99,33 +170,16 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
                 park: hub.clone().recipient(),
                 restore: hub.clone().recipient(),
                 rejoin: hub.clone().recipient(),
-                delivered_since: hub.clone().recipient(),
                 messages: messages.clone(),
                 sessions: sessions.clone(),
             },
         }),
-        bridge: None,
-        membership: None,
-    };
-    let port: Box<dyn ClusterPort> = match (redis, &config.cluster) {
-        (Some(conn), Some(cluster)) => {
-            match join_cluster(cluster, config.liveness, conn, &hub, &sessions) {
-                Ok((port, bridge, membership)) => {
-                    node.bridge = Some(bridge);
-                    node.membership = Some(membership);
-                    Box::new(port)
-                }
-                Err(e) => {
-                    log::error!("cross-node bridge not started: {e}");
-                    Box::new(SingleNode)
-                }
-            }
-        }
-        _ => Box::new(SingleNode),
+        bridge,
+        membership,
     };
     hub_context.run(ChatHub::new(
         sessions,
-        messages,
+        delivery,
         port,
         config.recovery,
         shared,
@@ -141,13 +195,14 @@ fn join_cluster(
     conn: RedisConnection,
     hub: &Addr<ChatHub>,
     sessions: &Addr<SessionStore>,
+    delivery: &Arc<Delivery>,
 ) -> Result<(BridgePort, Addr<RedisBridge>, Addr<Membership>), cluster::BridgeError> {
     let sharded = config.is_sharded();
     let instance = keys::new_instance(&config.node_id, sharded);
     let heartbeat = heartbeat_channel(&config.channel_prefix, sharded);
     let membership = Membership::new(&instance, conn.clone(), hub.clone(), liveness).start();
     let local = HubNode {
-        hub: hub.clone(),
+        delivery: delivery.clone(),
         sessions: sessions.clone(),
     };
     let listener = Listener {

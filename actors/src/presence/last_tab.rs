@@ -31,10 +31,10 @@ impl Handler<Leave> for ChatHub {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
-        if self.rooms.leave(&msg.socket_id).is_none() {
+        if !self.leave_socket(&msg.socket_id) {
             return;
         }
-        if self.rooms.room_size(&msg.user_id) > 0 {
+        if self.local_sockets_in(&msg.user_id) > 0 {
             return;
         }
         self.live_users.remove(&msg.user_id);
@@ -55,7 +55,7 @@ impl Handler<Leave> for ChatHub {
         ctx.spawn(remote.into_actor(self).map(move |answer, hub, _| {
             hub.pending_checks -= 1;
             // Between the question and the answer the user may have come back on this node.
-            if hub.rooms.room_size(&msg.user_id) > 0 {
+            if hub.local_sockets_in(&msg.user_id) > 0 {
                 return;
             }
             match answer {

@@ -5,13 +5,12 @@
 
 use super::services::RecoveryServices;
 use super::{
-    local_part, missed_across_nodes, split_local, stamp_offset, DeliveredSince, ParkedSession,
-    Rejoin, ReplayedEvent, Restored, SharedRecovery, Unrecoverable, Watermark, STREAM_MARGIN_MS,
+    local_part, missed_across_nodes, split_local, stamp_offset, ParkedSession, Rejoin,
+    ReplayedEvent, Restored, SharedRecovery, Unrecoverable, Watermark, STREAM_MARGIN_MS,
 };
 use crate::event::OutboundEvent;
 use crate::store::{ConversationsOf, FindSession};
-use crate::transport::{Deliver, Frame};
-use actix::prelude::*;
+use crate::transport::{Frame, Outbox};
 use std::sync::Arc;
 
 /// Restores `session`, just taken from Redis, or says why not.
@@ -20,7 +19,7 @@ pub(super) async fn restore_from_redis(
     shared: &SharedRecovery,
     session: ParkedSession,
     offset: &str,
-    recipient: Recipient<Deliver>,
+    outbox: Arc<Outbox>,
 ) -> Result<Restored, Unrecoverable> {
     // A genuine pid with an unusable offset is used up all the same, as in Node.
     let mark = Watermark::parse(offset).ok_or(Unrecoverable::MalformedOffset)?;
@@ -30,21 +29,15 @@ pub(super) async fn restore_from_redis(
         .rejoin
         .send(Rejoin {
             session: session.clone(),
-            recipient,
+            outbox: outbox.clone(),
         })
         .await
         .map_err(|_| Unrecoverable::StoreUnavailable)?;
     // Rejoined: from here on the socket is recovered whatever Redis does; a failed second
     // read replays the first one.
     let second = missed(services, shared, &session, &mark, offset).await;
-    let delivered = services
-        .delivered_since
-        .send(DeliveredSince {
-            after: head.clone(),
-            rooms: session.rooms.clone(),
-        })
-        .await
-        .unwrap_or_default();
+    // Delivered live since the rejoin, and held for the client behind the replay.
+    let delivered = outbox.held_message_ids();
     let events = match second {
         Ok(events) => events,
         Err(refused) => {
@@ -63,7 +56,7 @@ pub(super) async fn restore_from_redis(
                 .watermark
                 .message_id
                 .as_ref()
-                .is_none_or(|id| !delivered.contains(id))
+                .is_none_or(|id| !delivered.iter().any(|held| **held == **id))
         })
         .take(max)
         .map(|event| frames_of(event, local))
@@ -80,6 +73,7 @@ pub(super) async fn restore_from_redis(
     Ok(Restored {
         session,
         missed: missed_frames,
+        replayed: None,
         announce,
     })
 }

@@ -10,10 +10,10 @@ use super::services::RecoveryServices;
 use super::{Park, ParkedSession, RecoveryConfig, Restore, Restored, Unrecoverable};
 use crate::ids::random_hex;
 use crate::metrics::METRICS;
-use crate::transport::Deliver;
-use actix::prelude::*;
+use crate::transport::Outbox;
 use chat_protocol::socketio::{Packet as SioPacket, PacketKind};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The CONNECT reply: `{"sid"}`, plus `"pid"` when recovery is on.
@@ -44,7 +44,7 @@ pub struct RecoveryAuth<'a> {
 pub async fn try_restore(
     services: &RecoveryServices,
     auth: RecoveryAuth<'_>,
-    recipient: Recipient<Deliver>,
+    outbox: &Arc<Outbox>,
 ) -> Option<(Restored, String)> {
     if !services.config.enabled() {
         return None;
@@ -76,7 +76,7 @@ pub async fn try_restore(
                 pid: pid.clone(),
                 offset: offset.clone(),
                 session_id: session_id.clone(),
-                recipient: recipient.clone(),
+                outbox: outbox.clone(),
             };
             let local = services
                 .restore
@@ -87,7 +87,7 @@ pub async fn try_restore(
                 // Parked on another node: rebuild its state from Redis.
                 (Err(Unrecoverable::UnknownPid), Some(shared), Some(Ok(session))) => {
                     let restored =
-                        restore_from_redis(services, shared, session, offset, recipient).await;
+                        restore_from_redis(services, shared, session, offset, outbox.clone()).await;
                     if restored.is_ok() {
                         METRICS
                             .handshakes

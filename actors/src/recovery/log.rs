@@ -1,11 +1,16 @@
-//! The node-wide log of broadcasts delivered by the hub, kept for the recovery window so that
-//! a socket that comes back gets what it missed (Node keeps the same log in its
+//! The node-wide log of broadcasts delivered to local sockets, kept for the recovery window so
+//! that a socket that comes back gets what it missed (Node keeps the same log in its
 //! `SessionAwareAdapter`).
+//!
+//! An entry keeps the frames exactly as they were delivered, offset stamped: the very frames
+//! the live delivery sent (shared, not copied), plus the rooms that selected its recipients.
+//! A logged broadcast therefore costs its frame and a few dozen bytes.
 
-use super::offsets::{Offset, OffsetEpoch};
+use super::offsets::{stamp_offset, Offset, OffsetEpoch};
 use super::watermark::{now_millis, Watermark};
 use super::Unrecoverable;
 use crate::event::OutboundEvent;
+use crate::transport::Frame;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,20 +25,24 @@ pub const LOG_CAPACITY: usize = 100_000;
 pub struct LoggedEvent {
     seq: u64,
     at: Instant,
-    /// Wall-clock time of the logging, for the offset's watermark.
-    ms: u64,
-    rooms: Vec<String>,
-    except: Vec<String>,
-    pub event: Arc<OutboundEvent>,
+    rooms: Box<[Box<str>]>,
+    except: Box<[Box<str>]>,
+    /// The frames as delivered, offset stamped.
+    pub frames: Arc<[Frame]>,
 }
 
 impl LoggedEvent {
     /// Whether a socket in `socket_rooms` was selected (Node's `shouldIncludePacket`).
     fn selects(&self, socket_rooms: &[String]) -> bool {
-        let included = self.rooms.is_empty() || socket_rooms.iter().any(|r| self.rooms.contains(r));
-        let excluded = socket_rooms.iter().any(|r| self.except.contains(r));
+        let has = |list: &[Box<str>], room: &String| list.iter().any(|r| **r == **room);
+        let included = self.rooms.is_empty() || socket_rooms.iter().any(|r| has(&self.rooms, r));
+        let excluded = socket_rooms.iter().any(|r| has(&self.except, r));
         included && !excluded
     }
+}
+
+fn boxed(rooms: &[String]) -> Box<[Box<str>]> {
+    rooms.iter().map(|r| Box::from(r.as_str())).collect()
 }
 
 /// Broadcasts in the order they were delivered, each at a position one above the previous.
@@ -58,13 +67,14 @@ impl BroadcastLog {
         }
     }
 
-    /// Logs a broadcast; returns the offset to stamp on its frames (with its watermark).
+    /// Logs a broadcast; returns its position and its frames with its offset (watermark
+    /// included) stamped, as every recipient gets them.
     pub fn push(
         &mut self,
         rooms: &[String],
         except: &[String],
-        event: &Arc<OutboundEvent>,
-    ) -> Offset {
+        event: &OutboundEvent,
+    ) -> (u64, Arc<[Frame]>) {
         let now = Instant::now();
         self.trim(now);
         if self.entries.len() >= self.capacity {
@@ -72,22 +82,27 @@ impl BroadcastLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = LoggedEvent {
+        let watermark = Watermark::of_event(&event.data, now_millis());
+        let offset = self.epoch.offset(seq).with_watermark(&watermark);
+        let frames = stamp_offset(&event.frames, offset.as_str());
+        self.entries.push_back(LoggedEvent {
             seq,
             at: now,
-            ms: now_millis(),
-            rooms: rooms.to_vec(),
-            except: except.to_vec(),
-            event: event.clone(),
-        };
-        let offset = self.offset_of(&entry);
-        self.entries.push_back(entry);
-        offset
+            rooms: boxed(rooms),
+            except: boxed(except),
+            frames: frames.clone(),
+        });
+        (seq, frames)
     }
 
-    fn offset_of(&self, entry: &LoggedEvent) -> Offset {
-        let watermark = Watermark::of_event(&entry.event.data, entry.ms);
-        self.epoch.offset(entry.seq).with_watermark(&watermark)
+    /// The local offset (no watermark) of position `seq`.
+    pub fn offset_at(&self, seq: u64) -> Offset {
+        self.epoch.offset(seq)
+    }
+
+    /// The position of the newest entry (0 before the first).
+    pub fn head_seq(&self) -> u64 {
+        self.next_seq - 1
     }
 
     /// The offset of "everything logged so far": what a socket that joins now is handed with
@@ -123,14 +138,14 @@ impl BroadcastLog {
         self.entries.is_empty()
     }
 
-    /// The events after `offset` that a socket in `socket_rooms` was sent, oldest first, with
-    /// their offsets; at most `max`.
+    /// The frames (offsets stamped) of the events after `offset` that a socket in
+    /// `socket_rooms` was sent, oldest first; at most `max`.
     pub fn missed_after(
         &self,
         offset: &str,
         socket_rooms: &[String],
         max: usize,
-    ) -> Result<Vec<(Offset, Arc<OutboundEvent>)>, Unrecoverable> {
+    ) -> Result<Vec<Arc<[Frame]>>, Unrecoverable> {
         let after = self
             .epoch
             .parse(offset)
@@ -148,7 +163,7 @@ impl BroadcastLog {
                 if missed.len() == max {
                     return Err(Unrecoverable::Overflow);
                 }
-                missed.push((self.offset_of(entry), entry.event.clone()));
+                missed.push(entry.frames.clone());
             }
         }
         Ok(missed)
@@ -163,10 +178,18 @@ mod tests {
         r.iter().map(|s| s.to_string()).collect()
     }
 
-    fn names(missed: &[(Offset, Arc<OutboundEvent>)]) -> Vec<String> {
+    /// The event names of missed frames (`42["name",...`).
+    fn names(missed: &[Arc<[Frame]>]) -> Vec<String> {
         missed
             .iter()
-            .map(|(_, e)| e.data[0].as_str().unwrap_or_default().to_owned())
+            .map(|frames| match &frames[0] {
+                Frame::Text(text) => {
+                    let json = text.strip_prefix("42").unwrap_or_default();
+                    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+                    value[0].as_str().unwrap_or_default().to_owned()
+                }
+                Frame::Binary(_) => String::new(),
+            })
             .collect()
     }
 
@@ -176,7 +199,8 @@ mod tests {
         let me = rooms(&["sock1", "alice"]);
         let start = log.head();
         log.push(&[], &rooms(&["sock1"]), &OutboundEvent::new("own", vec![]));
-        let first = log.push(&rooms(&["alice"]), &[], &OutboundEvent::new("a1", vec![]));
+        let (first, first_frames) =
+            log.push(&rooms(&["alice"]), &[], &OutboundEvent::new("a1", vec![]));
         log.push(&rooms(&["bob"]), &[], &OutboundEvent::new("bob", vec![]));
         log.push(&[], &[], &OutboundEvent::new("all", vec![]));
         log.push(
@@ -186,7 +210,11 @@ mod tests {
         );
         let all = log.missed_after(start.as_str(), &me, 10).unwrap();
         assert_eq!(names(&all), ["a1", "all"]);
-        assert_eq!(all[0].0, first);
+        assert!(
+            Arc::ptr_eq(&all[0], &first_frames),
+            "the replay sends the very frames delivered live"
+        );
+        let first = log.offset_at(first);
         let after_first = log.missed_after(first.as_str(), &me, 10).unwrap();
         assert_eq!(names(&after_first), ["all"]);
         assert!(log

@@ -13,20 +13,22 @@
 //! never logged.
 //!
 //! # On one node
-//! As in Node's `SessionAwareAdapter`, the hub keeps one node-wide log of the broadcasts it
-//! delivered ([`BroadcastLog`]), each stamped with an offset `<epoch>-<seq>` ([`Offset`],
+//! As in Node's `SessionAwareAdapter`, the node keeps one log of the broadcasts delivered to
+//! its sockets ([`BroadcastLog`], in the hub's delivery), each stamped with an offset `<epoch>-<seq>` ([`Offset`],
 //! spliced into the shared frame by [`stamp_offset`]); `users` carries the log head at the
 //! socket's join. A socket that drops for a recoverable reason is kept as a small
 //! [`ParkedSession`] (ids and rooms, no events; [`ParkedSessions`]); on reconnection the missed
 //! events are the log entries after the client's offset that the parked socket's rooms select.
 //! A disconnected user therefore costs one parked entry, not a copy of the traffic, and a
-//! broadcast costs one log entry however many sockets miss it. The hub owns all of that as its
-//! [`HubRecovery`]; while a socket of a user is parked its user room stays subscribed, so what
-//! other nodes send it still reaches the log.
+//! broadcast costs one log entry however many sockets miss it (its frames, shared with the live
+//! delivery). The hub keeps the parked sockets in its [`HubRecovery`]; while a socket of a user
+//! is parked its user room stays subscribed, so what other nodes send it still reaches the log.
 //!
-//! **The invariant**: logging, parking and rejoining happen on the hub's one thread, and a
-//! restored socket is rejoined to its rooms in the same turn as its missed events are read, so
-//! nothing broadcast in between is missed or sent twice.
+//! **The invariant** (nothing broadcast around a restore is missed or sent twice, whichever
+//! threads deliver meanwhile): every delivery logs its event before it looks up recipients; a
+//! restore reads the missed events and rejoins the socket under the log lock; the socket's
+//! outbox holds what is routed to it until the replay is queued, then drops the held events
+//! already in the replay (`hub/delivery.rs` tells why this is exact).
 //!
 //! # Across nodes (with Redis)
 //! A client whose node was drained or killed reconnects, through nginx, to another node:
@@ -45,8 +47,9 @@
 //! - the sequence (`across_nodes.rs`), while the connection handles nothing else: (1) the
 //!   state was taken from Redis; (2) read the history and the stream, and check the replay
 //!   fits; (3) rejoin the socket's rooms, so everything broadcast from then on reaches it live;
-//!   (4) read both again and drop the messages the hub delivered live since (3). Nothing is
-//!   lost or doubled between the replay and live delivery;
+//!   (4) read both again and leave out the messages delivered live since (3), which the
+//!   socket's outbox holds behind the replay. Nothing is lost or doubled between the replay
+//!   and live delivery;
 //! - the user is announced `user connected` again if its session was saved disconnected
 //!   meanwhile (by the old node's drain or the survivors' reaper).
 //!
@@ -55,7 +58,7 @@
 //! |---|---|
 //! | `log.rs`, `offsets.rs`, `parked.rs` | the log, offsets, parked sockets (pure) |
 //! | `hub_side.rs` | [`HubRecovery`]: what the hub keeps and decides |
-//! | `messages.rs` | what a connection asks of the hub ([`Park`], [`Restore`], [`Rejoin`], [`DeliveredSince`]) |
+//! | `messages.rs` | what a connection asks of the hub ([`Park`], [`Restore`], [`Rejoin`]) |
 //! | `services.rs` | [`RecoveryServices`]: the handles a connection recovers with |
 //! | `connection_side.rs` | a connection's pid, its state in Redis, [`try_restore`] |
 //! | `across_nodes.rs` | restoring a socket parked on another node |
@@ -80,7 +83,7 @@ mod watermark;
 pub use self::connection_side::{connect_reply, try_restore, RecoveryAuth, SocketRecovery};
 pub use self::hub_side::{HubRecovery, SWEEP_EVERY};
 pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};
-pub use self::messages::{DeliveredSince, Park, Rejoin, Restore, Restored};
+pub use self::messages::{Park, Rejoin, Restore, Restored};
 pub use self::offsets::{split_local, stamp_offset, Offset, OffsetEpoch};
 pub use self::parked::{ParkedSession, ParkedSessions};
 pub use self::replay::{missed_across_nodes, ReplayedEvent};

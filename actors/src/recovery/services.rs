@@ -1,7 +1,7 @@
 //! The handles a connection's recovery works with (see `connection_side.rs`), gathered once
 //! per node and shared by its connections.
 
-use super::{DeliveredSince, Park, RecoveryConfig, Rejoin, Restore, SharedRecovery};
+use super::{Park, RecoveryConfig, Rejoin, Restore, SharedRecovery};
 use crate::store::{MessageStore, SessionStore};
 use actix::prelude::*;
 
@@ -15,7 +15,6 @@ pub struct RecoveryServices {
     pub park: Recipient<Park>,
     pub restore: Recipient<Restore>,
     pub rejoin: Recipient<Rejoin>,
-    pub delivered_since: Recipient<DeliveredSince>,
     pub messages: Addr<MessageStore>,
     pub sessions: Addr<SessionStore>,
 }

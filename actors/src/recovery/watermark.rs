@@ -11,6 +11,7 @@
 //! which are idempotent) but no message before it. Offsets travel unescaped inside JSON
 //! strings, so a watermark is digits, hex and dots only.
 
+use crate::event::{is_plain_id, private_message_id};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,15 +28,9 @@ pub struct Watermark {
 impl Watermark {
     /// The watermark of an event (`data` is `[event, ...args]`) delivered at `now_ms`.
     pub fn of_event(data: &Value, now_ms: u64) -> Watermark {
-        let message = (data.get(0).and_then(Value::as_str) == Some("private message"))
-            .then(|| data.get(1))
-            .flatten();
-        let message_id = message
-            .and_then(|m| m.get("id"))
-            .and_then(Value::as_str)
-            .filter(|id| is_plain_id(id))
-            .map(str::to_owned);
-        let ms = message
+        let message_id = private_message_id(data).map(str::to_owned);
+        let ms = data
+            .get(1)
             .filter(|_| message_id.is_some())
             .and_then(|m| m.get("ts"))
             .and_then(Value::as_u64)
@@ -89,12 +84,6 @@ impl Watermark {
 /// The local part of a full offset (before the watermark).
 pub fn local_part(offset: &str) -> &str {
     offset.split_once('.').map_or(offset, |(local, _)| local)
-}
-
-/// Message ids we write are hex; anything else (a Node node's, a forged one) is not used as a
-/// watermark.
-fn is_plain_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Milliseconds since the epoch on this node's clock.

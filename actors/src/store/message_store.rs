@@ -3,13 +3,15 @@
 use super::{MessageBackend, StoreError, StoredMessage};
 use actix::prelude::*;
 
-/// Owns the message backend; requests are answered by futures (see [`super::SessionStore`]).
+/// Serves the message backend to actors; requests are answered by futures (see
+/// [`super::SessionStore`]). The backend is shared: a connection persists its private
+/// messages through it directly.
 pub struct MessageStore {
-    backend: Box<dyn MessageBackend>,
+    backend: std::sync::Arc<dyn MessageBackend>,
 }
 
 impl MessageStore {
-    pub fn new(backend: Box<dyn MessageBackend>) -> MessageStore {
+    pub fn new(backend: std::sync::Arc<dyn MessageBackend>) -> MessageStore {
         MessageStore { backend }
     }
 }

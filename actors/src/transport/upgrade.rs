@@ -1,14 +1,17 @@
 //! The polling -> WebSocket upgrade, as the state of the WebSocket being probed: the client
 //! opens a WebSocket with the session's sid, probes it (`2probe` / `3probe`) and switches with
 //! `5`. Meanwhile the pending poll is ended with a noop so the client can pause polling. The
-//! connection actor owns the timers (`connection/upgrade.rs`); what a packet on the probe means
-//! is decided here.
+//! probing WebSocket writes through an outbox of its own until the session's outbox takes the
+//! socket over. The connection actor owns the timers (`connection/upgrade.rs`); what a packet
+//! on the probe means is decided here.
 
 use super::frame::Frame;
-use super::outbox::{WsCommand, WsLink};
+use super::outbox::Outbox;
 use actix::SpawnHandle;
 use chat_protocol::engineio::Packet as EioPacket;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
 
 /// How long a GET that arrives while a WebSocket is probing is held before it is ended with a
 /// noop (Node checks every 100 ms). Meanwhile the client's `5` may complete the upgrade, and
@@ -18,7 +21,11 @@ pub const LATE_POLL_GRACE: Duration = Duration::from_millis(100);
 
 /// A WebSocket being probed.
 pub struct UpgradeProbe {
-    pub link: WsLink,
+    /// Which WebSocket of the session it is (its reader's items carry it).
+    pub id: u64,
+    pub stream: Arc<TcpStream>,
+    /// Its own outbox (`3probe`, pongs), retired when the session's outbox takes the socket.
+    pub outbox: Arc<Outbox>,
     pub probed: bool,
     /// The waiting GET arrived after this WebSocket did (see [`LATE_POLL_GRACE`]); a GET that
     /// was already waiting is the client's regular poll, ended with a noop at the probe.
@@ -39,22 +46,13 @@ pub enum ProbeStep {
 }
 
 impl UpgradeProbe {
-    pub fn new(link: WsLink, timer: SpawnHandle) -> UpgradeProbe {
-        UpgradeProbe {
-            link,
-            probed: false,
-            late_poll: false,
-            timer,
-        }
-    }
-
     /// A packet arrived on the probe.
     pub fn on_packet(&mut self, packet: &EioPacket) -> ProbeStep {
         match packet {
             EioPacket::Ping(data) if data == "probe" => {
-                let _ = self
-                    .link
-                    .send(WsCommand::Send(Frame::Text("3probe".into())));
+                if self.outbox.push(Frame::Text("3probe".into())).is_err() {
+                    return ProbeStep::Abandon;
+                }
                 self.probed = true;
                 ProbeStep::Probed {
                     end_waiting_poll: !self.late_poll,

@@ -1,8 +1,9 @@
 //! A node of the cluster under test (stores over Redis, hub, bridge, presence), the "tabs"
 //! standing in for its connections, and what the tests read of Redis themselves.
 //!
-//! A "tab" is a tiny actor standing in for a connection: it receives exactly what the hub
-//! would hand a real socket (the Engine.IO frames of the event).
+//! A "tab" stands in for a connection: its outbox (on long-polling, so that the test reads what
+//! it was given) receives exactly what a real socket's would (the Engine.IO frames of the
+//! event).
 
 use crate::support::redis_server::RedisServer;
 use actix::prelude::*;
@@ -15,12 +16,13 @@ use chat_actors::node::{self, NodeConfig};
 use chat_actors::presence::{remote_sockets, Leave, LivenessConfig, Membership};
 use chat_actors::recovery::RecoveryConfig;
 use chat_actors::store::{RedisConnection, Session};
-use chat_actors::transport::{Deliver, Frame};
+use chat_actors::transport::{Frame, Outbox, PollReply};
 use redis::aio::MultiplexedConnection;
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 pub const PREFIX: &str = "socket.io";
 /// Long enough for any cross-node hop on a loaded CI machine.
@@ -137,28 +139,14 @@ pub fn event(name: &str, args: Vec<Value>) -> std::sync::Arc<OutboundEvent> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Tabs: stand-ins for connections, recording what the hub delivers.
-
-struct TabActor(mpsc::UnboundedSender<Frame>);
-
-impl Actor for TabActor {
-    type Context = Context<Self>;
-}
-
-impl Handler<Deliver> for TabActor {
-    type Result = ();
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        for frame in msg.0.iter() {
-            let _ = self.0.send(frame.clone());
-        }
-    }
-}
+// Tabs: stand-ins for connections, reading what is routed to their outbox.
 
 pub struct Tab {
     socket_id: String,
     user_id: String,
-    frames: mpsc::UnboundedReceiver<Frame>,
-    _actor: Addr<TabActor>,
+    outbox: Arc<Outbox>,
+    /// Frames of a GET's answer not yet handed out.
+    frames: VecDeque<Frame>,
 }
 
 pub fn session_id_of(user_id: &str) -> String {
@@ -166,32 +154,51 @@ pub fn session_id_of(user_id: &str) -> String {
 }
 
 pub async fn open_tab(node: &TestNode, socket_id: &str, user_id: &str) -> Tab {
-    let (tx, frames) = mpsc::unbounded_channel();
-    let actor = TabActor(tx).start();
+    let outbox = Outbox::new(1 << 20);
     node.hub
         .send(Join {
             socket_id: socket_id.to_owned(),
             user_id: user_id.to_owned(),
             session_id: session_id_of(user_id),
             username: format!("name-{user_id}"),
-            recipient: actor.clone().recipient(),
+            outbox: outbox.clone(),
         })
         .await
         .expect("hub alive");
     Tab {
         socket_id: socket_id.to_owned(),
         user_id: user_id.to_owned(),
-        frames,
-        _actor: actor,
+        outbox,
+        frames: VecDeque::new(),
     }
+}
+
+/// The frames of a long-polling body (text as is, binary as `b<base64>`).
+fn frames_of(body: &str) -> impl Iterator<Item = Frame> + '_ {
+    use base64::Engine as _;
+    body.split('\u{1e}')
+        .map(|part| match part.strip_prefix('b') {
+            Some(encoded) => Frame::Binary(
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .unwrap_or_default()
+                    .into(),
+            ),
+            None => Frame::Text(part.to_owned().into()),
+        })
 }
 
 impl Tab {
     pub async fn next_frame(&mut self, within: Duration) -> Option<Frame> {
-        tokio::time::timeout(within, self.frames.recv())
-            .await
-            .ok()
-            .flatten()
+        if let Some(frame) = self.frames.pop_front() {
+            return Some(frame);
+        }
+        let reply = self.outbox.poll().expect("one GET at a time");
+        match tokio::time::timeout(within, reply).await {
+            Ok(Ok(PollReply::Body(body))) => self.frames.extend(frames_of(&body)),
+            _ => return None,
+        }
+        self.frames.pop_front()
     }
 
     /// The next text frame, which must come within [`HOP`].
@@ -217,7 +224,9 @@ impl Tab {
     /// Nothing arrived so far (call after a positive sync point: an event that must come
     /// after anything this tab must not get).
     pub fn expect_nothing_yet(&mut self) {
-        if let Ok(frame) = self.frames.try_recv() {
+        let mut left: Vec<Frame> = self.frames.drain(..).collect();
+        left.extend(self.outbox.take_queued());
+        if let Some(frame) = left.first() {
             panic!("tab {}: expected nothing, got {frame:?}", self.socket_id);
         }
     }

@@ -1,0 +1,151 @@
+//! Delivering a broadcast to this node's sockets from whichever thread has it: the connection
+//! that received a private message, the cluster's subscriber that received another node's
+//! broadcast, the hub announcing presence. Nothing hops to another thread on the way: the
+//! frames go from here into each recipient's outbox, which writes them to its socket at once
+//! when it is idle.
+//!
+//! What it reads is written by the hub alone, its one writer of membership: the routing table
+//! (which local socket is in which room, with its outbox), and, with recovery on, the node's
+//! broadcast log, each behind a short lock.
+//!
+//! **Recovery's invariant** (a socket restored from the log misses nothing and gets nothing
+//! twice, whatever the other threads deliver meanwhile): a delivery logs its event (taking its
+//! position under the log lock) before it looks up recipients; a restore reads the missed events
+//! and joins the socket to its rooms under that same lock, and the socket's outbox holds what
+//! is routed to it until its replay is queued, then drops the held events at or before the
+//! replay's last position. An event logged before the restore's read is either replayed (and its
+//! live copy, if it found the socket joined, dropped) or was routed before the join; an event
+//! logged after it finds the socket joined and is kept.
+
+use super::rooms::Rooms;
+use crate::event::OutboundEvent;
+use crate::metrics::METRICS;
+use crate::recovery::{BroadcastLog, Offset, RecoveryConfig, Unrecoverable, LOG_CAPACITY};
+use crate::transport::{Frame, Outbox};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+/// The local sockets by room, each with its outbox.
+pub type Routes = Rooms<Arc<Outbox>>;
+
+/// What a restored socket is replayed: the frames it missed, and the log position they end at.
+pub struct Replay {
+    pub missed: Vec<Arc<[Frame]>>,
+    pub ends_at: u64,
+}
+
+/// The routing table and the broadcast log of one node (shared: `Arc<Delivery>`).
+pub struct Delivery {
+    routes: RwLock<Routes>,
+    /// With recovery on.
+    log: Option<Mutex<BroadcastLog>>,
+}
+
+impl Delivery {
+    /// An empty table; with `recovery` on, a log kept for its window.
+    pub fn new(recovery: RecoveryConfig) -> Arc<Delivery> {
+        Arc::new(Delivery {
+            routes: RwLock::new(Rooms::default()),
+            log: recovery
+                .enabled()
+                .then(|| Mutex::new(BroadcastLog::new(recovery.window, LOG_CAPACITY))),
+        })
+    }
+
+    /// The routing table, to read.
+    pub fn routes(&self) -> RwLockReadGuard<'_, Routes> {
+        // A panic while it was held cannot leave the maps half-updated in a way that matters
+        // more than refusing every delivery would: use it as is.
+        self.routes.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The routing table, to change: the hub's alone.
+    pub(super) fn routes_mut(&self) -> RwLockWriteGuard<'_, Routes> {
+        self.routes.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_log(&self) -> Option<MutexGuard<'_, BroadcastLog>> {
+        self.log
+            .as_ref()
+            .map(|log| log.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Delivers `event` to the local sockets in any of `rooms` (all when empty) except those in
+    /// any room of `except`. With recovery on it is logged first, whether or not any local
+    /// socket receives it now (a socket parked here may be selected by it), and its frames carry
+    /// its offset; the local offset of its log entry is returned.
+    pub fn deliver(
+        &self,
+        rooms: &[String],
+        except: &[String],
+        event: &OutboundEvent,
+    ) -> Option<Offset> {
+        let logged = self.lock_log().map(|mut log| {
+            let (seq, frames) = log.push(rooms, except, event);
+            (seq, frames, log.offset_at(seq))
+        });
+        let (frames, seq, offset) = match logged {
+            Some((seq, frames, offset)) => (frames, Some(seq), Some(offset)),
+            None => (event.frames.clone(), None, None),
+        };
+        let message_id = event.message_id.as_ref();
+        let bytes: usize = frames.iter().map(Frame::len).sum();
+        let mut delivered = 0;
+        self.routes().visit(rooms, except, |outbox| {
+            // A recipient that cannot take it ends its outbox; its session closes itself.
+            if outbox.push_routed(&frames, seq, message_id).is_ok() {
+                delivered += 1;
+            }
+        });
+        METRICS.deliveries.inc_by(delivered);
+        METRICS.bytes_sent.inc_by(delivered * bytes as u64);
+        offset
+    }
+
+    /// Joins a socket to its own room and `others` with `outbox`; with recovery on, returns the
+    /// offset of everything logged so far (what its `users` carries: a recovery of it starts
+    /// there). Returns whether it is the first local socket of `user_room`.
+    pub(super) fn join(
+        &self,
+        socket_id: &str,
+        others: &[&str],
+        outbox: Arc<Outbox>,
+        user_room: &str,
+    ) -> (bool, Option<Offset>) {
+        let first = {
+            let mut routes = self.routes_mut();
+            routes.join(socket_id, others, outbox);
+            routes.room_size(user_room) == 1
+        };
+        (first, self.lock_log().map(|log| log.head()))
+    }
+
+    /// Rejoins a recovered socket to `rooms` (its own first) with `outbox`, reading what it
+    /// missed after `offset` under the log lock (see the module doc): the missed frames and
+    /// the log position they end at. Nothing is joined when the offset cannot be used.
+    pub(super) fn rejoin_with_replay(
+        &self,
+        rooms: &[String],
+        outbox: Arc<Outbox>,
+        offset: &str,
+        max: usize,
+    ) -> Result<Replay, Unrecoverable> {
+        let log = self.lock_log().ok_or(Unrecoverable::UnknownPid)?;
+        let missed = log.missed_after(offset, rooms, max)?;
+        if let Some((socket_id, others)) = rooms.split_first() {
+            let others: Vec<&str> = others.iter().map(String::as_str).collect();
+            self.routes_mut().join(socket_id, &others, outbox);
+        }
+        Ok(Replay {
+            missed,
+            ends_at: log.head_seq(),
+        })
+    }
+
+    /// Forgets log entries past the window.
+    pub(super) fn trim_log(&self) {
+        if let Some(mut log) = self.lock_log() {
+            log.trim(Instant::now());
+        }
+    }
+}
