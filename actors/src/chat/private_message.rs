@@ -13,6 +13,7 @@ use crate::recovery::now_millis;
 use crate::recovery::sender_tag::message_id;
 use crate::store::{StoreError, StoredMessage, UserExists};
 use actix::prelude::*;
+use futures_util::FutureExt;
 use serde_json::Value;
 use std::time::Instant;
 
@@ -148,8 +149,8 @@ impl ChatConnection {
         } = route;
         METRICS.messages_routed.inc();
         let services = self.app.services.clone();
-        let payload = serde_json::to_value(&message).unwrap_or(Value::Null);
-        let event = OutboundEvent::new("private message", vec![payload]);
+        let id = message.id.clone().unwrap_or_default();
+        let event = OutboundEvent::private_message(&message, &id, message.ts.unwrap_or(0));
         route_private(
             &services.delivery,
             services.cluster.as_ref(),
@@ -157,13 +158,18 @@ impl ChatConnection {
             &sender_socket,
             event,
         );
-        let id = message.id.clone().unwrap_or_default();
-        let stored = services.history.append(&message);
-        ctx.spawn(
-            stored
-                .into_actor(self)
-                .map(move |result, act, ctx| act.on_stored(ack, &id, result, received, ctx)),
-        );
+        let mut stored = services.history.append(&message);
+        // The in-memory store answers at once: no future to spawn then.
+        match (&mut stored).now_or_never() {
+            Some(result) => self.on_stored(ack, &id, result, received, ctx),
+            None => {
+                ctx.spawn(
+                    stored.into_actor(self).map(move |result, act, ctx| {
+                        act.on_stored(ack, &id, result, received, ctx)
+                    }),
+                );
+            }
+        }
     }
 
     /// The store has the message (or could not store it): answers the client's ack.

@@ -54,7 +54,7 @@ impl FakeCluster {
 
 impl ClusterPort for FakeCluster {
     fn publish(&self, broadcast: Broadcast) {
-        let name = broadcast.event.data[0]
+        let name = broadcast.event.data()[0]
             .as_str()
             .unwrap_or_default()
             .to_owned();

@@ -22,7 +22,7 @@ pub struct HubNode {
 impl LocalNode for HubNode {
     fn deliver(&self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
         self.delivery.deliver(&rooms, &except, &event);
-        learn_from_remote(&self.sessions, &event.data);
+        learn_from_remote(&self.sessions, event.data());
     }
 
     fn sockets(&self, rooms: Vec<String>) -> BoxFuture<'static, Option<Vec<String>>> {

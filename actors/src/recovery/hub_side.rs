@@ -54,7 +54,10 @@ impl HubRecovery {
             return;
         };
         let except = except.to_vec();
-        let data = event.data.clone();
+        let data = match event.json() {
+            Some(json) => json.to_owned(),
+            None => event.data().to_string(),
+        };
         let origin = origin.clone();
         actix::spawn(async move {
             if let Err(e) = shared.log_broadcast(&except, &data, origin.as_str()).await {

@@ -25,8 +25,7 @@ pub const LOG_CAPACITY: usize = 100_000;
 pub struct LoggedEvent {
     seq: u64,
     at: Instant,
-    rooms: Box<[Box<str>]>,
-    except: Box<[Box<str>]>,
+    selection: Selection,
     /// The frames as delivered, offset stamped.
     pub frames: Arc<[Frame]>,
 }
@@ -34,15 +33,63 @@ pub struct LoggedEvent {
 impl LoggedEvent {
     /// Whether a socket in `socket_rooms` was selected (Node's `shouldIncludePacket`).
     fn selects(&self, socket_rooms: &[String]) -> bool {
-        let has = |list: &[Box<str>], room: &String| list.iter().any(|r| **r == **room);
-        let included = self.rooms.is_empty() || socket_rooms.iter().any(|r| has(&self.rooms, r));
-        let excluded = socket_rooms.iter().any(|r| has(&self.except, r));
+        let rooms = self.selection.rooms();
+        let included = rooms.clone().next().is_none()
+            || socket_rooms
+                .iter()
+                .any(|r| rooms.clone().any(|room| room == r));
+        let excluded = socket_rooms
+            .iter()
+            .any(|r| self.selection.except().any(|room| room == r));
         included && !excluded
     }
 }
 
-fn boxed(rooms: &[String]) -> Box<[Box<str>]> {
-    rooms.iter().map(|r| Box::from(r.as_str())).collect()
+/// The rooms and except-rooms of a broadcast, in two allocations however many there are:
+/// every name in one text, and where each ends (a log entry per broadcast, so it is kept
+/// small).
+#[derive(Debug)]
+struct Selection {
+    names: Box<str>,
+    /// The end of each name in `names`: the rooms', then the except-rooms'.
+    ends: Box<[u32]>,
+    rooms: usize,
+}
+
+impl Selection {
+    fn new(rooms: &[String], except: &[String]) -> Selection {
+        let mut names = String::with_capacity(rooms.iter().chain(except).map(String::len).sum());
+        let mut ends = Vec::with_capacity(rooms.len() + except.len());
+        for name in rooms.iter().chain(except) {
+            names.push_str(name);
+            ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+        }
+        Selection {
+            names: names.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+            rooms: rooms.len(),
+        }
+    }
+
+    /// The names whose ends are `ends`.
+    fn names<'a>(&'a self, ends: &'a [u32], from: u32) -> impl Iterator<Item = &'a str> + Clone {
+        let mut start = from as usize;
+        ends.iter().map(move |&end| {
+            let end = (end as usize).min(self.names.len());
+            let name = self.names.get(start..end).unwrap_or("");
+            start = end;
+            name
+        })
+    }
+
+    fn rooms(&self) -> impl Iterator<Item = &str> + Clone {
+        self.names(&self.ends[..self.rooms], 0)
+    }
+
+    fn except(&self) -> impl Iterator<Item = &str> + Clone {
+        let from = self.rooms.checked_sub(1).map_or(0, |last| self.ends[last]);
+        self.names(&self.ends[self.rooms..], from)
+    }
 }
 
 /// Broadcasts in the order they were delivered, each at a position one above the previous.
@@ -82,14 +129,13 @@ impl BroadcastLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let watermark = Watermark::of_event(&event.data, now_millis());
+        let watermark = Watermark::of(event, now_millis());
         let offset = self.epoch.offset(seq).with_watermark(&watermark);
         let frames = stamp_offset(&event.frames, offset.as_str());
         self.entries.push_back(LoggedEvent {
             seq,
             at: now,
-            rooms: boxed(rooms),
-            except: boxed(except),
+            selection: Selection::new(rooms, except),
             frames: frames.clone(),
         });
         (seq, frames)

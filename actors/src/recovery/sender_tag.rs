@@ -7,23 +7,32 @@
 //! this build), then random digits. The tag cannot be turned back into the socket id; two
 //! sockets of one user sharing a tag (one chance in 2^32) would only cost a replay one message.
 
-use crate::ids::random_hex;
+use rand::RngCore;
 use std::hash::BuildHasher;
 
 /// Hex digits of the tag at the start of an id.
 const TAG_LEN: usize = 8;
 
-fn tag(socket_id: &str) -> String {
+/// The tag's 4 bytes: the low 32 bits of a fixed-seed hash, big-endian (hex: its `{:08x}`).
+fn tag_bytes(socket_id: &str) -> [u8; 4] {
     let hash = foldhash::fast::FixedState::with_seed(0x6368_6174).hash_one(socket_id);
-    // Big-endian bytes in hex: the `{:08x}` of the low 32 bits, without a formatter.
-    hex::encode((hash as u32).to_be_bytes())
+    (hash as u32).to_be_bytes()
 }
 
-/// A fresh id for a message sent from `socket_id`: 8 hex digits of tag, 12 random.
+fn tag(socket_id: &str) -> String {
+    hex::encode(tag_bytes(socket_id))
+}
+
+/// A fresh id for a message sent from `socket_id`: 8 hex digits of tag, 12 random (one
+/// allocation, no formatter: every private message gets one).
 pub fn message_id(socket_id: &str) -> String {
-    let mut id = tag(socket_id);
-    id.push_str(&random_hex(6));
-    id
+    let mut raw = [0u8; 10];
+    raw[..4].copy_from_slice(&tag_bytes(socket_id));
+    rand::rng().fill_bytes(&mut raw[4..]);
+    let mut digits = [0u8; 20];
+    // Ten bytes always fit twenty hex digits.
+    let _ = hex::encode_to_slice(raw, &mut digits);
+    digits.iter().map(|&d| char::from(d)).collect()
 }
 
 /// Whether `message_id` was made by [`message_id`] for `socket_id`.

@@ -16,7 +16,6 @@ use super::stream_entry::StreamedBroadcast;
 use super::{ParkedSession, Unrecoverable};
 use crate::store::redis_keys::{recovery_key, RECOVERY_BROADCASTS_KEY};
 use crate::store::{RedisConnection, Replay, StoreError};
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,11 +126,12 @@ impl SharedRecovery {
         Ok(session)
     }
 
-    /// Appends a broadcast to everyone to the stream, with its position in this node's log.
+    /// Appends a broadcast to everyone (`data`: its JSON `[event, ...args]`) to the stream,
+    /// with its position in this node's log.
     pub async fn log_broadcast(
         &self,
         except: &[String],
-        data: &Value,
+        data: &str,
         origin: &str,
     ) -> Result<(), StoreError> {
         let except = serde_json::to_string(except).unwrap_or_else(|_| "[]".to_owned());
@@ -142,7 +142,7 @@ impl SharedRecovery {
             .arg(STREAM_LENGTH)
             .arg("*")
             .arg("d")
-            .arg(data.to_string())
+            .arg(data)
             .arg("x")
             .arg(except)
             .arg("o")

@@ -11,7 +11,7 @@
 //! which are idempotent) but no message before it. Offsets travel unescaped inside JSON
 //! strings, so a watermark is digits, hex and dots only.
 
-use crate::event::{is_plain_id, private_message_id};
+use crate::event::{is_plain_id, private_message_id, OutboundEvent};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,6 +26,18 @@ pub struct Watermark {
 }
 
 impl Watermark {
+    /// The watermark of `event` delivered at `now_ms`: a private message of ours is marked by
+    /// its id and time.
+    pub fn of(event: &OutboundEvent, now_ms: u64) -> Watermark {
+        match &event.message_id {
+            Some(id) => Watermark {
+                ms: event.message_ts.unwrap_or(now_ms),
+                message_id: Some(id.to_string()),
+            },
+            None => Watermark::at(now_ms),
+        }
+    }
+
     /// The watermark of an event (`data` is `[event, ...args]`) delivered at `now_ms`.
     pub fn of_event(data: &Value, now_ms: u64) -> Watermark {
         let message_id = private_message_id(data).map(str::to_owned);

@@ -88,12 +88,16 @@ impl SessionBackend for MemorySessions {
     }
 }
 
-/// Per-user histories, each capped at `cap` messages.
+/// Per-user histories, each capped at `cap` messages. A message is kept once, shared by its
+/// sender's and its recipient's history; user ids are hashed with foldhash (they are ours,
+/// see `hub/rooms.rs`), and the path of every message allocates nothing but the message.
 #[derive(Clone)]
 pub struct MemoryMessages {
-    inner: Arc<Mutex<HashMap<String, VecDeque<StoredMessage>>>>,
+    inner: Arc<Mutex<Histories>>,
     cap: usize,
 }
+
+type Histories = foldhash::HashMap<String, VecDeque<Arc<StoredMessage>>>;
 
 impl MemoryMessages {
     pub fn new(cap: usize) -> MemoryMessages {
@@ -103,13 +107,11 @@ impl MemoryMessages {
         }
     }
 
-    fn push(
-        &self,
-        histories: &mut HashMap<String, VecDeque<StoredMessage>>,
-        user: &str,
-        m: &StoredMessage,
-    ) {
-        let history = histories.entry(user.to_owned()).or_default();
+    fn push(&self, histories: &mut Histories, user: &str, m: &Arc<StoredMessage>) {
+        let history = match histories.get_mut(user) {
+            Some(history) => history,
+            None => histories.entry(user.to_owned()).or_default(),
+        };
         history.push_back(m.clone());
         while history.len() > self.cap {
             history.pop_front();
@@ -119,10 +121,11 @@ impl MemoryMessages {
 
 impl MessageBackend for MemoryMessages {
     fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
+        let message = Arc::new(message.clone());
         let mut histories = lock(&self.inner);
-        self.push(&mut histories, &message.from, message);
+        self.push(&mut histories, &message.from, &message);
         if message.to != message.from {
-            self.push(&mut histories, &message.to, message);
+            self.push(&mut histories, &message.to, &message);
         }
         future::ready(Ok(())).boxed()
     }
@@ -133,7 +136,7 @@ impl MessageBackend for MemoryMessages {
     ) -> BoxFuture<'static, Result<Vec<StoredMessage>, StoreError>> {
         let found = lock(&self.inner)
             .get(user_id)
-            .map(|h| h.iter().cloned().collect())
+            .map(|h| h.iter().map(|m| StoredMessage::clone(m)).collect())
             .unwrap_or_default();
         future::ready(Ok(found)).boxed()
     }

@@ -50,7 +50,7 @@ impl WireFormat for Classic {
             uid: self.uid.clone(),
             packet: BroadcastPacket {
                 kind: 2,
-                data: event.data.clone(),
+                data: event.data().clone(),
                 attachments: event.attachments.clone(),
                 nsp: NAMESPACE.to_owned(),
             },

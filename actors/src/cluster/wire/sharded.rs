@@ -72,7 +72,7 @@ impl WireFormat for Sharded {
         let payload = self.message(Body::Broadcast {
             packet: BroadcastPacket {
                 kind: 2,
-                data: event.data.clone(),
+                data: event.data().clone(),
                 attachments: event.attachments.clone(),
                 nsp: NAMESPACE.to_owned(),
             },
