@@ -75,6 +75,7 @@ fn node_config(settings: &Settings) -> NodeConfig {
         history_limit: settings.history_limit,
         limits: settings.chat_limits,
         recovery: settings.recovery,
+        presence_grace: settings.presence_grace,
         cluster,
         liveness: Default::default(),
     }

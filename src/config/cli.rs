@@ -126,6 +126,10 @@ pub struct Cli {
     #[arg(long, env = "CHAT_MESSAGE_BURST")]
     pub message_burst: Option<f64>,
 
+    /// Presence grace: a socket that dropped for a reason that can be recovered announces its user gone only if the user has no socket anywhere after this long, milliseconds; 0 = at once [default: 3000]
+    #[arg(long, env = "CHAT_PRESENCE_GRACE_MS")]
+    pub presence_grace_ms: Option<u64>,
+
     /// Connection state recovery: how long a dropped socket can come back with its missed events, seconds; 0 = off [default: 120]
     #[arg(long, env = "CHAT_RECOVERY_WINDOW_SECS")]
     pub recovery_window_secs: Option<u64>,

@@ -30,6 +30,7 @@ pub struct FileConfig {
     pub drain_timeout_secs: Option<u64>,
     pub message_rate: Option<f64>,
     pub message_burst: Option<f64>,
+    pub presence_grace_ms: Option<u64>,
     pub recovery_window_secs: Option<u64>,
     pub recovery_max_events: Option<usize>,
     pub workers: Option<usize>,

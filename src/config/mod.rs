@@ -66,6 +66,9 @@ pub struct Settings {
     pub redis_timeout: Duration,
     pub drain_timeout: Duration,
     pub chat_limits: ChatLimits,
+    /// How long a user whose socket dropped (for a reason that can be recovered) may take to
+    /// come back before it is announced gone.
+    pub presence_grace: Duration,
     pub recovery: RecoveryConfig,
     pub workers: Option<usize>,
     pub conformance: Option<Conformance>,
@@ -152,6 +155,7 @@ impl Settings {
                 messages_per_sec: pick!(message_rate, 100.0),
                 message_burst: pick!(message_burst, 200.0),
             },
+            presence_grace: Duration::from_millis(pick!(presence_grace_ms, 3000)),
             recovery: RecoveryConfig {
                 window: Duration::from_secs(pick!(recovery_window_secs, 120)),
                 max_events: pick!(recovery_max_events, 5000),
@@ -382,6 +386,14 @@ mod tests {
         assert!(settings(&["--history-limit", "0"]).is_err());
         assert!(settings(&["--redis-url", "http://x"]).is_err());
         assert!(settings(&["--recovery-max-events", "0"]).is_err());
+    }
+
+    #[test]
+    fn presence_grace_three_seconds_by_default_and_zero_when_asked() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.presence_grace, Duration::from_millis(3000));
+        let off = settings(&["--presence-grace-ms", "0"]).unwrap();
+        assert_eq!(off.presence_grace, Duration::ZERO);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::socket::{ChatConnection, Identity};
 use super::{
     event_frame, to_json, validate_username, ChatServices, HandshakeAuth, SessionEvent, UserEvent,
 };
-use crate::hub::Join;
+use crate::hub::{Join, Joined};
 use crate::ids::{random_hex, socket_id};
 use crate::metrics::METRICS;
 use crate::presence::announce_connected;
@@ -35,8 +35,9 @@ enum Refusal {
 struct Welcome {
     identity: Identity,
     users: Vec<UserEvent>,
-    /// With recovery on, the offset `users` carries (the log's head when the socket joined).
-    offset: Option<String>,
+    /// With recovery on, the offset `users` carries (the log's head when the socket joined);
+    /// whether the user is announced.
+    joined: Joined,
 }
 
 /// How a handshake succeeded.
@@ -78,7 +79,7 @@ impl ChatConnection {
                 return Ok(Accepted::Recovered { restored, pid });
             }
             let identity = authenticate(&services, auth).await?;
-            let offset = services
+            let joined = services
                 .hub
                 .send(Join {
                     socket_id: joining,
@@ -88,8 +89,10 @@ impl ChatConnection {
                     outbox,
                 })
                 .await
-                .ok()
-                .flatten();
+                .unwrap_or(Joined {
+                    offset: None,
+                    announce: true,
+                });
             let session = Session {
                 user_id: identity.user_id.clone(),
                 username: identity.username.clone(),
@@ -110,7 +113,7 @@ impl ChatConnection {
             Ok::<_, Refusal>(Accepted::Welcome(Welcome {
                 identity,
                 users,
-                offset,
+                joined,
             }))
         };
         ctx.wait(
@@ -140,7 +143,7 @@ impl ChatConnection {
         let Welcome {
             identity,
             users,
-            offset,
+            joined: Joined { offset, announce },
         } = welcome;
         let ping_interval = self.config().ping_interval;
         let chat = &mut self.app;
@@ -188,12 +191,15 @@ impl ChatConnection {
         }
         // What was routed to the socket since its join follows its `users`.
         self.outbox().release(None);
-        announce_connected(
-            &services.hub,
-            identity.user_id,
-            identity.username,
-            socket_id,
-        );
+        // Back within its presence grace: nobody was told it left, so nobody is told it came.
+        if announce {
+            announce_connected(
+                &services.hub,
+                identity.user_id,
+                identity.username,
+                socket_id,
+            );
+        }
     }
 
     /// The recovered socket's sequence: CONNECT with the same sid and pid, the missed events

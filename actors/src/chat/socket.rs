@@ -98,6 +98,7 @@ impl SocketApp for ChatSocket {
                 username: identity.username,
                 connected: true,
             },
+            recoverable,
         });
     }
 

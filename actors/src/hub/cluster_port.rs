@@ -5,6 +5,7 @@
 
 use super::Broadcast;
 use futures_util::future::BoxFuture;
+use std::time::Duration;
 
 /// What the hub asks of the cluster. Shared with the connections (`Arc`), which publish the
 /// private messages they route themselves.
@@ -25,6 +26,21 @@ pub trait ClusterPort: Send + Sync + 'static {
     /// A user's presence on this node changed (its list in Redis lets survivors announce it
     /// should this node die).
     fn local_presence(&self, change: LocalPresence);
+
+    /// The user's last local socket dropped and its presence grace started: the other nodes
+    /// can learn, for `grace`, that it is still announced online (`crate::presence` grace).
+    fn grace_started(&self, user_id: &str, grace: Duration);
+
+    /// The user came back here within its grace.
+    fn grace_ended(&self, user_id: &str);
+
+    /// The user's grace here is over: resolves to whether it is still this node's to decide
+    /// (false: it came back on another node, which took it over).
+    fn grace_over(&self, user_id: &str) -> BoxFuture<'static, bool>;
+
+    /// A socket of the user joins here: resolves to whether the user was in its grace on
+    /// another node (and is taken over by this one: nobody announces it).
+    fn claim_grace(&self, user_id: &str) -> BoxFuture<'static, bool>;
 
     /// Whether the other nodes subscribe to user rooms one by one (a private message is then
     /// published once per room) rather than receive every broadcast.
@@ -63,6 +79,18 @@ impl ClusterPort for SingleNode {
     fn room_lost(&self, _: &str) {}
 
     fn local_presence(&self, _: LocalPresence) {}
+
+    fn grace_started(&self, _: &str, _: Duration) {}
+
+    fn grace_ended(&self, _: &str) {}
+
+    fn grace_over(&self, _: &str) -> BoxFuture<'static, bool> {
+        Box::pin(async { true })
+    }
+
+    fn claim_grace(&self, _: &str) -> BoxFuture<'static, bool> {
+        Box::pin(async { false })
+    }
 
     fn subscribes_rooms(&self) -> bool {
         false

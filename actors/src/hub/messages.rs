@@ -6,10 +6,9 @@ use actix::prelude::*;
 use std::sync::Arc;
 
 /// A socket joins its own room and the room of its user, with the outbox its events go to
-/// (held by the socket until its connection sequence is queued). Answered, when recovery is
-/// on, with the offset of the log's head at the join.
+/// (held by the socket until its connection sequence is queued); answered with [`Joined`].
 #[derive(Message)]
-#[rtype(result = "Option<String>")]
+#[rtype(result = "Joined")]
 pub struct Join {
     pub socket_id: String,
     pub user_id: String,
@@ -17,6 +16,16 @@ pub struct Join {
     pub session_id: String,
     pub username: String,
     pub outbox: Arc<Outbox>,
+}
+
+/// The answer to a [`Join`].
+#[derive(Debug, Clone, PartialEq, Eq, MessageResponse)]
+pub struct Joined {
+    /// With recovery on: the offset of the log's head at the join.
+    pub offset: Option<String>,
+    /// Whether the others are to hear `user connected`: false when the user came back within
+    /// its presence grace (on this node or another), for which nobody announced it gone.
+    pub announce: bool,
 }
 
 /// Sends `event` to the sockets in any of `rooms` (all when empty) except those in any room of

@@ -33,17 +33,19 @@ mod tests;
 
 pub use self::cluster_port::{ClusterPort, LocalPresence, SingleNode};
 pub use self::delivery::{Delivery, Routes};
-pub use self::messages::{Broadcast, Join, LocalRooms, LocalSocketDetails, LocalSockets};
+pub use self::messages::{Broadcast, Join, Joined, LocalRooms, LocalSocketDetails, LocalSockets};
 pub use self::rooms::Rooms;
 pub use self::route::{route_private, IsOnline};
 
 use crate::event::OutboundEvent;
+use crate::presence::PresenceGrace;
 use crate::recovery::{HubRecovery, RecoveryConfig, SharedRecovery};
 use crate::store::{SaveSession, Session, SessionStore};
 use crate::transport::Outbox;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The membership of the local sockets of namespace `/`.
 pub struct ChatHub {
@@ -59,18 +61,21 @@ pub struct ChatHub {
     pub(crate) live_users: HashMap<String, (String, String)>,
     /// Connection state recovery (`None` when it is off).
     pub(crate) recovery: Option<HubRecovery>,
+    /// Users whose last local socket dropped and who may still come back unannounced.
+    pub(crate) grace: PresenceGrace,
 }
 
 impl ChatHub {
     /// A hub publishing its routing table in `delivery` (whose log says whether recovery is
     /// on), telling `cluster` of its changes; with recovery, broadcasts to everyone are kept in
-    /// `shared` (Redis) too when given.
+    /// `shared` (Redis) too when given. A user whose socket dropped for a reason that can be
+    /// recovered is announced gone only if it is not back after `presence_grace`.
     pub fn new(
         sessions: Addr<SessionStore>,
         delivery: Arc<Delivery>,
         cluster: Arc<dyn ClusterPort>,
-        recovery: RecoveryConfig,
-        shared: Option<SharedRecovery>,
+        (recovery, shared): (RecoveryConfig, Option<SharedRecovery>),
+        presence_grace: Duration,
     ) -> ChatHub {
         ChatHub {
             delivery,
@@ -81,6 +86,7 @@ impl ChatHub {
             recovery: recovery
                 .enabled()
                 .then(|| HubRecovery::new(recovery, shared)),
+            grace: PresenceGrace::new(presence_grace),
         }
     }
 
@@ -147,8 +153,12 @@ impl ChatHub {
         (subscribed, head.map(|offset| offset.as_str().to_owned()))
     }
 
-    /// Records that `user_id` has a local socket (telling the cluster when new).
+    /// Records that `user_id` has a local socket (telling the cluster when new), which ends
+    /// its presence grace if it was in one here.
     pub(crate) fn note_live(&mut self, user_id: &str, session_id: &str, username: &str) {
+        if self.grace.end(user_id) {
+            self.cluster.grace_ended(user_id);
+        }
         let entry = (session_id.to_owned(), username.to_owned());
         if self.live_users.get(user_id) != Some(&entry) {
             self.cluster.local_presence(LocalPresence::Online {
@@ -170,13 +180,17 @@ impl Actor for ChatHub {
 }
 
 impl Handler<Join> for ChatHub {
-    type Result = ResponseFuture<Option<String>>;
+    type Result = ResponseFuture<Joined>;
 
     /// Resolves once broadcasts to the user's room reach this node, so that a message sent to
     /// a fresh tab right after its `session` is not lost to a subscription still in flight;
     /// with recovery on, with the offset the socket's `users` carries (every broadcast logged
-    /// after it may concern the socket).
+    /// after it may concern the socket); and once it is known whether the user comes back
+    /// within its presence grace (here, or from another node).
     fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
+        let back_here = self.grace.holds(&msg.user_id);
+        let claimed = (!back_here && self.local_sockets_in(&msg.user_id) == 0)
+            .then(|| self.cluster.claim_grace(&msg.user_id));
         let (subscribed, offset) = self.join_socket(
             &msg.socket_id,
             &[msg.user_id.as_str()],
@@ -188,7 +202,14 @@ impl Handler<Join> for ChatHub {
         }
         Box::pin(async move {
             subscribed.await;
-            offset
+            let back_elsewhere = match claimed {
+                Some(claimed) => claimed.await,
+                None => false,
+            };
+            Joined {
+                offset,
+                announce: !back_here && !back_elsewhere,
+            }
         })
     }
 }

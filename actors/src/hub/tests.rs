@@ -27,6 +27,8 @@ struct Recorded {
     answers: Vec<oneshot::Receiver<Option<usize>>>,
     /// Completions to wait for before a room counts as subscribed (default: at once).
     subscriptions: Vec<oneshot::Receiver<()>>,
+    /// The presence grace markers (shared by every hub on this fake, as Redis is).
+    grace_markers: std::collections::HashSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -92,6 +94,24 @@ impl ClusterPort for FakeCluster {
 
     fn local_presence(&self, change: LocalPresence) {
         self.lock().presence.push(change);
+    }
+
+    fn grace_started(&self, user_id: &str, _: Duration) {
+        self.lock().grace_markers.insert(user_id.to_owned());
+    }
+
+    fn grace_ended(&self, user_id: &str) {
+        self.lock().grace_markers.remove(user_id);
+    }
+
+    fn grace_over(&self, user_id: &str) -> BoxFuture<'static, bool> {
+        let unclaimed = self.lock().grace_markers.remove(user_id);
+        Box::pin(async move { unclaimed })
+    }
+
+    fn claim_grace(&self, user_id: &str) -> BoxFuture<'static, bool> {
+        let claimed = self.lock().grace_markers.remove(user_id);
+        Box::pin(async move { claimed })
     }
 
     fn subscribes_rooms(&self) -> bool {
@@ -160,14 +180,18 @@ struct Harness {
 }
 
 fn harness(cluster: FakeCluster, recovery: RecoveryConfig) -> Harness {
+    harness_with_grace(cluster, recovery, Duration::ZERO)
+}
+
+fn harness_with_grace(cluster: FakeCluster, recovery: RecoveryConfig, grace: Duration) -> Harness {
     let sessions = SessionStore::new(Box::new(MemorySessions::default())).start();
     let delivery = Delivery::new(recovery);
     let hub = ChatHub::new(
         sessions.clone(),
         delivery.clone(),
         Arc::new(cluster.clone()),
-        recovery,
-        None,
+        (recovery, None),
+        grace,
     )
     .start();
     Harness {
@@ -180,8 +204,13 @@ fn harness(cluster: FakeCluster, recovery: RecoveryConfig) -> Harness {
 
 impl Harness {
     async fn join(&self, socket: &str, user: &str) -> (Option<String>, Inbox) {
+        let (joined, inbox) = self.join_tab(socket, user).await;
+        (joined.offset, inbox)
+    }
+
+    async fn join_tab(&self, socket: &str, user: &str) -> (Joined, Inbox) {
         let (outbox, inbox) = tab();
-        let offset = self
+        let joined = self
             .hub
             .send(Join {
                 socket_id: socket.into(),
@@ -192,10 +221,20 @@ impl Harness {
             })
             .await
             .expect("hub alive");
-        (offset, inbox)
+        (joined, inbox)
     }
 
+    /// The client disconnected its socket (no grace).
     fn leave(&self, socket: &str, user: &str) {
+        self.depart(socket, user, false);
+    }
+
+    /// The socket's transport dropped (a reason that can be recovered: the grace applies).
+    fn drop_tab(&self, socket: &str, user: &str) {
+        self.depart(socket, user, true);
+    }
+
+    fn depart(&self, socket: &str, user: &str, recoverable: bool) {
         self.hub.do_send(Leave {
             socket_id: socket.into(),
             user_id: user.into(),
@@ -205,6 +244,7 @@ impl Harness {
                 username: format!("name-{user}"),
                 connected: true,
             },
+            recoverable,
         });
     }
 
@@ -304,6 +344,102 @@ async fn a_users_first_socket_waits_for_its_room_and_tells_the_cluster() {
             session_id: "session-alice".into(),
             username: "name-alice".into(),
         }]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The presence grace.
+
+const GRACE: Duration = Duration::from_millis(200);
+
+#[actix::test]
+async fn a_tab_back_within_its_grace_is_announced_neither_gone_nor_again() {
+    let h = harness_with_grace(FakeCluster::default(), RecoveryConfig::OFF, GRACE);
+    h.join("a1", "alice").await;
+    let (_, mut bob) = h.join("b1", "bob").await;
+    h.drop_tab("a1", "alice");
+    h.settle().await;
+    assert!(h.cluster.lock().grace_markers.contains("alice"));
+    let (joined, _a2) = h.join_tab("a2", "alice").await;
+    assert!(
+        !joined.announce,
+        "back within the grace: no second `user connected`"
+    );
+    assert!(
+        !h.cluster.lock().grace_markers.contains("alice"),
+        "the marker goes with the grace"
+    );
+    // The grace's timer fires (the wait is the subject of the test) and decides nothing.
+    actix::clock::sleep(GRACE * 2).await;
+    h.settle().await;
+    assert!(bob.drain().is_empty(), "nobody heard alice leave");
+    let state = h.cluster.lock();
+    assert!(state.asked.is_empty(), "nobody was asked about alice");
+    assert!(
+        !state.presence.contains(&LocalPresence::Offline {
+            user_id: "alice".into()
+        }),
+        "alice stayed on this node's list"
+    );
+}
+
+#[actix::test]
+async fn a_tab_that_stays_away_is_announced_once_when_its_grace_is_over() {
+    let h = harness_with_grace(FakeCluster::default(), RecoveryConfig::OFF, GRACE);
+    h.join("a1", "alice").await;
+    let (_, mut bob) = h.join("b1", "bob").await;
+    let dropped = std::time::Instant::now();
+    h.drop_tab("a1", "alice");
+    h.settle().await;
+    assert!(bob.drain().is_empty(), "not during the grace");
+    assert!(h.cluster.lock().asked.is_empty());
+    assert_eq!(bob.next().await, r#"42["user disconnected","alice"]"#);
+    assert!(dropped.elapsed() >= GRACE, "announced only after the grace");
+    h.settle().await;
+    assert_eq!(h.cluster.lock().asked, [vec!["alice".to_string()]]);
+    assert_eq!(h.stored_connected("alice").await, Some(false));
+    // Still nothing more for bob: one announcement. A fresh join announces the user again.
+    assert!(bob.drain().is_empty());
+    let (joined, _a2) = h.join_tab("a2", "alice").await;
+    assert!(joined.announce);
+}
+
+#[actix::test]
+async fn an_explicit_disconnect_is_announced_at_once_despite_the_grace() {
+    let h = harness_with_grace(
+        FakeCluster::default(),
+        RecoveryConfig::OFF,
+        Duration::from_secs(60),
+    );
+    h.join("a1", "alice").await;
+    let (_, mut bob) = h.join("b1", "bob").await;
+    h.leave("a1", "alice");
+    // `next` waits 1 s at most: far less than the grace.
+    assert_eq!(bob.next().await, r#"42["user disconnected","alice"]"#);
+    assert!(h.cluster.lock().grace_markers.is_empty());
+}
+
+#[actix::test]
+async fn a_user_back_on_another_node_is_that_nodes_and_the_first_forgets_it_silently() {
+    let cluster = FakeCluster::default();
+    let first = harness_with_grace(cluster.clone(), RecoveryConfig::OFF, GRACE);
+    let second = harness_with_grace(cluster.clone(), RecoveryConfig::OFF, GRACE);
+    first.join("a1", "alice").await;
+    let (_, mut bob) = first.join("b1", "bob").await;
+    first.drop_tab("a1", "alice");
+    first.settle().await;
+    let (joined, _a2) = second.join_tab("a2", "alice").await;
+    assert!(!joined.announce, "the other node's grace was taken over");
+    actix::clock::sleep(GRACE * 2).await;
+    first.settle().await;
+    assert!(bob.drain().is_empty(), "nobody heard alice leave");
+    let state = cluster.lock();
+    assert!(state.asked.is_empty(), "the first node asked nothing");
+    assert!(
+        state.presence.contains(&LocalPresence::Offline {
+            user_id: "alice".into()
+        }),
+        "the first node dropped alice from its list"
     );
 }
 

@@ -1,13 +1,19 @@
 //! The hub's cluster port over the Redis bridge: broadcasts go to the bridge, room changes to
 //! the subscriber, the hub's users to liveness, and "does this user still have a tab
-//! elsewhere?" to presence's question (`crate::presence::remote_sockets`).
+//! elsewhere?" to presence's question (`crate::presence::remote_sockets`), and the presence
+//! grace's marker to Redis.
 
 use crate::cluster::{Publish, RedisBridge, RoomWatch};
 use crate::hub::{Broadcast, ClusterPort, LocalPresence};
+use crate::presence::keys::grace_key;
 use crate::presence::{remote_sockets, Membership};
-use crate::store::RedisConnection;
+use crate::store::{RedisConnection, Replay};
 use actix::{Addr, Recipient};
 use futures_util::future::BoxFuture;
+use std::time::Duration;
+
+/// How much longer than the grace its marker lives.
+const GRACE_MARKER_MARGIN: Duration = Duration::from_secs(10);
 
 pub struct BridgePort {
     pub bridge: Addr<RedisBridge>,
@@ -56,7 +62,69 @@ impl ClusterPort for BridgePort {
         self.liveness.do_send(change);
     }
 
+    fn grace_started(&self, user_id: &str, grace: Duration) {
+        // The marker outlives the grace: the node deciding at its end must still find it (a
+        // marker that expired would read as "taken over"). A node that died in the grace
+        // leaves it behind for that long, which only spares a returning user one
+        // `user connected`.
+        let ttl = grace + GRACE_MARKER_MARGIN;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(grace_key(user_id))
+            .arg("1")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64);
+        self.fire(cmd, "grace_started");
+    }
+
+    fn grace_ended(&self, user_id: &str) {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(grace_key(user_id));
+        self.fire(cmd, "grace_ended");
+    }
+
+    fn grace_over(&self, user_id: &str) -> BoxFuture<'static, bool> {
+        let conn = self.conn.clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(grace_key(user_id));
+        Box::pin(async move {
+            // Redis unreachable: this node decides (its question to the others will be
+            // retried, and "unknown" is never "nobody"). Not resent after a lost reply: the
+            // second DEL would answer 0, "taken over".
+            conn.query::<u64>(&cmd, Replay::OnlyIfUnsent)
+                .await
+                .map_or(true, |deleted| deleted > 0)
+        })
+    }
+
+    fn claim_grace(&self, user_id: &str) -> BoxFuture<'static, bool> {
+        let conn = self.conn.clone();
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(grace_key(user_id));
+        Box::pin(async move {
+            // Not resent after a lost reply: a second GETDEL would answer "nothing there".
+            // Redis unreachable: announce (a second `user connected` beats a missing one).
+            conn.query::<Option<String>>(&cmd, Replay::OnlyIfUnsent)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        })
+    }
+
     fn subscribes_rooms(&self) -> bool {
         self.rooms.is_some()
+    }
+}
+
+impl BridgePort {
+    /// Sends `cmd` without waiting for its reply (a failure is logged and counted).
+    fn fire(&self, cmd: redis::Cmd, what: &'static str) {
+        let conn = self.conn.clone();
+        actix::spawn(async move {
+            if let Err(e) = conn.query::<redis::Value>(&cmd, Replay::Safe).await {
+                crate::metrics::METRICS.error(what);
+                log::warn!("presence grace marker ({what}): {e}");
+            }
+        });
     }
 }

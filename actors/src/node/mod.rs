@@ -38,6 +38,9 @@ pub struct NodeConfig {
     pub history_limit: usize,
     pub limits: ChatLimits,
     pub recovery: RecoveryConfig,
+    /// How long a user whose socket dropped for a reason that can be recovered may take to
+    /// come back before it is announced gone (zero: at once).
+    pub presence_grace: Duration,
     /// With Redis: how the node takes part in the cluster.
     pub cluster: Option<ClusterConfig>,
     pub liveness: LivenessConfig,
@@ -181,8 +184,8 @@ fn finish(
         sessions,
         delivery,
         port,
-        config.recovery,
-        shared,
+        (config.recovery, shared),
+        config.presence_grace,
     ));
     node
 }

@@ -55,3 +55,9 @@ pub struct LiveUserEntry {
 pub fn reaped_key(instance: &str) -> String {
     format!("chat:node:{instance}:reaped")
 }
+
+/// String (`1`) living a little longer than the grace: the user's last socket dropped on some node and the
+/// user is still announced online; taken by the node the user comes back to.
+pub fn grace_key(user_id: &str) -> String {
+    format!("chat:grace:{user_id}")
+}

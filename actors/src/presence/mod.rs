@@ -58,8 +58,10 @@
 //! | `chat:node:<instance>:users` | hash | userID → JSON `{"sessionID","username"}` of every user with a socket on that node | 1 day, refreshed by heartbeats |
 //! | `chat:node:<instance>:reaper` | string | instance id of the survivor reaping that node (`SET NX` lock) | 15 s |
 //! | `chat:node:<instance>:reaped` | string | set once a dead node's users were announced | 1 h |
+//! | `chat:grace:<userID>` | string | `1` while the user's presence grace runs on the node where its last socket dropped; taken (`GETDEL`) by the node the user comes back to | the grace + 10 s (so that the node deciding at its end still finds it) |
 
 mod announce;
+mod grace;
 mod heartbeat;
 pub mod keys;
 mod last_tab;
@@ -74,6 +76,7 @@ mod remote_users;
 mod resync;
 
 pub use self::announce::{announce_connected, user_connected};
+pub use self::grace::PresenceGrace;
 pub use self::heartbeat::{heartbeat_channel, Heartbeat};
 pub use self::last_tab::{Leave, PendingChecks};
 pub use self::liveness::NodeLiveness;

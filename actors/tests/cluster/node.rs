@@ -55,6 +55,7 @@ pub fn node_config(url: &str, node_id: &str) -> NodeConfig {
         history_limit: 100,
         limits: ChatLimits::default(),
         recovery: RecoveryConfig::OFF,
+        presence_grace: Duration::ZERO,
         cluster: Some(ClusterConfig {
             request_timeout: Duration::from_millis(500),
             redis_timeout: Duration::from_millis(500),
@@ -242,6 +243,7 @@ impl Tab {
                     username: format!("name-{}", self.user_id),
                     connected: true,
                 },
+                recoverable: false,
             })
             .await
             .expect("hub alive");

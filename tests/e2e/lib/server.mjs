@@ -99,6 +99,9 @@ async function launch(bin, port, args, env) {
   // Tests get an in-memory server unless they ask for Redis explicitly.
   const childEnv = { ...process.env, PORT: String(port), ...env };
   if (!("REDIS_URL" in env)) delete childEnv.REDIS_URL;
+  // Most presence cases expect a dropped tab to be announced at once, as without the presence
+  // grace; the grace (default 3 s) has its own tests, which set it (presence-grace.test.mjs).
+  if (!("CHAT_PRESENCE_GRACE_MS" in env)) childEnv.CHAT_PRESENCE_GRACE_MS = "0";
   const [command, commandArgs] = isNodeScript(bin) ? [process.execPath, [bin, ...fullArgs]] : [bin, fullArgs];
   const proc = spawn(command, commandArgs, { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
