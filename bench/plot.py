@@ -109,6 +109,9 @@ def spread(values, unit=""):
     return fmt(lo, unit) if lo == hi else f"{fmt(lo)}–{fmt(hi, unit)}"
 
 
+# A run recorded by hand (no `part` label) counts as side-by-side.
+SIDE_BY_SIDE = lambda r: r.get("part", "side-by-side") == "side-by-side"  # noqa: E731
+SIDE_BY_SIDE_OR_SWEEP = lambda r: r.get("part", "side-by-side") in ("side-by-side", "sweep")  # noqa: E731
 NOT_IDLE_VARIANT = lambda r: "recovery" not in r  # noqa: E731 (runs with recovery off are a variant)
 ALL_NODES_HOLD_USERS = lambda r: r.get("user_nodes", r["nodes"]) == r["nodes"]  # noqa: E731
 
@@ -116,10 +119,10 @@ ALL_NODES_HOLD_USERS = lambda r: r.get("user_nodes", r["nodes"]) == r["nodes"]  
 # and how the cells are made (kind). `field` is what the sitting must have measured for ours.
 ROWS = [
     dict(figure="CPU per delivered message, 1 node", load="1 000 users, 10 000 msgs/s, chat-loadgen",
-         where=dict(benchmark="compare", setup="single", users=1000, rate=10000, driver="loadgen", part="side-by-side"),
+         where=dict(benchmark="compare", setup="single", users=1000, rate=10000, driver="loadgen", part=SIDE_BY_SIDE),
          only=dict(ours=dict(workers="cpus"), floor=dict(workers="cpus")), field="cpu_us_per_msg", unit=" µs"),
     dict(figure="CPU per delivered message, 2 nodes + Redis (nodes and Redis)", load="500 users, 2 000 msgs/s, kit probe",
-         where=dict(benchmark="compare", setup="cluster", nodes=2, users=500, rate=2000, driver="probe"),
+         where=dict(benchmark="compare", setup="cluster", nodes=2, users=500, rate=2000, driver="probe", part=SIDE_BY_SIDE),
          only=dict(ours=dict(workers="cpus")), field="cpu_us_per_msg", unit=" µs"),
     dict(kind="versus", figure="CPU per delivered message, Redis Cluster (3 masters) vs one Redis",
          load="4 nodes, 1 000 users, 3 000 msgs/s, `--workers 1`",
@@ -143,10 +146,10 @@ ROWS = [
          where=dict(benchmark="compare", setup="idle", users=10000, recovery=NOT_IDLE_VARIANT),
          field="rss_kib_per_conn", unit=" KiB"),
     dict(kind="clean", figure="Highest clean rate (p99 ≤ 50 ms, none lost), 1 node", load="1 000 users, chat-loadgen",
-         where=dict(benchmark="compare", setup="single", users=1000, driver="loadgen", part=("sweep", "side-by-side")),
+         where=dict(benchmark="compare", setup="single", users=1000, driver="loadgen", part=SIDE_BY_SIDE_OR_SWEEP),
          only=dict(ours=dict(workers="cpus"), floor=dict(workers="cpus")), sweep=dict(part="sweep")),
     dict(kind="clean", figure="Highest clean rate, 2 nodes + Redis", load="1 000 users, chat-loadgen",
-         where=dict(benchmark="compare", setup="cluster", nodes=2, users=1000, driver="loadgen", part=("sweep", "side-by-side")),
+         where=dict(benchmark="compare", setup="cluster", nodes=2, users=1000, driver="loadgen", part=SIDE_BY_SIDE_OR_SWEEP),
          only=dict(ours=dict(workers="cpus")), sweep=dict(part="sweep")),
 ]
 
@@ -243,13 +246,18 @@ def row_cells(row, runs):
 
 
 def table(runs):
-    lines = [
+    lines = []
+    rows = [(row, row_cells(row, runs)) for row in ROWS]
+    if any(got and any(r.get("source", "").startswith("transcribed") for r in got[4]) for _, got in rows):
+        lines += ["**Figures marked † are from builds up to `2cf4bdd`**, transcribed from bench/HISTORY.md: the",
+                  "WebSocket codec, the socket owned after the upgrade and the cheaper private-message path came",
+                  "after them and wait for a new sitting.", ""]
+    lines += [
         "| figure | load | ours | reference (Node socket.io) | floor relay | ours' lead ¹ | sitting ² | command ³ |",
         "|---|---|---|---|---|---|---|---|",
     ]
     commands = []
-    for row in ROWS:
-        got = row_cells(row, runs)
+    for row, got in rows:
         if got is None:
             continue
         ours, ref, floor, lead, used = got
@@ -270,9 +278,8 @@ def table(runs):
                      + ", ".join(str(n) for n in refs) + " |")
     lines.append("")
     lines.append("¹ reference ÷ ours for CPU and latency, ours ÷ reference for rates: above 1× ours is better. "
-                 "² build (`git` hash) and date of the runs; † = transcribed from bench/HISTORY.md, build 2cf4bdd or "
-                 "earlier (the message path has changed since: those figures wait for a new sitting). ³ the commands, "
-                 "run from the repository root:")
+                 "² build (`git` hash) and date of the runs; † = transcribed, build 2cf4bdd or earlier. "
+                 "³ the commands, run from the repository root:")
     lines.append("")
     for n, cmd in enumerate(commands, 1):
         lines.append(f"{n}. `{cmd}`")
@@ -463,7 +470,7 @@ def plot_latency(runs):
         series = []
         for server, marker in (("ours", "circle"), ("reference", "square")):
             pool = select(runs, benchmark="compare", server=server, setup=setup, users=1000, driver="loadgen",
-                          part=("sweep", "side-by-side"))
+                          part=SIDE_BY_SIDE_OR_SWEEP)
             if server == "ours":
                 pool = select(pool, workers="cpus")
             chosen, _ = fullest(pool, "rate", "p50_ms")
