@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What does a message cost on a Redis Cluster? (issue 16)
+# What does a message cost on a Redis Cluster?
 #
 # In one sitting, the same load as bench/rooms.sh's scale-out table (USERS users spread
 # round-robin over NODES nodes with --workers 1, RATE private messages/s between random pairs,

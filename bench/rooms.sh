@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does a message cost the same with 1, 2, 4 or 8 nodes? (issue 14, SPEC §4 subscriptions)
+# Does a message cost the same with 1, 2, 4 or 8 nodes? (room subscriptions, SPEC §4)
 #
 # For each --subscription-mode (pattern, rooms) and each node count, in one sitting: one
 # Redis (flushed), that many chat-server nodes with --workers 1, and chat-loadgen with the
