@@ -6,6 +6,8 @@ writes them; the format is described there).
 Usage:
   python3 bench/plot.py          rewrite bench/plots/*.svg and the table in BENCHMARKS.md
   python3 bench/plot.py --check  exit 1 if any of them is not what the results give
+  python3 bench/plot.py --print  print the table only, writing nothing
+RESULTS_DIR reads the runs from another folder (default bench/results).
 
 Which runs a figure shows:
 - The headline table takes each row from ONE sitting (runs of the same machine and minutes;
@@ -516,6 +518,9 @@ PLOT_FILES = {
 def main(argv):
     check = "--check" in argv
     runs = load()
+    if "--print" in argv:
+        print(table(runs), end="")
+        return 0
     wanted = {os.path.join(PLOTS, name): draw(runs) for name, draw in PLOT_FILES.items()}
     with open(DOC, encoding="utf-8") as f:
         doc = f.read()
