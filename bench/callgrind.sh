@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions per delivered private message, counted by valgrind's callgrind. Unlike times on
 # a shared 2-core machine, an instruction count barely moves between runs of the same binary,
-# so it can track the cost of the message path from commit to commit (BENCHMARKS.md).
+# so it can track the cost of the message path from commit to commit (bench/HISTORY.md).
 #
 # Two runs of the server under callgrind (one node, in memory), each driven by chat-loadgen
 # with the same users and rate (no acks), sending for SHORT and for LONG seconds:

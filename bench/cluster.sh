@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# What does a message cost on a Redis Cluster? (issue 16)
+# What does a message cost on a Redis Cluster?
 #
 # In one sitting, the same load as bench/rooms.sh's scale-out table (USERS users spread
 # round-robin over NODES nodes with --workers 1, RATE private messages/s between random pairs,
 # no acks) twice: on one Redis (rooms mode, the default) and on a Redis Cluster of MASTERS
 # masters (sharded pub/sub). Prints one JSON line per run (labels + chat-loadgen's fields;
 # `server_cpu_us_per_msg` is the CPU of every node plus every Redis per delivered message),
-# then each shard's share of the cluster's Redis CPU.
+# then each shard's share of the cluster's Redis CPU. Each run is also recorded in
+# bench/results/cluster.jsonl (bench/record.py; RECORD=0 skips it).
 #
 # Usage: bench/cluster.sh
 # Knobs: NODES=4 MASTERS=3 USERS=1000 RATE=3000 RUN_SECONDS=10 OUT=/tmp/bench-cluster.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/processes.sh
+source "$ROOT/bench/processes.sh"
+INVOCATION=$(invocation bench/cluster.sh NODES MASTERS USERS RATE RUN_SECONDS)
+SITTING_START=$(date -u +%Y-%m-%dT%H:%MZ)
 NODES=${NODES:-4}
 MASTERS=${MASTERS:-3}
 USERS=${USERS:-1000}
@@ -26,8 +31,6 @@ WORK=$(mktemp -d)
 log() { echo "# $*" >&2; }
 cargo build --release -p chat-server -p chat-loadgen >&2
 
-# shellcheck source=bench/processes.sh
-source "$ROOT/bench/processes.sh"
 trap 'stop_pids "${STARTED[@]}"; rm -rf "$WORK"' EXIT
 
 # start_redis PORT [extra args...]: a redis-server without persistence; sets REDIS_PID.
@@ -59,20 +62,23 @@ start_nodes() {
 # run LABEL REDIS_PIDS...: one labelled JSON line, printed and appended to $OUT; also prints
 # each Redis pid's CPU seconds over the run.
 run() {
-  local label=$1 pids line before after
+  local label=$1 pids line before after out redis=one
   shift
+  [ "$label" = single-redis ] || redis=cluster-$MASTERS
   pids=$(IFS=,; echo "${NODE_PIDS[*]},$*")
   before=$(for p in "$@"; do pids_ticks "$p"; done | paste -sd,)
   log "$label (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   line=$("$LOADGEN" --urls "$URLS" --pids "$pids" --no-ack --users "$USERS" --rate "$RATE" \
     --seconds "$RUN_SECONDS") || line='{"failed":true,"delivered":0}'
   after=$(for p in "$@"; do pids_ticks "$p"; done | paste -sd,)
-  node -e '
+  out=$(node -e '
     const [label, line, before, after] = process.argv.slice(1);
     const b = before.split(",").map(Number), a = after.split(",").map(Number);
     const redis_cpu_s = a.map((t, i) => (t - b[i]) / 100);
     console.log(JSON.stringify({ run: label, redis_cpu_s, ...JSON.parse(line) }));
-  ' "$label" "$line" "$before" "$after" | tee -a "$OUT"
+  ' "$label" "$line" "$before" "$after")
+  echo "$out" | tee -a "$OUT"
+  record_run cluster "$out" --label setup=cluster --label "nodes=$NODES" --label workers=1 --label "redis=$redis"
   stop_pids "${NODE_PIDS[@]}"
 }
 

@@ -8,7 +8,10 @@
 # Every run gets freshly started servers (and a flushed Redis), so the memory and CPU read
 # from /proc belong to that run only. Each run prints one JSON line, prefixed with its labels:
 #   {"setup":"single","server":"ours","driver":"probe","others_cores":0.05, ...the tool's own fields...}
-# The lines also go to $OUT.
+# The lines also go to $OUT, and each run is recorded in bench/results/compare.jsonl in the
+# common format of bench/record.py (RECORD=0 skips that), from which `python3 bench/plot.py`
+# draws BENCHMARKS.md's table and plots. One invocation is one sitting; SITTING=name groups
+# several.
 #
 # Usage: bench/compare.sh            (everything: about 40 runs, 30 minutes)
 # Knobs (environment):
@@ -32,6 +35,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/processes.sh
+source "$ROOT/bench/processes.sh"
+INVOCATION=$(invocation bench/compare.sh RUN_SECONDS SCENARIOS SETUPS TOOLS SERVERS HIGH_USERS HIGH_RATES \
+  SWEEP_SERVERS STORM_USERS IDLE_USERS IDLE_SECONDS STORM_SERVERS IDLE_SERVERS SOURCE_ADDRS CHAT_WORKERS \
+  FLOOR_WORKERS CHAT_RECOVERY_WINDOW_SECS)
+SITTING_START=$(date -u +%Y-%m-%dT%H:%MZ)
 
 RUN_SECONDS=${RUN_SECONDS:-10}
 SCENARIOS=${SCENARIOS-"200:2000 1000:3000"}
@@ -69,8 +78,6 @@ fi
 log "building release binaries"
 cargo build --release -p chat-server -p chat-loadgen -p chat-floor-relay >&2
 
-# shellcheck source=bench/processes.sh
-source "$ROOT/bench/processes.sh"
 cleanup() { stop_pids "${STARTED[@]}"; }
 trap cleanup EXIT
 
@@ -139,7 +146,8 @@ TIMES=$(mktemp)
 trap 'cleanup; rm -f "$TIMES"' EXIT
 
 # run_once SETUP SERVER TOOL USERS RATE [extra loadgen args...]: one labelled JSON line,
-# printed, appended to $OUT and kept in LAST_LINE.
+# printed, appended to $OUT, recorded in bench/results/compare.jsonl and kept in LAST_LINE.
+# PART labels the record: side-by-side (default), sweep, storm or idle.
 # SETUP is single or cluster, or a label of a single-node run (storm, idle). The sending
 # time is $RUN_SECONDS unless the caller sets SEND_SECONDS.
 #
@@ -175,6 +183,12 @@ run_once() {
   line="{\"setup\":\"$setup\",\"server\":\"$server\",\"driver\":\"$tool\",\"workers\":\"${CHAT_WORKERS:-cpus}\",\"others_cores\":$others,\"tool_cores\":$tool_cores,${line#\{}"
   echo "$line" | tee -a "$OUT"
   LAST_LINE=$line
+  local workers=node labels=()
+  [ "$server" = ours ] && workers=${CHAT_WORKERS:-cpus}
+  [ "$server" = floor ] && workers=${FLOOR_WORKERS:-cpus}
+  [ "$setup" = cluster ] && labels+=(--label redis=one)
+  [ "${CHAT_RECOVERY_WINDOW_SECS:-}" = 0 ] && [ "$server" = ours ] && labels+=(--label recovery=off)
+  record_run compare "$line" --label "part=${PART:-side-by-side}" --label "workers=$workers" "${labels[@]}"
 }
 
 # --- runs ------------------------------------------------------------------------------------
@@ -204,7 +218,7 @@ saturated() {
 for setup in $SETUPS; do
   for server in $SWEEP_SERVERS; do
     for rate in $HIGH_RATES; do
-      run_once "$setup" "$server" loadgen "$HIGH_USERS" "$rate" --no-ack
+      PART=sweep run_once "$setup" "$server" loadgen "$HIGH_USERS" "$rate" --no-ack
       if saturated "$LAST_LINE"; then break; fi
     done
   done
@@ -214,7 +228,7 @@ done
 # the figures are connect all, connected, and errors (resets, timeouts).
 if [ -n "$STORM_USERS" ]; then
   for server in $STORM_SERVERS; do
-    SEND_SECONDS=1 run_once storm "$server" loadgen "$STORM_USERS" 10 --no-ack \
+    PART=storm SEND_SECONDS=1 run_once storm "$server" loadgen "$STORM_USERS" 10 --no-ack \
       --connect-concurrency "$STORM_USERS" --connect-timeout-seconds 300 --source-addrs "$SOURCE_ADDRS"
   done
 fi
@@ -223,7 +237,7 @@ fi
 # CPU of that window is mostly heartbeats, and RSS at its end is what idle users cost.
 for users in $IDLE_USERS; do
   for server in $IDLE_SERVERS; do
-    SEND_SECONDS=$IDLE_SECONDS run_once idle "$server" loadgen "$users" 10 --no-ack \
+    PART=idle SEND_SECONDS=$IDLE_SECONDS run_once idle "$server" loadgen "$users" 10 --no-ack \
       --connect-concurrency 256 --connect-timeout-seconds 300 --source-addrs "$SOURCE_ADDRS"
   done
 done

@@ -1,4 +1,4 @@
-// The drain benchmark of connection state recovery (issue 18): USERS users chat through nginx
+// The drain benchmark of connection state recovery: USERS users chat through nginx
 // on the node ip_hash pins 127.0.0.1 to; that node is drained (SIGTERM) or killed (SIGKILL);
 // every client reconnects by itself (official socket.io-client 4.8.4, default backoff) to the
 // other node. Measured from the signal: time until every user is back (recovered, or given

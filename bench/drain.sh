@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The drain comparison of connection state recovery (issue 18), both modes in one sitting:
+# The drain comparison of connection state recovery, both modes in one sitting:
 # USERS users behind nginx on one node, that node drained (SIGTERM, or SIGKILL with
 # ENDING=kill), everyone back on the other node; recovery on (the default) then off.
 # Prints one JSON line per run (see bench/drain.mjs).

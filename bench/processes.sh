@@ -44,3 +44,32 @@ pids_ticks() {
   done
   echo "$sum"
 }
+
+# record_run BENCHMARK LINE [--label KEY=VALUE ...]: appends a run's JSON line to
+# bench/results/BENCHMARK.jsonl in the common format of bench/record.py (which BENCHMARKS.md's
+# table and plots are drawn from by bench/plot.py), with the caller's $INVOCATION as its
+# command and $SITTING_START as its sitting (unless $SITTING names one). Needs python3.
+# RECORD=0 records nothing (a trial run); RESULTS_DIR writes elsewhere.
+record_run() {
+  local benchmark=$1 line=$2
+  shift 2
+  [ "${RECORD:-1}" = 0 ] && return 0
+  if ! command -v python3 >/dev/null; then
+    echo "# python3 not found: run not recorded in bench/results" >&2
+    return 0
+  fi
+  python3 "$ROOT/bench/record.py" "$benchmark" --command "${INVOCATION:-}" \
+    --label "sitting=${SITTING_START:-}" "$@" <<<"$line" >/dev/null ||
+    echo "# recording the run in bench/results failed" >&2
+}
+
+# invocation SCRIPT KNOB...: the command line that reruns this script with the knobs the caller
+# set (call it before giving the knobs their defaults).
+invocation() {
+  local script=$1 knob out=
+  shift
+  for knob in "$@"; do
+    if [ -n "${!knob+x}" ]; then out+="$knob=\"${!knob}\" "; fi
+  done
+  echo "$out$script"
+}

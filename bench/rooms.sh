@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Does a message cost the same with 1, 2, 4 or 8 nodes? (issue 14, SPEC §4 subscriptions)
+# Does a message cost the same with 1, 2, 4 or 8 nodes? (room subscriptions, SPEC §4)
 #
 # For each --subscription-mode (pattern, rooms) and each node count, in one sitting: one
 # Redis (flushed), that many chat-server nodes with --workers 1, and chat-loadgen with the
@@ -10,7 +10,8 @@
 # phase and drain); `redis_out_bytes_per_msg` is Redis' total_net_output_bytes over the
 # measured sending phase only (read at chat-loadgen's `# phase` markers) per delivered message.
 # `others_cores` is the CPU the rest of the machine used meanwhile (other work), as in
-# bench/compare.sh: well above 0.1 means a disturbed run.
+# bench/compare.sh: well above 0.1 means a disturbed run. Each run is also recorded in
+# bench/results/rooms.jsonl (bench/record.py; RECORD=0 skips it).
 #
 # Then the churn figures: a connect storm of STORM_USERS users on 4 nodes, and the time one
 # node with RESUB_USERS local users takes to resubscribe their rooms after a Redis restart
@@ -25,6 +26,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/processes.sh
+source "$ROOT/bench/processes.sh"
+INVOCATION=$(invocation bench/rooms.sh NODE_COUNTS MODES USERS RATE RUN_SECONDS STORM_USERS RESUB_USERS USER_NODES)
+SITTING_START=$(date -u +%Y-%m-%dT%H:%MZ)
 NODE_COUNTS=${NODE_COUNTS:-"1 2 4 8"}
 MODES=${MODES:-"pattern rooms"}
 USERS=${USERS:-1000}
@@ -41,8 +46,6 @@ WORK=$(mktemp -d)
 log() { echo "# $*" >&2; }
 cargo build --release -p chat-server -p chat-loadgen >&2
 
-# shellcheck source=bench/processes.sh
-source "$ROOT/bench/processes.sh"
 trap 'stop_pids "${STARTED[@]}"; rm -rf "$WORK"' EXIT
 
 REDIS_PORT=$(free_port 6490)
@@ -73,9 +76,10 @@ start_nodes() {
   done
 }
 
-# run MODE COUNT [loadgen args...]: one labelled JSON line, printed and appended to $OUT.
+# run MODE COUNT [loadgen args...]: one labelled JSON line, printed, appended to $OUT and
+# recorded in bench/results/rooms.jsonl (PART labels it: pass by default, or storm).
 run() {
-  local mode=$1 count=$2 line pids b0 o0 r0 t0 b1 o1 r1 t1 marks=$WORK/marks
+  local mode=$1 count=$2 out line pids b0 o0 r0 t0 b1 o1 r1 t1 marks=$WORK/marks
   shift 2
   start_nodes "$mode" "$count"
   pids=$(IFS=,; echo "${NODE_PIDS[*]},$REDIS_PID")
@@ -91,7 +95,7 @@ run() {
   stop_pids "${NODE_PIDS[@]}"
   sleep 0.2 # the marker reader's last line
   [ -n "$line" ] || line='{"failed":true,"delivered":0}'
-  node -e '
+  out=$(node -e '
     const [line, marks, mode, nodes, busy, own, wall, redisTicks] = process.argv.slice(1);
     const r = JSON.parse(line);
     const at = Object.fromEntries(marks.trim().split("\n").filter(Boolean).map((m) => {
@@ -107,7 +111,9 @@ run() {
       redis_cpu_s_whole_run: Number(redisTicks) / 100, ...r };
     console.log(JSON.stringify(out));
   ' "$line" "$(cat "$marks")" "$mode" "$count" "$((b1 - b0))" "$((o1 - o0))" \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$((r1 - r0))" | tee -a "$OUT"
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$((r1 - r0))")
+  echo "$out" | tee -a "$OUT"
+  record_run rooms "$out" --label "part=${PART:-pass}" --label workers=1 --label redis=one
 }
 
 log "results also appended to $OUT; machine load now: $(cat /proc/loadavg)"
@@ -134,7 +140,7 @@ node -e '
 
 if [ -n "$STORM_USERS" ]; then
   log "connect storm: $STORM_USERS users at once on 4 nodes (rooms mode)"
-  run rooms 4 --users "$STORM_USERS" --rate 10 --seconds 1 --connect-concurrency "$STORM_USERS" \
+  PART=storm run rooms 4 --users "$STORM_USERS" --rate 10 --seconds 1 --connect-concurrency "$STORM_USERS" \
     --connect-timeout-seconds 300 --source-addrs "$SOURCE_ADDRS"
 fi
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Turns the JSON lines of one bench/compare.sh sitting into the Markdown tables of
-# BENCHMARKS.md: reference vs ours side by side with ratios (reference ÷ ours, so > 1 means
+# Turns the JSON lines of one bench/compare.sh sitting into the Markdown tables of a sitting in
+# bench/HISTORY.md: reference vs ours side by side with ratios (reference ÷ ours, so > 1 means
 # ours is cheaper or faster), then our saturation runs, then the connect storm and idle runs.
 # Usage: bench/table.sh [/tmp/bench-results.jsonl]
 set -euo pipefail

@@ -2,8 +2,8 @@
 //!
 //! mimalloc: many small, short-lived allocations on several threads (frames, JSON, actor
 //! messages), on which it spends a fraction of glibc malloc's time (measured: see
-//! BENCHMARKS.md). Two of its defaults cost idle connections memory (measured in
-//! BENCHMARKS.md, "Issue 17: memory of an idle user"):
+//! bench/HISTORY.md). Two of its defaults cost idle connections memory (measured in
+//! bench/HISTORY.md, "Memory of an idle user"):
 //! - it asks for transparent huge pages on its arenas, so a partly used 2 MiB region is
 //!   resident as a whole (a third of the RSS of 5 000 idle users). The crate's `no_thp`
 //!   feature (Cargo.toml) leaves that out;
