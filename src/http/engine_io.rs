@@ -107,18 +107,25 @@ async fn existing_session<A: SocketApp>(
     state: &AppState<A>,
     sid: &str,
 ) -> Result<HttpResponse, EngineError> {
-    let addr = state
-        .server
-        .registry
-        .get(sid)
-        .ok_or(EngineError::UnknownSid)?;
+    let registry = &state.server.registry;
+    let Some(addr) = registry.get(sid) else {
+        // The client's own close overtook this GET: answered as if it had come first.
+        if req.method() == Method::GET && registry.take_closed_by_client(sid) {
+            return Ok(text("6".to_owned()));
+        }
+        return Err(EngineError::UnknownSid);
+    };
     match req.method().clone() {
         Method::GET => {
-            let rx = addr
-                .send(Poll)
-                .await
-                .map_err(|_| EngineError::UnknownSid)?
-                .map_err(refused)?;
+            let rx = match addr.send(Poll).await {
+                Ok(Ok(rx)) => rx,
+                // Closed by the client between the lookup and now (the actor stopping).
+                Ok(Err(RequestRefused::Closed)) | Err(_) if registry.take_closed_by_client(sid) => {
+                    return Ok(text("6".to_owned()));
+                }
+                Ok(Err(reason)) => return Err(refused(reason)),
+                Err(_) => return Err(EngineError::UnknownSid),
+            };
             // The actor dropping the sender without an answer means the session ended.
             match rx.await.unwrap_or_else(|_| PollReply::Body("1".to_owned())) {
                 PollReply::Body(body) => Ok(text(body)),

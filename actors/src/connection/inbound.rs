@@ -17,7 +17,7 @@ impl<A: SocketApp> Handler<Poll> for Connection<A> {
     type Result = Result<oneshot::Receiver<PollReply>, RequestRefused>;
 
     fn handle(&mut self, _: Poll, ctx: &mut Context<Self>) -> Self::Result {
-        if self.closing {
+        if self.closing || self.heartbeat_overdue(ctx) {
             return Err(RequestRefused::Closed);
         }
         if self.websocket.is_some() {
@@ -41,7 +41,7 @@ impl<A: SocketApp> Handler<Post> for Connection<A> {
     type Result = Result<(), RequestRefused>;
 
     fn handle(&mut self, msg: Post, ctx: &mut Context<Self>) -> Self::Result {
-        if self.closing {
+        if self.closing || self.heartbeat_overdue(ctx) {
             return Err(RequestRefused::Closed);
         }
         if self.websocket.is_some() {
@@ -165,8 +165,9 @@ impl<A: SocketApp> Connection<A> {
             EioPacket::Close => {
                 // As Node does, a GET still waiting is ended with a noop, not a close: the
                 // client asked for the close and knows.
-                if self.websocket.is_none() {
-                    self.outbox.answer_waiting_with("6");
+                // A GET sent together with the close and not here yet gets the same noop.
+                if self.websocket.is_none() && !self.outbox.answer_waiting_with("6") {
+                    self.server.registry.closed_by_client(&self.sid);
                 }
                 self.close("client close", false, ctx)
             }

@@ -68,6 +68,13 @@ pub struct Connection<A: SocketApp> {
     first_reader: Option<WsReader>,
     /// Armed when a ping is sent; fires the ping timeout unless a pong cancels it.
     pong_deadline: Option<SpawnHandle>,
+    /// When the session is dead without a pong: the next ping's scheduled time plus
+    /// `pingTimeout`. A request arriving later finds the session dead even if the timer,
+    /// which may fire a few ms late, has not yet.
+    heartbeat_due: Option<std::time::Instant>,
+    /// When the session was opened (its handshake answered): the first ping is due
+    /// `pingInterval` after it, however late the actor starts.
+    opened_at: std::time::Instant,
     /// The Socket.IO namespaces of the session.
     pub sio: SocketIo,
     /// The app's state of this session.
@@ -129,6 +136,8 @@ impl<A: SocketApp> Connection<A> {
             upgrade: None,
             first_reader,
             pong_deadline: None,
+            heartbeat_due: None,
+            opened_at: std::time::Instant::now(),
             sio: SocketIo::default(),
             app,
             closing: false,
@@ -269,7 +278,9 @@ impl<A: SocketApp> Connection<A> {
             let _ = self.outbox.push(Frame::Text("1".into()));
         }
         match self.websocket {
-            None => self.outbox.answer_waiting_with("1"),
+            None => {
+                self.outbox.answer_waiting_with("1");
+            }
             Some(_) => self.outbox.close(code),
         }
         if let Some(upgrade) = self.upgrade.take() {
@@ -313,7 +324,7 @@ impl<A: SocketApp> Actor for Connection<A> {
         if let Some(reader) = self.first_reader.take() {
             ctx.add_stream(reader);
         }
-        self.schedule_ping(ctx);
+        self.schedule_ping(self.opened_at, ctx);
         if A::speaks_socket_io() {
             let timeout = self.server.config.connect_timeout;
             ctx.run_later(timeout, |act, ctx| {

@@ -524,13 +524,15 @@ impl Outbox {
     }
 
     /// Ends the waiting GET with one packet outside the queue (a noop during an upgrade, a
-    /// close when the session ends).
-    pub fn answer_waiting_with(&self, text: &str) {
+    /// close when the session ends); returns whether a GET was waiting.
+    pub fn answer_waiting_with(&self, text: &str) -> bool {
         if let Sink::Polling { waiting } = &mut self.lock().sink {
             if let Some(tx) = waiting.take() {
                 let _ = tx.send(PollReply::Body(text.to_owned()));
+                return true;
             }
         }
+        false
     }
 
     /// Ends the waiting GET with HTTP 400: the session upgraded while it waited.

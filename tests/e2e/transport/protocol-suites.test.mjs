@@ -1,5 +1,5 @@
 // The behaviours the official engine.io-protocol and socket.io-protocol test suites check
-// that we once got wrong (issue 13), each run 20 times in a row inside one test so that a
+// that we once got wrong, each run 20 times in a row inside one test so that a
 // race fails the test instead of flaking. The clients are the suites' own kind: raw fetch
 // and `ws` 8.5.0 (pinned), reading one message per `once` listener with an `await` between.
 // Items 2-4 live in the transport, so they are checked against both conformance servers and
@@ -12,6 +12,9 @@ import { engineRequest, pollGet, pollingHandshake, pollPost, RawWebSocket } from
 import { useServer } from "../lib/suite.mjs";
 
 const ROUNDS = 20;
+/** The heartbeat of the official suites' servers. */
+const PING_INTERVAL = 300;
+const PING_TIMEOUT = 200;
 
 /** The next event of `type` on `socket`, as the suites wait for it (`once`, no queue). */
 function waitFor(socket, type, timeoutMs = 3000) {
@@ -81,6 +84,10 @@ for (const variant of VARIANTS) {
   describe(`official suites' checks: ${variant.name}`, () => {
     const server = useServer({ args: variant.args });
     const base = () => `${server.url}${variant.path}`;
+    const timed = useServer({
+      args: [...variant.args, "--ping-interval-ms", String(PING_INTERVAL), "--ping-timeout-ms", String(PING_TIMEOUT)],
+    });
+    const useServerTimings = () => ({ base: () => `${timed.url}${variant.path}` });
 
     it(`a close POSTed while a GET waits ends that GET with a noop, then the sid is unknown (x${ROUNDS})`, async () => {
       for (let round = 0; round < ROUNDS; round++) {
@@ -98,6 +105,31 @@ for (const variant of VARIANTS) {
         assert.equal(after.status, 400, `round ${round}`);
         assert.deepEqual(after.json, { code: 1, message: "Session ID unknown" });
       }
+    });
+
+    it(`a GET and a POSTed close sent at the same time: the GET gets a noop whichever arrives first (x${ROUNDS})`, async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const { sid } = await pollingHandshake(base());
+        const [poll, post] = await Promise.all([pollGet(base(), sid), pollPost(base(), sid, "1")]);
+        assert.equal(poll.status, 200, `round ${round}: ${poll.text}`);
+        assert.equal(poll.text, "6", `round ${round}`);
+        assert.equal(post.status, 200, `round ${round}`);
+        const after = await pollGet(base(), sid);
+        assert.equal(after.status, 400, `round ${round}`);
+      }
+    });
+
+    it(`a GET sent pingInterval + pingTimeout after the handshake finds the session closed (x${ROUNDS})`, async () => {
+      const pinger = useServerTimings(variant);
+      // Rounds run side by side: each waits the whole heartbeat.
+      await Promise.all(
+        Array.from({ length: ROUNDS }, async (_, round) => {
+          const { sid } = await pollingHandshake(pinger.base());
+          await sleep(PING_INTERVAL + PING_TIMEOUT); // the suite's own wait, its subject
+          const poll = await pollGet(pinger.base(), sid);
+          assert.equal(poll.status, 400, `round ${round}: ${poll.status} ${poll.text}`);
+        }),
+      );
     });
 
     /** The session still answers over its WebSocket. */
