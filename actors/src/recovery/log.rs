@@ -5,13 +5,19 @@
 //! An entry keeps the frames exactly as they were delivered, offset stamped: the very frames
 //! the live delivery sent (shared, not copied), plus the rooms that selected its recipients.
 //! A logged broadcast therefore costs its frame and a few dozen bytes.
+//!
+//! A replay carries the net presence change, not every step: of the `user connected` /
+//! `user disconnected` events about one user only the last is replayed, and none when the
+//! user went and came back (first missed `user disconnected`, last `user connected`), which
+//! changes nothing the client believed. A rolling restart, where everybody goes and comes
+//! back while a socket is away, then replays it no presence at all.
 
 use super::offsets::{stamp_offset, Offset, OffsetEpoch};
 use super::watermark::{now_millis, Watermark};
 use super::Unrecoverable;
 use crate::event::OutboundEvent;
 use crate::transport::Frame;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +34,36 @@ pub struct LoggedEvent {
     selection: Selection,
     /// The frames as delivered, offset stamped.
     pub frames: Arc<[Frame]>,
+    /// For a presence event: which one, and the user it is about.
+    presence: Option<(Presence, Arc<str>)>,
+}
+
+/// The two presence events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Connected,
+    Disconnected,
+}
+
+impl Presence {
+    /// The presence event `event` is, and the user it is about. Private messages (which carry
+    /// their id) are not looked into: their JSON data is never built for this.
+    fn of(event: &OutboundEvent) -> Option<(Presence, Arc<str>)> {
+        if event.message_id.is_some() {
+            return None;
+        }
+        let data = event.data();
+        let presence = match data.get(0)?.as_str()? {
+            "user connected" => Presence::Connected,
+            "user disconnected" => Presence::Disconnected,
+            _ => return None,
+        };
+        let user = match data.get(1)? {
+            serde_json::Value::String(user_id) => user_id.as_str(),
+            user => user.get("userID")?.as_str()?,
+        };
+        Some((presence, Arc::from(user)))
+    }
 }
 
 impl LoggedEvent {
@@ -137,6 +173,7 @@ impl BroadcastLog {
             at: now,
             selection: Selection::new(rooms, except),
             frames: frames.clone(),
+            presence: Presence::of(event),
         });
         (seq, frames)
     }
@@ -203,17 +240,49 @@ impl BroadcastLog {
             return Err(Unrecoverable::OffsetTooOld);
         }
         let start = (after + 1 - oldest) as usize;
+        let selected: Vec<&LoggedEvent> = self
+            .entries
+            .range(start.min(self.entries.len())..)
+            .filter(|entry| entry.selects(socket_rooms))
+            .collect();
+        let net = net_presence(&selected);
         let mut missed = Vec::new();
-        for entry in self.entries.range(start.min(self.entries.len())..) {
-            if entry.selects(socket_rooms) {
-                if missed.len() == max {
-                    return Err(Unrecoverable::Overflow);
-                }
-                missed.push(entry.frames.clone());
+        for (entry, keep) in selected.iter().zip(net) {
+            if !keep {
+                continue;
             }
+            if missed.len() == max {
+                return Err(Unrecoverable::Overflow);
+            }
+            missed.push(entry.frames.clone());
         }
         Ok(missed)
     }
+}
+
+/// Which of `events` to replay: all but the presence events that the net change per user
+/// leaves out (see the module doc).
+fn net_presence(events: &[&LoggedEvent]) -> Vec<bool> {
+    let mut keep = vec![true; events.len()];
+    let mut about: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (at, event) in events.iter().enumerate() {
+        if let Some((_, user)) = &event.presence {
+            keep[at] = false;
+            about
+                .entry(user)
+                .and_modify(|(_, last)| *last = at)
+                .or_insert((at, at));
+        }
+    }
+    let kind = |at: usize| events[at].presence.as_ref().map(|(kind, _)| *kind);
+    for (first, last) in about.into_values() {
+        let went_and_came_back =
+            kind(first) == Some(Presence::Disconnected) && kind(last) == Some(Presence::Connected);
+        if !went_and_came_back {
+            keep[last] = true;
+        }
+    }
+    keep
 }
 
 #[cfg(test)]
@@ -270,6 +339,51 @@ mod tests {
         assert_eq!(
             log.missed_after(start.as_str(), &me, 1).unwrap_err(),
             Unrecoverable::Overflow
+        );
+    }
+
+    #[test]
+    fn replays_the_net_presence_change_per_user() {
+        let mut log = BroadcastLog::new(Duration::from_secs(60), 100);
+        let me = rooms(&["sock1", "me"]);
+        let start = log.head();
+        let connected = |user: &str| {
+            OutboundEvent::new(
+                "user connected",
+                vec![
+                    serde_json::json!({"userID": user, "username": user, "connected": true, "messages": []}),
+                ],
+            )
+        };
+        let gone = |user: &str| OutboundEvent::new("user disconnected", vec![user.into()]);
+        // bob: gone and back (nothing to replay); carol: back and gone (her last);
+        // dave: gone (once); a private message in between stays.
+        log.push(&[], &[], &gone("bob"));
+        log.push(&[], &[], &connected("carol"));
+        log.push(&[], &[], &gone("dave"));
+        log.push(&[], &[], &OutboundEvent::new("other", vec![]));
+        log.push(&[], &[], &connected("bob"));
+        log.push(&[], &[], &gone("carol"));
+        log.push(&[], &[], &gone("bob"));
+        log.push(&[], &[], &connected("bob"));
+        let missed = log.missed_after(start.as_str(), &me, 10).unwrap();
+        assert_eq!(
+            names(&missed),
+            ["user disconnected", "other", "user disconnected"]
+        );
+        let subjects: Vec<String> = missed
+            .iter()
+            .filter_map(|frames| match &frames[0] {
+                Frame::Text(text) => Some(text.to_string()),
+                Frame::Binary(_) => None,
+            })
+            .collect();
+        assert!(subjects[0].contains("\"dave\""), "{subjects:?}");
+        assert!(subjects[2].contains("\"carol\""), "{subjects:?}");
+        assert_eq!(
+            log.missed_after(start.as_str(), &me, 2).unwrap_err(),
+            Unrecoverable::Overflow,
+            "the bound counts what is replayed"
         );
     }
 
