@@ -13,7 +13,7 @@
 //! version changed. A rewrite of the whole list also deletes the `reaped` mark survivors may
 //! have left while this node was cut off from Redis.
 
-use super::heartbeat::Heartbeat;
+use super::heartbeat::{Heartbeat, ListChanges, MAX_CHANGES};
 use super::keys::{alive_key, reaped_key, users_key, LiveUserEntry, NODE_REGISTRY_KEY};
 use super::LivenessConfig;
 use crate::hub::LocalPresence;
@@ -185,6 +185,8 @@ impl NodeLiveness {
             uid: self.node_id.clone(),
             version: self.version,
             users: self.users.len(),
+            changes: (!rewrite_all && !dirty.is_empty() && dirty.len() <= MAX_CHANGES)
+                .then(|| self.changes(dirty)),
         };
         // SPUBLISH on a cluster: the channel shares the hash slot of the keys above
         // (`keys.rs`), so the whole MULTI stays on one shard.
@@ -194,6 +196,26 @@ impl NodeLiveness {
             .arg(beat.encode())
             .ignore();
         pipeline
+    }
+}
+
+impl NodeLiveness {
+    /// The change `dirty` made to the list, from the previous version to this one.
+    fn changes(&self, dirty: &HashSet<String>) -> ListChanges {
+        let mut changes = ListChanges {
+            since: self.version - 1,
+            set: HashMap::new(),
+            removed: Vec::new(),
+        };
+        for id in dirty {
+            match self.users.get(id) {
+                Some(entry) => {
+                    changes.set.insert(id.clone(), entry.clone());
+                }
+                None => changes.removed.push(id.clone()),
+            }
+        }
+        changes
     }
 }
 

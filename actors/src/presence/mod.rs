@@ -23,8 +23,9 @@
 //! `chat:heartbeat:<p>` every 2 s and on every change of its user list, in the same `MULTI`
 //! that writes its `alive` key and its user list ([`NodeLiveness`], `liveness.rs`). Every node
 //! keeps, in memory, a table of the peers it hears ([`PeerTable`], owned by the [`Membership`]
-//! actor; in memory so that it survives Redis restarting empty) and re-reads a peer's user list
-//! when the version changes (at most every 2 s). A peer not heard for 6 s while we were
+//! actor; in memory so that it survives Redis restarting empty), applies the list changes a
+//! heartbeat written for a change carries, and re-reads a peer's user list when it missed a
+//! version (at most every 2 s). A peer not heard for 6 s while we were
 //! subscribed is dead (silence while we were cut off does not count).
 //!
 //! # Dead nodes (`reaper.rs`)

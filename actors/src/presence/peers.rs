@@ -8,9 +8,10 @@
 //!   from Redis we hear nobody, and that says nothing about the others.
 //! - A peer is **silent** (dead) once it was not heard for a whole TTL while we were
 //!   subscribed; the reaper then announces its users (see `reaper.rs`).
-//! - Its users: a copy of `chat:node:<instance>:users`, re-read when a heartbeat carries a new
-//!   version, at most once per refresh period (a connect storm changes the list at every
-//!   flush).
+//! - Its users: a copy of `chat:node:<instance>:users`, kept current by the changes its
+//!   heartbeats carry (applied when they start from the version we hold), and re-read when a
+//!   heartbeat carries a version we cannot reach that way, at most once per refresh period (a
+//!   connect storm changes the list at every flush).
 
 use super::heartbeat::Heartbeat;
 use super::keys::LiveUserEntry;
@@ -80,6 +81,17 @@ impl PeerTable {
             });
         peer.last_heard = now;
         peer.version = beat.version;
+        if let Some(changes) = &beat.changes {
+            if peer.users_version == Some(changes.since) {
+                for (id, entry) in &changes.set {
+                    peer.users.insert(id.clone(), entry.clone());
+                }
+                for id in &changes.removed {
+                    peer.users.remove(id);
+                }
+                peer.users_version = Some(beat.version);
+            }
+        }
         if beat.users == 0 {
             // Nothing to read: the list is empty.
             peer.users.clear();
@@ -108,7 +120,9 @@ impl PeerTable {
             return;
         };
         peer.fetching = false;
-        if let Some(users) = users {
+        // A list read at an older version than the changes applied meanwhile is stale.
+        let older = peer.users_version.is_some_and(|held| held > version);
+        if let (Some(users), false) = (users, older) {
             peer.users = users;
             peer.users_version = Some(version);
         }
@@ -205,6 +219,7 @@ impl PeerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::presence::heartbeat::ListChanges;
 
     const TTL: Duration = Duration::from_secs(6);
 
@@ -214,6 +229,7 @@ mod tests {
             uid: instance.split('.').next().unwrap_or_default().into(),
             version,
             users,
+            changes: None,
         }
     }
 
@@ -276,6 +292,44 @@ mod tests {
             1,
             "silent a whole TTL since"
         );
+    }
+
+    #[test]
+    fn the_changes_a_heartbeat_carries_keep_the_list_current_without_a_read() {
+        let t0 = Instant::now();
+        let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
+        table.subscription(true, t0);
+        assert!(table.heard(&beat("n2.a", 1, 1), t0));
+        table.fetched(
+            "n2.a",
+            1,
+            Some(HashMap::from([("u1".to_owned(), entry("s1"))])),
+        );
+        let changed = |since, version, set: &[&str], removed: &[&str]| Heartbeat {
+            changes: Some(ListChanges {
+                since,
+                set: set.iter().map(|u| (u.to_string(), entry(u))).collect(),
+                removed: removed.iter().map(|u| u.to_string()).collect(),
+            }),
+            ..beat("n2.a", version, 2)
+        };
+        let soon = t0 + Duration::from_millis(100);
+        assert!(
+            !table.heard(&changed(1, 2, &["u2"], &["u1"]), soon),
+            "no read needed"
+        );
+        let users = table.users_of("n2.a").unwrap();
+        assert!(users.contains_key("u2") && !users.contains_key("u1"));
+        // A gap (version 3 never heard): the change cannot apply; read when due.
+        assert!(!table.heard(&changed(3, 4, &["u3"], &[]), soon));
+        assert!(!table.users_of("n2.a").unwrap().contains_key("u3"));
+        assert_eq!(
+            table.due_refreshes(t0 + Duration::from_secs(2)),
+            vec![("n2.a".into(), 4)]
+        );
+        // A read of an older version than the one held is not taken.
+        table.fetched("n2.a", 1, Some(HashMap::new()));
+        assert!(table.users_of("n2.a").unwrap().contains_key("u2"));
     }
 
     #[test]

@@ -175,6 +175,53 @@ describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", (
   });
 });
 
+describe("presence: a user who joined just before Redis restarted empty, on a node SIGKILLed 0.3 s later", () => {
+  let redis;
+  let survivor;
+  let doomed;
+  let client;
+  before(async () => {
+    redis = await startRedis();
+    survivor = await startNode(redis, "survivor2");
+    doomed = await startNode(redis, "doomed2");
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  });
+  afterEach(() => disconnectAll());
+  after(async () => {
+    client.disconnect();
+    await doomed.kill();
+    await survivor.stop();
+    await redis.stop();
+  });
+
+  /** The doomed node's user list in Redis holds `count` users. */
+  const doomedListHolds = (count) =>
+    eventually(`the doomed node's list of ${count}`, async () => {
+      for (const node of await client.smembers("chat:nodes")) {
+        if (node.startsWith("doomed2.") && (await client.hlen(`chat:node:${node}:users`)) === count) return true;
+      }
+      return false;
+    });
+
+  it("the survivor learnt the user from the heartbeat that listed it, and announces it once", async () => {
+    const watcher = await connectUser(survivor.url, opts, "watcher-hole");
+    const first = await connectUser(doomed.url, opts, "first-hole");
+    await doomedListHolds(1);
+    // Well within the survivor's 2 s between two reads of a peer's list.
+    const late = await connectUser(doomed.url, opts, "late-hole");
+    await doomedListHolds(2);
+    await redis.restart();
+    await sleep(300); // the case's own timing
+    const killedAt = Date.now();
+    assert.equal((await doomed.kill()).signal, "SIGKILL");
+    const elapsed = await announcedAt([watcher.socket], late.session.userID, killedAt);
+    await announcedAt([watcher.socket], first.session.userID, killedAt);
+    console.log(`joined < 2 s before an empty restart, node killed 0.3 s after: announced ${elapsed} ms after the kill`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    assert.equal(countOf(watcher.socket, "user disconnected", late.session.userID), 1, "once");
+  });
+});
+
 describe("presence: Redis paused (CLIENT PAUSE) while tabs close", () => {
   const c = useTwoNodes();
 
