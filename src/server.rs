@@ -13,7 +13,7 @@ use chat_actors::chat::ChatSocket;
 use chat_actors::conformance::{EngineEcho, SocketIoConformance};
 use chat_actors::connection::{CloseSession, ServerContext, SessionRegistry};
 use chat_actors::hub::ChatHub;
-use chat_actors::presence::PendingChecks;
+use chat_actors::presence::{PendingChecks, Retire};
 use chat_actors::store::RedisConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -208,10 +208,15 @@ async fn drain<A: Served>(
     }
     // Users whose last tab was here are announced once the other nodes have confirmed they
     // hold no tab of theirs: wait for those questions (bounded by the same deadline).
-    if let Some(hub) = hub {
+    if let Some(hub) = &hub {
         while Instant::now() < deadline && hub.send(PendingChecks).await.unwrap_or(0) > 0 {
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+    // The users whose last tab was here wait in their presence grace: the node hands them to
+    // the cluster (it stops heartbeating; the survivors announce who did not come back).
+    if let Some(hub) = hub {
+        let _ = hub.send(Retire).await;
     }
     // Give writer tasks and store actors a moment to flush what they were handed (close
     // frames, `connected: false` saves).

@@ -42,6 +42,10 @@ pub trait ClusterPort: Send + Sync + 'static {
     /// another node (and is taken over by this one: nobody announces it).
     fn claim_grace(&self, user_id: &str) -> BoxFuture<'static, bool>;
 
+    /// This node drained: it stops heartbeating and counts as dead once `grace` is over, so
+    /// that the other nodes announce those of its users who did not come back.
+    fn retire(&self, grace: Duration);
+
     /// Whether the other nodes subscribe to user rooms one by one (a private message is then
     /// published once per room) rather than receive every broadcast.
     fn subscribes_rooms(&self) -> bool;
@@ -91,6 +95,8 @@ impl ClusterPort for SingleNode {
     fn claim_grace(&self, _: &str) -> BoxFuture<'static, bool> {
         Box::pin(async { false })
     }
+
+    fn retire(&self, _: Duration) {}
 
     fn subscribes_rooms(&self) -> bool {
         false

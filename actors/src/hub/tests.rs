@@ -114,6 +114,8 @@ impl ClusterPort for FakeCluster {
         Box::pin(async move { claimed })
     }
 
+    fn retire(&self, _: Duration) {}
+
     fn subscribes_rooms(&self) -> bool {
         self.per_room
     }

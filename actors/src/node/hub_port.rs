@@ -6,7 +6,7 @@
 use crate::cluster::{Publish, RedisBridge, RoomWatch};
 use crate::hub::{Broadcast, ClusterPort, LocalPresence};
 use crate::presence::keys::grace_key;
-use crate::presence::{remote_sockets, Membership};
+use crate::presence::{remote_sockets, Membership, StopHeartbeat};
 use crate::store::{RedisConnection, Replay};
 use actix::{Addr, Recipient};
 use futures_util::future::BoxFuture;
@@ -22,6 +22,7 @@ pub struct BridgePort {
     /// In room-subscription mode: where room changes go.
     pub rooms: Option<RoomWatch>,
     pub liveness: Recipient<LocalPresence>,
+    pub stop_heartbeat: Recipient<StopHeartbeat>,
 }
 
 impl ClusterPort for BridgePort {
@@ -109,6 +110,11 @@ impl ClusterPort for BridgePort {
                 .flatten()
                 .is_some()
         })
+    }
+
+    fn retire(&self, grace: Duration) {
+        self.stop_heartbeat
+            .do_send(StopHeartbeat { alive_for: grace });
     }
 
     fn subscribes_rooms(&self) -> bool {

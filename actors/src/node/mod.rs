@@ -244,7 +244,8 @@ fn join_cluster(
         membership: membership.clone(),
         conn,
         rooms: joined.rooms,
-        liveness: node_liveness.recipient(),
+        liveness: node_liveness.clone().recipient(),
+        stop_heartbeat: node_liveness.recipient(),
     };
     Ok((port, joined.bridge, membership))
 }

@@ -29,6 +29,8 @@ pub struct PresenceGrace {
     /// fires for an earlier grace of the same user (back and gone again since) to do nothing.
     waiting: HashMap<String, (u64, Leave)>,
     generation: u64,
+    /// The node drained and handed its users to the cluster: no grace ends here any more.
+    handed_over: bool,
 }
 
 impl PresenceGrace {
@@ -38,6 +40,7 @@ impl PresenceGrace {
             grace,
             waiting: HashMap::new(),
             generation: 0,
+            handed_over: false,
         }
     }
 
@@ -63,9 +66,18 @@ impl PresenceGrace {
         self.waiting.remove(user_id).is_some()
     }
 
+    /// The node drained (`retire.rs`): the users in their grace are the cluster's to decide
+    /// now (this node, which lives on for a moment, must not announce them too).
+    pub fn hand_over(&mut self) {
+        self.handed_over = true;
+    }
+
     /// The grace of `generation` is over: the departure to decide now, if the user is still
-    /// away (not back since, nor gone and back and gone again).
+    /// away (not back since, nor gone and back and gone again) and still this node's to decide.
     pub fn expire(&mut self, user_id: &str, generation: u64) -> Option<Leave> {
+        if self.handed_over {
+            return None;
+        }
         match self.waiting.get(user_id) {
             Some((current, _)) if *current == generation => {
                 self.waiting.remove(user_id).map(|(_, leave)| leave)

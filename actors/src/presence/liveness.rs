@@ -30,7 +30,7 @@ const HSET_CHUNK: usize = 500;
 pub struct NodeLiveness {
     instance: String,
     node_id: String,
-    conn: RedisConnection,
+    pub(super) conn: RedisConnection,
     config: LivenessConfig,
     /// Where heartbeats are published.
     channel: String,
@@ -48,6 +48,8 @@ pub struct NodeLiveness {
     flush_scheduled: bool,
     registered: bool,
     failing: bool,
+    /// The node drained: no more heartbeats (`retire.rs`).
+    pub(super) retired: bool,
 }
 
 impl NodeLiveness {
@@ -73,11 +75,15 @@ impl NodeLiveness {
             flush_scheduled: false,
             registered: false,
             failing: false,
+            retired: false,
         }
     }
 
     /// Heartbeat plus pending user changes, one write at a time.
     fn write(&mut self, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         if self.writing {
             self.write_again = true;
             return;
@@ -200,6 +206,23 @@ impl NodeLiveness {
 }
 
 impl NodeLiveness {
+    /// The last write of a drained node: its `alive` key expires after `alive_for` (its user
+    /// list stays, for the survivors' reaper).
+    pub(super) fn last_words(&self, alive_for: Duration) -> redis::Pipeline {
+        let mut pipeline = redis::pipe();
+        let key = alive_key(&self.instance);
+        if alive_for.is_zero() {
+            pipeline.cmd("DEL").arg(key).ignore();
+        } else {
+            pipeline
+                .cmd("PEXPIRE")
+                .arg(key)
+                .arg(millis(alive_for))
+                .ignore();
+        }
+        pipeline
+    }
+
     /// The change `dirty` made to the list, from the previous version to this one.
     fn changes(&self, dirty: &HashSet<String>) -> ListChanges {
         let mut changes = ListChanges {

@@ -75,6 +75,7 @@ mod reaper;
 mod reconcile;
 mod remote_users;
 mod resync;
+mod retire;
 
 pub use self::announce::{announce_connected, user_connected};
 pub use self::grace::PresenceGrace;
@@ -89,6 +90,7 @@ pub use self::reaper::DeadNodeReaper;
 pub use self::reconcile::ReannounceLocalUsers;
 pub use self::remote_users::learn_from_remote;
 pub use self::resync::{watch_redis, ResaveLiveSessions};
+pub use self::retire::{Retire, StopHeartbeat};
 
 use std::time::Duration;
 
