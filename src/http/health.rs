@@ -3,14 +3,16 @@
 //! draining node answers 503 `"draining"` so that load balancers take it out. On a Redis
 //! Cluster it lists every shard (master, slots, whether it answers); Redis is `"up"` only
 //! when every shard is. With Redis, `peers` lists the node ids of the other nodes of ours
-//! whose heartbeats this node hears.
+//! whose heartbeats this node hears, and `peer_users` how many users the last user list this
+//! node read of each of them held (what its presence decisions go by; tests wait on it).
 
 use super::AppState;
 use actix_web::{web, HttpResponse};
 use chat_actors::connection::SocketApp;
-use chat_actors::presence::LivePeerIds;
+use chat_actors::presence::{LivePeerIds, LivePeerUserCounts};
 use chat_actors::store::ShardStatus;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 struct Health<'a> {
@@ -21,6 +23,8 @@ struct Health<'a> {
     shards: Option<Vec<ShardStatus>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     peers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_users: Option<BTreeMap<String, usize>>,
     connections: usize,
 }
 
@@ -42,9 +46,16 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         Some(conn) if conn.ping().await.is_ok() => "up",
         Some(_) => "down",
     };
-    let peers = match &state.handles.membership {
-        Some(membership) => membership.send(LivePeerIds).await.ok(),
-        None => None,
+    let (peers, peer_users) = match &state.handles.membership {
+        Some(membership) => (
+            membership.send(LivePeerIds).await.ok(),
+            membership
+                .send(LivePeerUserCounts)
+                .await
+                .ok()
+                .map(|counts| counts.into_iter().collect()),
+        ),
+        None => (None, None),
     };
     let status = if draining {
         "draining"
@@ -64,6 +75,7 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         redis,
         shards,
         peers,
+        peer_users,
         connections: state.server.registry.len(),
     })
 }

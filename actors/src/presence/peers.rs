@@ -181,6 +181,20 @@ impl PeerTable {
         uids
     }
 
+    /// For each live peer's node id (`uid`), how many users its last read list held (0 when
+    /// never read yet), sorted by node id.
+    pub fn live_user_counts(&self, now: Instant) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = self
+            .peers
+            .values()
+            .filter(|peer| self.silence(peer, now) < self.ttl)
+            .map(|peer| (peer.uid.clone(), peer.users.len()))
+            .collect();
+        counts.sort();
+        counts.dedup_by(|a, b| a.0 == b.0);
+        counts
+    }
+
     /// Peers silent for a whole TTL, with the users they were last known to hold.
     pub fn silent(&self, now: Instant) -> Vec<(String, HashMap<String, LiveUserEntry>)> {
         self.peers
