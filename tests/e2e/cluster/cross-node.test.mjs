@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
-import { connectOf, disconnectOf, eventually, useCluster } from "./cluster.mjs";
+import { assertAckOk, connectOf, connectTab, connectUser, coreMessage, disconnectOf, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { useCluster } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 describe("cluster: two nodes", () => {
   const cluster = useCluster(2);

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { connect, disconnectAll, expectNoEvent, once, sleep } from "../lib/client.mjs";
-import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { assertAckOk, connectOf, connectUser, coreMessage, disconnectOf, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { connectOf, disconnectOf, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
 import { startReference } from "./reference-node.mjs";
 
 for (const adapter of ["v6", "v8"]) {

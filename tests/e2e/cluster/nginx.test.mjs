@@ -9,7 +9,8 @@ import { expectNoEvent, once } from "../lib/client.mjs";
 import { assertAckOk, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 import { REPO_ROOT } from "../lib/server.mjs";
-import { eventually, useCluster } from "./cluster.mjs";
+import { useCluster } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 describe("cluster: three nodes behind nginx (config/nginx.conf)", () => {
   const cluster = useCluster(3);

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { disconnectAll, expectNoEvent } from "../lib/client.mjs";
-import { connectTab, connectUser, userEntry } from "../lib/chat.mjs";
+import { connectTab, connectUser, disconnectsOf, userEntry } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { disconnectsOf, eventually, health, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { eventually, health } from "../lib/signals.mjs";
 
 const BOUND_MS = 10_000;
 

@@ -13,10 +13,11 @@ import { spawn } from "node:child_process";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { disconnectAll, recorded, sleep } from "../lib/client.mjs";
-import { connectTab, connectUser } from "../lib/chat.mjs";
+import { connectOf, connectTab, connectUser, disconnectOf } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startTcpProxy } from "../lib/tcp-proxy.mjs";
-import { connectOf, disconnectOf, eventually, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 /** The bound for every case. */
 const BOUND_MS = 15_000;

@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { connect, createSocket, disconnectAll, expectNoEvent, once, recorded, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectUser, connectWithAuth, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
+import { assertAckOk, connectUser, connectWithAuth, disconnectOf, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { disconnectOf, eventually, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 const count = (socket, event) => recordedEvents(socket).filter((e) => e === event).length;
 

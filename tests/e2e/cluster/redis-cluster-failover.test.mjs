@@ -6,7 +6,8 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, sleep } from "../lib/client.mjs";
 import { connectUser, sendPrivateMessage } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { eventually, health, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { eventually, health } from "../lib/signals.mjs";
 
 describe("redis cluster failover: a master killed, its replica promoted", () => {
   let redis;

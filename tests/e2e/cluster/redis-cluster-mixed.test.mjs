@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
-import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { assertAckOk, connectOf, connectUser, coreMessage, disconnectOf, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
 import { startShardedReference } from "./reference-node.mjs";
 
 describe("mixed Redis Cluster: chat-server + Node node with createShardedAdapter", () => {

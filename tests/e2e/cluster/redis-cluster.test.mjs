@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { connect, disconnectAll, expectNoEvent, once, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { assertAckOk, connectOf, connectTab, connectUser, coreMessage, disconnectOf, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, errorCount, eventually, health, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { errorCount, eventually, health } from "../lib/signals.mjs";
 
 /** `redis-cli -c` on any node of the cluster (follows MOVED). */
 function ask(redis, ...args) {

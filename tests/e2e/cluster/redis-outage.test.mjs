@@ -8,7 +8,8 @@ import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
 import { Redis } from "ioredis";
 import { assertAckOk, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { eventually, health, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { eventually, health } from "../lib/signals.mjs";
 
 describe("cluster: Redis killed and restarted", () => {
   const opts = { transports: ["websocket"] };

@@ -8,10 +8,11 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import msgpack from "notepack.io";
 import { disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
+import { assertAckOk, connectOf, connectTab, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { connectOf, eventually, startNode, useCluster } from "./cluster.mjs";
+import { startNode, useCluster } from "./cluster.mjs";
 import { startReference } from "./reference-node.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 const roomChannel = (userID) => `socket.io#/#${userID}#`;
 
