@@ -5,11 +5,13 @@
 //! when every shard is. With Redis, `peers` lists the node ids of the other nodes of ours
 //! whose heartbeats this node hears, and `peer_users` how many users the last user list this
 //! node read of each of them held (what its presence decisions go by; tests wait on it).
+//! On the chat, `presence_checks_pending` counts the departures whose "has this user a tab
+//! on another node?" question is still unanswered (0 = every departure decided).
 
 use super::AppState;
 use actix_web::{web, HttpResponse};
 use chat_actors::connection::SocketApp;
-use chat_actors::presence::{LivePeerIds, LivePeerUserCounts};
+use chat_actors::presence::{LivePeerIds, LivePeerUserCounts, PendingChecks};
 use chat_actors::store::ShardStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,6 +27,8 @@ struct Health<'a> {
     peers: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     peer_users: Option<BTreeMap<String, usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_checks_pending: Option<usize>,
     connections: usize,
 }
 
@@ -57,6 +61,10 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         ),
         None => (None, None),
     };
+    let presence_checks_pending = match &state.handles.hub {
+        Some(hub) => hub.send(PendingChecks).await.ok(),
+        None => None,
+    };
     let status = if draining {
         "draining"
     } else if redis == "down" {
@@ -76,6 +84,7 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         shards,
         peers,
         peer_users,
+        presence_checks_pending,
         connections: state.server.registry.len(),
     })
 }
