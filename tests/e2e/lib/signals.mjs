@@ -79,7 +79,7 @@ export async function health(target) {
 
 /**
  * Waits until `node`'s /health lists every id of `peerIds` among its live peers and, when
- * `users` is given, its last read user list of each peer held at least `users[id]` users
+ * `users` is given, its last read user list of each peer `id` held exactly `users[id]` users
  * (the heartbeats were heard and the lists read: what presence decisions go by).
  */
 export function peersKnown(node, peerIds, users = {}, timeoutMs = 10_000) {
@@ -91,7 +91,7 @@ export function peersKnown(node, peerIds, users = {}, timeoutMs = 10_000) {
       const counts = body.peer_users ?? {};
       return (
         peerIds.every((id) => peers.includes(id)) &&
-        Object.entries(users).every(([id, n]) => (counts[id] ?? 0) >= n)
+        Object.entries(users).every(([id, n]) => counts[id] === n)
       );
     },
     timeoutMs,
@@ -144,5 +144,17 @@ export function transportSettled(socket, timeoutMs = 5000) {
     },
     timeoutMs,
     10,
+  );
+}
+
+/**
+ * Waits until `node` has decided every departure it was asked about (/health
+ * `presence_checks_pending` is 0): whatever it was going to announce, it has announced.
+ */
+export function presenceDecided(node, timeoutMs = 10_000) {
+  return eventually(
+    `${urlOf(node)} to decide its pending departures`,
+    async () => (await health(node)).body.presence_checks_pending === 0,
+    timeoutMs,
   );
 }
