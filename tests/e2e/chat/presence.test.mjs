@@ -3,22 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { connectTab, connectUser, disconnectOf as nextDisconnectOf, presenceSyncPoint, userEntry } from "../lib/chat.mjs";
-import { presenceDecided, sessionClosed } from "../lib/signals.mjs";
+import { closeAndSync, connectTab, connectUser, disconnectOf as nextDisconnectOf, presenceSyncPoint, userEntry } from "../lib/chat.mjs";
 import { useServer } from "../lib/suite.mjs";
-
-/**
- * Closes `tab` (a DISCONNECT, as a closed browser tab), waits until the server closed its
- * session and decided, then until a newcomer's `user connected` reached every socket of
- * `watchers`: anything the departure caused has reached them by then.
- */
-async function closeAndSync(server, clientOpts, tab, watchers) {
-  const sid = tab.socket.io.engine.id;
-  tab.socket.disconnect();
-  await sessionClosed(server.url, sid);
-  await presenceDecided(server.url);
-  await presenceSyncPoint(server.url, clientOpts, watchers);
-}
 
 describe("chat: presence", () => {
   const server = useServer();
@@ -28,7 +14,7 @@ describe("chat: presence", () => {
       const tab1 = await connectUser(server.url, clientOpts);
       const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
       const watcher = await connectUser(server.url, clientOpts);
-      await closeAndSync(server, clientOpts, tab1, [watcher.socket]);
+      await closeAndSync(server.url, clientOpts, tab1, [watcher.socket]);
       await expectNoEvent(watcher.socket, "user disconnected", 0);
       tab2.socket.disconnect();
       const [payload] = await once(watcher.socket, "user disconnected");
@@ -73,7 +59,7 @@ describe("chat: presence", () => {
     it("the disconnecting user's own remaining tab is not told it disconnected", async () => {
       const tab1 = await connectUser(server.url, clientOpts);
       const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
-      await closeAndSync(server, clientOpts, tab1, [tab2.socket]);
+      await closeAndSync(server.url, clientOpts, tab1, [tab2.socket]);
       await expectNoEvent(tab2.socket, "user disconnected", 0);
     });
   });

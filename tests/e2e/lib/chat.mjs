@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { connect, nextEventWhere, once, onceWhere } from "./client.mjs";
+import { presenceDecided, sessionClosed } from "./signals.mjs";
 
 /** A username no other test on the same server uses. */
 export function uniqueName(prefix = "user") {
@@ -140,4 +141,17 @@ export async function presenceSyncPoint(url, clientOpts, sockets, timeoutMs = 50
     sockets.map((socket) => onceWhere(socket, "user connected", ([user]) => user?.userID === id, timeoutMs)),
   );
   return marker;
+}
+
+/**
+ * Closes `tab` (a DISCONNECT, as a closed browser tab) on the node at `url`, waits until that
+ * node closed its session and decided whether the user is gone, then for a presence sync point
+ * on that node: whatever the departure caused has reached every socket of `watchers` by then.
+ */
+export async function closeAndSync(url, clientOpts, tab, watchers) {
+  const sid = tab.socket.io.engine.id;
+  tab.socket.disconnect();
+  await sessionClosed(url, sid);
+  await presenceDecided(url);
+  return presenceSyncPoint(url, clientOpts, watchers);
 }
