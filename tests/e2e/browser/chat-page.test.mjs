@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../lib/server.mjs";
-import { ConsoleWatch, launchBrowser, sleep, waitForUser } from "./browser.mjs";
+import { ConsoleWatch, launchBrowser, sleep, waitForBanner, waitForMessage, waitForUser } from "./browser.mjs";
 import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
 import { startTcpProxy } from "../lib/tcp-proxy.mjs";
 import { connectUser, uniqueName } from "../lib/chat.mjs";
@@ -156,16 +156,6 @@ async function conversation(page) {
   );
 }
 
-async function waitForMessage(page, content, status = "sent") {
-  await page.waitForFunction(
-    ([text, wanted]) =>
-      [...document.querySelectorAll("#messages > li")].some(
-        (item) => item.querySelector(".message-content").textContent === text && item.dataset.status === wanted,
-      ),
-    [content, status],
-  );
-}
-
 async function conversationTitle(page) {
   return page.locator("#conversation-title").textContent();
 }
@@ -175,10 +165,6 @@ async function banner(page) {
   return page.locator("#connection-status").evaluate((el) => ({
     state: el.dataset.state, text: el.textContent, visible: !el.hidden,
   }));
-}
-
-async function waitForBanner(page, state) {
-  await page.waitForFunction((wanted) => document.getElementById("connection-status").dataset.state === wanted, state);
 }
 
 /** Names in the order the user list shows them. */

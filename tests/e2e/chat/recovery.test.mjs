@@ -4,7 +4,7 @@
 // connection, counted in metrics.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, expectNoEvent, once, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
+import { connect, countEvents, disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectUser, connectWithAuth, messageSyncPoint, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
 import { startServer } from "../lib/server.mjs";
 import { dropTransport, errorCount, eventually, sessionClosed, transportSettled } from "../lib/signals.mjs";
@@ -13,7 +13,7 @@ import { dropTransport, errorCount, eventually, sessionClosed, transportSettled 
 const RECONNECTING = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 };
 
 /** The `connect` events a socket has seen so far. */
-const connects = (socket) => recordedEvents(socket).filter((e) => e === "connect").length;
+const connects = (socket) => countEvents(socket, "connect");
 
 /** Sockets that reconnected by themselves: the shared helpers forget a socket at its first
  * disconnect, so these are closed here after each test. */
@@ -36,9 +36,6 @@ async function dropAndAwaitReconnect(url, socket, meanwhile = async () => {}) {
   await eventually("the client's reconnection", () => connects(socket) > before, 5000);
   return oldId;
 }
-
-/** How often a named event was recorded on a socket. */
-const count = (socket, event) => recordedEvents(socket).filter((e) => e === event).length;
 
 function useServers(specs) {
   const servers = {};
@@ -87,8 +84,8 @@ describe("connection state recovery on one node", () => {
       // A replayed duplicate would be queued before anything sent after the recovery.
       await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
       await expectNoEvent(alice.socket, "private message", 0);
-      assert.equal(count(alice.socket, "session"), 1, "no second session");
-      assert.equal(count(alice.socket, "users"), 1, "no second users");
+      assert.equal(countEvents(alice.socket, "session"), 1, "no second session");
+      assert.equal(countEvents(alice.socket, "users"), 1, "no second users");
 
       // Still routed live afterwards, in both directions, on the same room.
       assertAckOk(await sendPrivateMessage(bob.socket, { content: "live again", to: alice.session.userID }));
@@ -124,7 +121,7 @@ describe("connection state recovery on one node", () => {
       assert.deepEqual(got, sent);
       await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
       await expectNoEvent(alice.socket, "private message", 0);
-      assert.equal(count(alice.socket, "users"), 1);
+      assert.equal(countEvents(alice.socket, "users"), 1);
     });
   });
 

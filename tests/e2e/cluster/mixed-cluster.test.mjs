@@ -3,7 +3,7 @@
 // server (fixtures/reference-server.mjs, unmodified); both talk through one Redis.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, expectNoEvent, once, onceWhere, sleep } from "../lib/client.mjs";
+import { connect, disconnectAll, expectNoEvent, once, onceWhere } from "../lib/client.mjs";
 import { assertAckOk, connectOf, connectUser, coreMessage, disconnectOf, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startNode } from "./cluster.mjs";

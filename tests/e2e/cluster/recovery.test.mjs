@@ -5,14 +5,12 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { connect, createSocket, disconnectAll, expectNoEvent, once, recorded, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
+import { connect, countEvents, createSocket, disconnectAll, expectNoEvent, once, recorded, sleep, withTransports } from "../lib/client.mjs";
 import { assertAckOk, connectUser, connectWithAuth, disconnectOf, messageSyncPoint, presenceSyncPoint, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startNode } from "./cluster.mjs";
 import { dropTransport, errorCount, eventually, metric, transportSettled } from "../lib/signals.mjs";
-
-const count = (socket, event) => recordedEvents(socket).filter((e) => e === event).length;
 
 const recoveredFromRedis = (url) => metric(url, "chat_handshakes_total", { result: "recovered_from_redis" });
 
@@ -78,8 +76,8 @@ describe("cluster: connection state recovery across nodes", () => {
       assert.equal(got[0].from, parked.bob.session.userID);
       await messageSyncPoint(parked.bob, parked.alice.session.userID, [back]);
       await expectNoEvent(back, "private message", 0);
-      assert.equal(count(back, "session"), 0, "no session");
-      assert.equal(count(back, "users"), 0, "no users");
+      assert.equal(countEvents(back, "session"), 0, "no session");
+      assert.equal(countEvents(back, "users"), 0, "no users");
       assert.equal(await recoveredFromRedis(n2.url), before + 1);
 
       // Bob was told Alice left, and is told she is back; messages flow live both ways.
@@ -100,7 +98,7 @@ describe("cluster: connection state recovery across nodes", () => {
     assert.equal((await once(back, "private message"))[0].content, "from n2 while parked");
     await messageSyncPoint(parked.bob, parked.alice.session.userID, [back]);
     await expectNoEvent(back, "private message", 0);
-    assert.equal(count(back, "users"), 0);
+    assert.equal(countEvents(back, "users"), 0);
   });
 
   it("the socket's own messages are not replayed, its other tab's are, and presence it missed is", async () => {
@@ -235,8 +233,8 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
           assert.equal((await once(alice, "private message"))[0].content, "while the node was gone");
           await messageSyncPoint(bob, session.userID, [alice]);
           await expectNoEvent(alice, "private message", 0);
-          assert.equal(count(alice, "session"), 1, "no second session");
-          assert.equal(count(alice, "users"), 1, "no second users");
+          assert.equal(countEvents(alice, "session"), 1, "no second session");
+          assert.equal(countEvents(alice, "users"), 1, "no second users");
           assertAckOk(await sendPrivateMessage(alice, { content: "back", to: bob.session.userID }));
           assert.equal((await once(bob.socket, "private message"))[0].content, "back");
 

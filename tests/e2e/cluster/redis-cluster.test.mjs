@@ -4,7 +4,7 @@
 // what does not belong on their sharded channels.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, expectNoEvent, once, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
+import { connect, disconnectAll, expectNoEvent, once, recordedEvents, withTransports } from "../lib/client.mjs";
 import { assertAckOk, closeAndSync, connectOf, connectTab, connectUser, coreMessage, disconnectOf, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
 import { startClusterNode } from "./cluster.mjs";

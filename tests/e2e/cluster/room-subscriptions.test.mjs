@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import msgpack from "notepack.io";
-import { disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
+import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
 import { assertAckOk, closeAndSync, connectOf, connectTab, connectUser, coreMessage, presenceSyncPoint, sendPrivateMessage } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startNode, useCluster } from "./cluster.mjs";

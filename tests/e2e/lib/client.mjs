@@ -208,6 +208,11 @@ export function recordedEvents(socket) {
   return socket.__record.map((e) => e.event);
 }
 
+/** How often `event` was recorded on the socket so far (consumed or not). */
+export function countEvents(socket, event) {
+  return socket.__record.filter((e) => e.event === event).length;
+}
+
 /** All recorded entries ({event, args}) of a socket, consumed or not. */
 export function recorded(socket) {
   return socket.__record.map(({ event, args }) => ({ event, args }));

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { expectPollingSessionClosed, pollingHandshake, wsHandshake } from "../lib/engineio.mjs";
 import { useRawSockets, useServer } from "../lib/suite.mjs";
-import { sleep } from "../lib/client.mjs";
 
 const CONNECT_TIMEOUT = 1000;
 const SLACK = 700;

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pollGet, pollingHandshake, pollPost, wsHandshake } from "../lib/engineio.mjs";
 import { useRawSockets, useServer } from "../lib/suite.mjs";
-import { sleep } from "../lib/client.mjs";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;

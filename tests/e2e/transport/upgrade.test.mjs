@@ -1,7 +1,7 @@
 // SPEC §1: both transports and the polling -> WebSocket upgrade, as socket.io-client uses them.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { connect, connectSocket, createSocket, emitWithAckArgs, once, sleep } from "../lib/client.mjs";
+import { connect, connectSocket, createSocket, emitWithAckArgs, once } from "../lib/client.mjs";
 import { pollingHandshake } from "../lib/engineio.mjs";
 import { useServer } from "../lib/suite.mjs";
 
