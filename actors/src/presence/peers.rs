@@ -254,6 +254,33 @@ mod tests {
     }
 
     #[test]
+    fn live_user_counts_name_each_live_peer_with_its_last_read_list() {
+        let t0 = Instant::now();
+        let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
+        table.subscription(true, t0);
+        table.heard(&beat("n2.a", 1, 2), t0);
+        table.heard(&beat("n3.b", 1, 0), t0);
+        assert_eq!(
+            table.live_user_counts(t0),
+            vec![("n2".to_owned(), 0), ("n3".to_owned(), 0)],
+            "not read yet"
+        );
+        let users = HashMap::from([
+            ("u1".to_owned(), entry("s1")),
+            ("u2".to_owned(), entry("s2")),
+        ]);
+        table.fetched("n2.a", 1, Some(users));
+        assert_eq!(
+            table.live_user_counts(t0 + Duration::from_secs(1)),
+            vec![("n2".to_owned(), 2), ("n3".to_owned(), 0)]
+        );
+        assert!(
+            table.live_user_counts(t0 + TTL).is_empty(),
+            "silent peers are left out"
+        );
+    }
+
+    #[test]
     fn a_loss_counts_from_our_last_heartbeat_that_came_back() {
         let t0 = Instant::now();
         let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
