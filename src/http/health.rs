@@ -3,14 +3,18 @@
 //! draining node answers 503 `"draining"` so that load balancers take it out. On a Redis
 //! Cluster it lists every shard (master, slots, whether it answers); Redis is `"up"` only
 //! when every shard is. With Redis, `peers` lists the node ids of the other nodes of ours
-//! whose heartbeats this node hears.
+//! whose heartbeats this node hears, and `peer_users` how many users the last user list this
+//! node read of each of them held (what its presence decisions go by; tests wait on it).
+//! On the chat, `presence_checks_pending` counts the departures whose "has this user a tab
+//! on another node?" question is still unanswered (0 = every departure decided).
 
 use super::AppState;
 use actix_web::{web, HttpResponse};
 use chat_actors::connection::SocketApp;
-use chat_actors::presence::LivePeerIds;
+use chat_actors::presence::{LivePeerIds, LivePeerUserCounts, PendingChecks};
 use chat_actors::store::ShardStatus;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 struct Health<'a> {
@@ -21,6 +25,10 @@ struct Health<'a> {
     shards: Option<Vec<ShardStatus>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     peers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peer_users: Option<BTreeMap<String, usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_checks_pending: Option<usize>,
     connections: usize,
 }
 
@@ -42,8 +50,19 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         Some(conn) if conn.ping().await.is_ok() => "up",
         Some(_) => "down",
     };
-    let peers = match &state.handles.membership {
-        Some(membership) => membership.send(LivePeerIds).await.ok(),
+    let (peers, peer_users) = match &state.handles.membership {
+        Some(membership) => (
+            membership.send(LivePeerIds).await.ok(),
+            membership
+                .send(LivePeerUserCounts)
+                .await
+                .ok()
+                .map(|counts| counts.into_iter().collect()),
+        ),
+        None => (None, None),
+    };
+    let presence_checks_pending = match &state.handles.hub {
+        Some(hub) => hub.send(PendingChecks).await.ok(),
         None => None,
     };
     let status = if draining {
@@ -64,6 +83,8 @@ pub async fn handle<A: SocketApp>(state: web::Data<AppState<A>>) -> HttpResponse
         redis,
         shards,
         peers,
+        peer_users,
+        presence_checks_pending,
         connections: state.server.registry.len(),
     })
 }

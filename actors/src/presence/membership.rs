@@ -47,6 +47,11 @@ pub struct Membership {
     liveness: LivenessConfig,
 }
 
+/// For each live peer's node id, how many users its last read user list held (for `/health`).
+#[derive(Message, Debug)]
+#[rtype(result = "Vec<(String, usize)>")]
+pub struct LivePeerUserCounts;
+
 impl Membership {
     /// The membership of instance `me`, re-announcing `hub`'s users after a long cut-off.
     pub fn new(
@@ -191,5 +196,12 @@ impl Handler<LivePeerIds> for Membership {
     type Result = Vec<String>;
     fn handle(&mut self, _: LivePeerIds, _: &mut Context<Self>) -> Vec<String> {
         self.peers.live_uids(Instant::now())
+    }
+}
+
+impl Handler<LivePeerUserCounts> for Membership {
+    type Result = Vec<(String, usize)>;
+    fn handle(&mut self, _: LivePeerUserCounts, _: &mut Context<Self>) -> Self::Result {
+        self.peers.live_user_counts(Instant::now())
     }
 }

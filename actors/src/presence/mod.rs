@@ -82,7 +82,9 @@ pub use self::grace::PresenceGrace;
 pub use self::heartbeat::{heartbeat_channel, Heartbeat};
 pub use self::last_tab::{Leave, PendingChecks};
 pub use self::liveness::NodeLiveness;
-pub use self::membership::{ForgetPeer, LivePeerIds, LivePeers, Membership, SilentPeers};
+pub use self::membership::{
+    ForgetPeer, LivePeerIds, LivePeerUserCounts, LivePeers, Membership, SilentPeers,
+};
 pub use self::node_users::learn_at_start;
 pub use self::peers::PeerTable;
 pub use self::question::remote_sockets;

@@ -195,6 +195,20 @@ impl PeerTable {
         uids
     }
 
+    /// For each live peer's node id (`uid`), how many users its last read list held (0 when
+    /// never read yet), sorted by node id.
+    pub fn live_user_counts(&self, now: Instant) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = self
+            .peers
+            .values()
+            .filter(|peer| self.silence(peer, now) < self.ttl)
+            .map(|peer| (peer.uid.clone(), peer.users.len()))
+            .collect();
+        counts.sort();
+        counts.dedup_by(|a, b| a.0 == b.0);
+        counts
+    }
+
     /// Peers silent for a whole TTL, with the users they were last known to hold.
     pub fn silent(&self, now: Instant) -> Vec<(String, HashMap<String, LiveUserEntry>)> {
         self.peers
@@ -253,6 +267,33 @@ mod tests {
         assert_eq!(table.silent(t0 + TTL).len(), 1);
         assert!(table.live(t0 + TTL).is_empty());
         assert!(table.live_uids(t0 + TTL).is_empty());
+    }
+
+    #[test]
+    fn live_user_counts_name_each_live_peer_with_its_last_read_list() {
+        let t0 = Instant::now();
+        let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
+        table.subscription(true, t0);
+        table.heard(&beat("n2.a", 1, 2), t0);
+        table.heard(&beat("n3.b", 1, 0), t0);
+        assert_eq!(
+            table.live_user_counts(t0),
+            vec![("n2".to_owned(), 0), ("n3".to_owned(), 0)],
+            "not read yet"
+        );
+        let users = HashMap::from([
+            ("u1".to_owned(), entry("s1")),
+            ("u2".to_owned(), entry("s2")),
+        ]);
+        table.fetched("n2.a", 1, Some(users));
+        assert_eq!(
+            table.live_user_counts(t0 + Duration::from_secs(1)),
+            vec![("n2".to_owned(), 2), ("n3".to_owned(), 0)]
+        );
+        assert!(
+            table.live_user_counts(t0 + TTL).is_empty(),
+            "silent peers are left out"
+        );
     }
 
     #[test]

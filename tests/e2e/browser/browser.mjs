@@ -69,3 +69,28 @@ export async function waitForUser(page, username, { self = false, state = "onlin
     { timeout },
   );
 }
+
+/**
+ * Waits until the open conversation shows a message with exactly `content` in state `status`
+ * ("sent", "pending", "failed"); `options` is that status, or `{status, timeout}`.
+ */
+export async function waitForMessage(page, content, options = {}) {
+  const { status = "sent", timeout } = typeof options === "string" ? { status: options } : options;
+  await page.waitForFunction(
+    ([text, wanted]) =>
+      [...document.querySelectorAll("#messages > li")].some(
+        (item) => item.querySelector(".message-content").textContent === text && item.dataset.status === wanted,
+      ),
+    [content, status],
+    { timeout },
+  );
+}
+
+/** Waits until the connection banner's state is `state`. */
+export async function waitForBanner(page, state, timeout) {
+  await page.waitForFunction(
+    (wanted) => document.getElementById("connection-status").dataset.state === wanted,
+    state,
+    { timeout },
+  );
+}

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT, startServer } from "../lib/server.mjs";
-import { ConsoleWatch, launchBrowser, waitForUser } from "./browser.mjs";
+import { ConsoleWatch, launchBrowser, waitForBanner, waitForMessage, waitForUser } from "./browser.mjs";
 import { startRedis } from "../lib/redis.mjs";
 
 const STEP_TIMEOUT_MS = 8000;
@@ -51,28 +51,9 @@ async function send(page, content) {
   await page.locator("#message-input").press("Enter");
 }
 
-async function waitForMessage(page, content, { status = "sent", timeout } = {}) {
-  await page.waitForFunction(
-    ([text, wanted]) =>
-      [...document.querySelectorAll("#messages > li")].some(
-        (item) => item.querySelector(".message-content").textContent === text && item.dataset.status === wanted,
-      ),
-    [content, status],
-    { timeout },
-  );
-}
-
 async function conversation(page) {
   return page.$$eval("#messages > li", (items) =>
     items.map((item) => [item.querySelector(".message-content").textContent, item.dataset.fromSelf === "true"]),
-  );
-}
-
-async function waitForBanner(page, state, timeout) {
-  await page.waitForFunction(
-    (wanted) => document.getElementById("connection-status").dataset.state === wanted,
-    state,
-    { timeout },
   );
 }
 

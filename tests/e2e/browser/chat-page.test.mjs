@@ -4,9 +4,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../lib/server.mjs";
-import { ConsoleWatch, launchBrowser, sleep, waitForUser } from "./browser.mjs";
+import { ConsoleWatch, launchBrowser, sleep, waitForBanner, waitForMessage, waitForUser } from "./browser.mjs";
 import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
 import { startTcpProxy } from "../lib/tcp-proxy.mjs";
+import { connectUser, uniqueName } from "../lib/chat.mjs";
+import { eventually, health, presenceDecided } from "../lib/signals.mjs";
+import { disconnectAll } from "../lib/client.mjs";
 
 const STEP_TIMEOUT_MS = 5000;
 /** The page reconnects with the shim's default backoff (1 s, doubling, up to 5 s, with jitter). */
@@ -22,6 +25,19 @@ async function newUserContext(label, options = {}, expectedErrors = undefined) {
   const context = await browser.newContext(options);
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   return consoleWatch.watchContext(context, label, { expected: expectedErrors });
+}
+
+/**
+ * A positive sync point for pages: once `server` decided every departure, a newcomer (a
+ * socket.io-client user) connects and every page of `pages` lists it online. The hub announces
+ * it after anything it sent before, and each page's connection delivers in order, so whatever
+ * the server had for those pages has reached them by then.
+ */
+async function presenceSettled(server, pages) {
+  await presenceDecided(server);
+  const name = uniqueName("marker");
+  await connectUser(server.url, { transports: ["websocket"] }, name);
+  for (const page of pages) await waitForUser(page, name);
 }
 
 /** Opens the page and waits until it shows either the prompt or the chat. */
@@ -140,16 +156,6 @@ async function conversation(page) {
   );
 }
 
-async function waitForMessage(page, content, status = "sent") {
-  await page.waitForFunction(
-    ([text, wanted]) =>
-      [...document.querySelectorAll("#messages > li")].some(
-        (item) => item.querySelector(".message-content").textContent === text && item.dataset.status === wanted,
-      ),
-    [content, status],
-  );
-}
-
 async function conversationTitle(page) {
   return page.locator("#conversation-title").textContent();
 }
@@ -159,10 +165,6 @@ async function banner(page) {
   return page.locator("#connection-status").evaluate((el) => ({
     state: el.dataset.state, text: el.textContent, visible: !el.hidden,
   }));
-}
-
-async function waitForBanner(page, state) {
-  await page.waitForFunction((wanted) => document.getElementById("connection-status").dataset.state === wanted, state);
 }
 
 /** Names in the order the user list shows them. */
@@ -189,6 +191,7 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
   });
 
   after(async () => {
+    disconnectAll();
     await browser?.close();
     await server?.stop();
   });
@@ -267,7 +270,8 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
     assert.equal(await send(eveTab, classic), "pending");
     await waitForMessage(aliceTab, classic);
     await waitForMessage(eveTab, classic);
-    await sleep(100);
+    // No element was made from it, so no handler of one can run.
+    for (const tab of [aliceTab, eveTab]) assert.equal(await tab.locator("#messages img").count(), 0);
     assert.deepEqual(dialogs, [], "no alert ran");
     assert.equal(await aliceTab.locator("#messages .message-content").last().textContent(), classic);
     assert.ok(await fitsWidth(eveTab), "conversation fits 360 px");
@@ -320,8 +324,10 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("announces Alice offline to Bob only when her last tab closes", async () => {
+    const open = (await health(server)).body.connections;
     await aliceSecondTab.close();
-    await sleep(500);
+    await eventually("the server to close the tab's session", async () => (await health(server)).body.connections < open);
+    await presenceSettled(server, [bobTab]);
     assert.equal(await userButton(bobTab, "alice").getAttribute("data-state"), "online", "one tab left");
 
     await aliceTab.close();
@@ -492,7 +498,7 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       await waitForMessage(tab, "while you were away");
       await waitForUser(bobTab, "heidi", { state: "online" });
       await waitForUser(tab, "heidi", { self: true, state: "online" });
-      await sleep(300);
+      await presenceSettled(server, [tab]);
       assert.equal(wire.users, 1, "no second users list came");
       assert.equal(await markedCount(tab), marked, "the conversation was not rebuilt");
       assert.deepEqual(
@@ -528,7 +534,7 @@ describe("chat page in Chromium", { timeout: 60_000 }, () => {
       await writeWhileAway(proxy, tab, { peerTab: leoTab, username: "kim", content: "polled while away" });
       await waitForBannerText(tab, "Reconnected (HTTP long-polling)");
       await waitForMessage(tab, "polled while away");
-      await sleep(300);
+      await presenceSettled(quick, [tab]);
       assert.equal(await markedCount(tab), 1, "the conversation was not rebuilt");
       assert.deepEqual((await conversation(tab)).map((m) => m.content), ["before the drop", "polled while away"]);
       await kim.close();

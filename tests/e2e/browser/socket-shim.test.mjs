@@ -17,6 +17,9 @@ import { Server as SocketIoServer } from "socket.io";
 import { REPO_ROOT, startServer } from "../lib/server.mjs";
 import { launchBrowser, sleep } from "./browser.mjs";
 import { NoWebSocketProxy } from "./no-websocket-proxy.mjs";
+import { connectUser, uniqueName } from "../lib/chat.mjs";
+import { errorCount } from "../lib/signals.mjs";
+import { disconnectAll } from "../lib/client.mjs";
 
 /** The test page: loads the shim and a recorder that keeps every event a socket sees. */
 const TEST_PAGE = `<!doctype html><meta charset="utf-8"><title>shim</title>
@@ -129,6 +132,7 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
   });
 
   after(async () => {
+    disconnectAll();
     await browser?.close();
     await Promise.all(servers.map((server) => server.stop()));
     await Promise.all(cleanups.map((cleanup) => cleanup()));
@@ -222,7 +226,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
       const answered = await nextEvent(socket, "acked");
 
       // Longer than pingInterval + pingTimeout of the conformance server (300 + 200 ms):
-      // the connection only survives if pings are answered.
+      // the connection only survives if pings are answered. (The duration is the subject: the
+      // shim reports no pings to wait for.)
       await new Promise((resolve) => setTimeout(resolve, 1200));
       const survivedHeartbeat = socket.connected && socket.id === firstId;
 
@@ -407,7 +412,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
 
     // A deliberate disconnect is final.
     await page.evaluate(() => socket.disconnect());
-    await sleep(600);
+    // Nothing can bring it back: inactive, no transport, no reconnection scheduled.
+    await page.waitForFunction(() => !socket.active && !socket._transport && !socket._timers.reconnect);
     const afterDisconnect = await page.evaluate(() => ({
       connected: socket.connected, active: socket.active, last: socket.events.at(-1),
     }));
@@ -421,7 +427,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     const refusal = await evaluateWithin(page, async (url) => {
       const refused = record(io(url, { auth: {}, reconnectionDelay: 100 }));
       await nextEvent(refused, "connect_error");
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Given up: inactive, no reconnection scheduled (nothing left that could retry).
+      while (refused.active || refused._timers.reconnect) await new Promise((resolve) => setTimeout(resolve, 10));
       return { events: refused.events, active: refused.active };
     }, relay.url);
     assert.deepEqual(refusal, { events: [["connect_error", { error: "invalid username" }]], active: false });
@@ -477,13 +484,6 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
   });
   }
 
-  /** A count from the server's /metrics, e.g. chat_errors_total{kind="recovery_unknown_pid"}. */
-  async function errorCount(server, kind) {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
-    return match ? Number(match[1]) : 0;
-  }
-
   /**
    * Alice (through the relay, so the test can cut her transport) and Bob (direct) in one page, as
    * a chat client does it: the sessionID from `session` goes into auth for the reconnections.
@@ -513,6 +513,21 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
       await nextEvent(bob, "users");
       await bobSeen;
     }, [relayUrl, directUrl, transports]);
+  }
+
+  /**
+   * A positive sync point for the chat pair: a newcomer (a socket.io-client user) connects
+   * to `server` and both page sockets are told `user connected` about it. The server's hub
+   * announces it after anything it sent before, so whatever the recovery would replay or
+   * announce has arrived by then.
+   */
+  async function presenceMarker(server, page) {
+    const marker = await connectUser(server.url, { transports: ["websocket"] }, uniqueName("marker"));
+    await page.waitForFunction(
+      (id) => [alice, bob].every((s) => s.received.some(([name, user]) => name === "user connected" && user.userID === id)),
+      marker.session.userID,
+    );
+    // It stays connected until the file ends: its departure would be announced.
   }
 
   /** How often a listener got the event `name`, in a socket's `received` list. */
@@ -576,7 +591,7 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     await page.waitForFunction(() => alice.received.some(([name]) => name === "private message"));
     // Bob saw Alice go and come back (he joined after her: she was in his `users`).
     await page.waitForFunction(() => bob.received.filter(([name]) => name === "user connected").length === 1);
-    await sleep(300);
+    await presenceMarker(server, page);
     const recovered = await page.evaluate(() => ({
       id: alice.id, recovered: alice.recovered, ack: window.awayAck, alice: alice.received, bob: bob.received,
       sessions: alice.events.filter((e) => e[0] === "session").length, userID: alice.session.userID,
@@ -603,7 +618,7 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     });
     await drops[drop](page, relay);
     await page.waitForFunction(() => alice.events.filter((e) => e[0] === "connect").length === 3 && alice.connected);
-    await sleep(400);
+    await presenceMarker(server, page);
     const again = await page.evaluate(() => ({ id: alice.id, recovered: alice.recovered, received: alice.received }));
     assert.equal(again.recovered, true, "recovered a second time");
     assert.equal(again.id, before.id);
@@ -650,7 +665,7 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     const expiredBefore = await errorCount(server, "recovery_expired");
     const port = relay.port;
     await relay.close();
-    await sleep(1600);
+    await sleep(1600); // the subject: away for longer than the 1 s recovery window
     const reopened = await openRelay(server.port, port);
     await connects(3);
     await page.waitForFunction(() => alice.received.filter(([name]) => name === "users").length === 3);
@@ -694,7 +709,8 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
 
     serverSockets[1].disconnect(); // Socket.IO DISCONNECT: the server does not want us back
     await page.waitForFunction(() => socket.events.at(-1)?.[1] === "io server disconnect");
-    await sleep(400);
+    // Nothing can bring it back: inactive, no transport, no reconnection scheduled.
+    await page.waitForFunction(() => !socket.active && !socket._transport && !socket._timers.reconnect);
     assert.equal(serverSockets.length, 2, "no reconnection after a kick");
     assert.equal(await page.evaluate(() => socket.active), false);
     await page.close();
@@ -716,7 +732,9 @@ describe("socket-shim in Chromium", { timeout: 60_000 }, () => {
     nodeServer.emit("note", "missed");
     await page.waitForFunction(() => socket.events.filter((e) => e[0] === "connect").length === 2);
     await page.waitForFunction(() => socket.events.some((e) => e[0] === "note" && e[1] === "missed"));
-    await sleep(200);
+    // Sent after the recovery on the same connection: a replayed duplicate came before it.
+    nodeServer.emit("sync point");
+    await page.waitForFunction(() => socket.events.some((e) => e[0] === "sync point"));
     const state = await page.evaluate(() => ({
       id: socket.id, recovered: socket.recovered, notes: socket.events.filter((e) => e[0] === "note"),
     }));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { assertAckOk, connectTab, connectUser, coreMessage, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { useServer } from "../lib/suite.mjs";
 
 describe("chat: conversation history", () => {
@@ -46,10 +46,12 @@ describe("chat: conversation history", () => {
       const alice = await connectUser(server.url, clientOpts);
       const bob = await connectUser(server.url, clientOpts);
       const eve = await connectUser(server.url, clientOpts);
+      const carol = await connectUser(server.url, clientOpts); // sends Eve the sync point
       assertAckOk(await sendPrivateMessage(alice.socket, { content: "secret", to: bob.session.userID }));
       assertAckOk(await sendPrivateMessage(bob.socket, { content: "secret reply", to: alice.session.userID }));
       await once(bob.socket, "private message");
-      await expectNoEvent(eve.socket, "private message", 300);
+      await messageSyncPoint(carol, eve.session.userID, [eve.socket]);
+      await expectNoEvent(eve.socket, "private message", 0);
       const eveAgain = await connectTab(server.url, clientOpts, eve.session.sessionID);
       for (const user of eveAgain.users) {
         assert.ok(!JSON.stringify(user.messages).includes("secret"), `eve sees ${JSON.stringify(user)}`);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { assertAckOk, connectTab, connectUser, coreMessage, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { useServer } from "../lib/suite.mjs";
 
 describe("chat: multiple tabs of one user", () => {
@@ -26,7 +26,8 @@ describe("chat: multiple tabs of one user", () => {
       const [copy] = await once(tab2.socket, "private message");
       assert.deepEqual(coreMessage(copy), { content: "from tab 1", from: tab1.session.userID, to: bob.session.userID });
       await once(bob.socket, "private message");
-      await expectNoEvent(tab1.socket, "private message", 300);
+      await messageSyncPoint(bob, tab1.session.userID, [tab1.socket]);
+      await expectNoEvent(tab1.socket, "private message", 0);
     });
 
     it("messages to the user reach all its tabs", async () => {

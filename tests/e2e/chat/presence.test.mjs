@@ -3,16 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { connectTab, connectUser, userEntry } from "../lib/chat.mjs";
+import { closeAndSync, connectTab, connectUser, disconnectOf as nextDisconnectOf, presenceSyncPoint, userEntry } from "../lib/chat.mjs";
 import { useServer } from "../lib/suite.mjs";
-
-/** Waits for the `user disconnected` event about `userID` (ignoring other users'). */
-async function nextDisconnectOf(socket, userID, timeoutMs = 3000) {
-  for (;;) {
-    const [payload] = await once(socket, "user disconnected", timeoutMs);
-    if (payload === userID) return payload;
-  }
-}
 
 describe("chat: presence", () => {
   const server = useServer();
@@ -22,8 +14,8 @@ describe("chat: presence", () => {
       const tab1 = await connectUser(server.url, clientOpts);
       const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
       const watcher = await connectUser(server.url, clientOpts);
-      tab1.socket.disconnect();
-      await expectNoEvent(watcher.socket, "user disconnected", 1000);
+      await closeAndSync(server.url, clientOpts, tab1, [watcher.socket]);
+      await expectNoEvent(watcher.socket, "user disconnected", 0);
       tab2.socket.disconnect();
       const [payload] = await once(watcher.socket, "user disconnected");
       assert.equal(typeof payload, "string", "the payload is the plain userID string");
@@ -67,8 +59,8 @@ describe("chat: presence", () => {
     it("the disconnecting user's own remaining tab is not told it disconnected", async () => {
       const tab1 = await connectUser(server.url, clientOpts);
       const tab2 = await connectTab(server.url, clientOpts, tab1.session.sessionID);
-      tab1.socket.disconnect();
-      await expectNoEvent(tab2.socket, "user disconnected", 500);
+      await closeAndSync(server.url, clientOpts, tab1, [tab2.socket]);
+      await expectNoEvent(tab2.socket, "user disconnected", 0);
     });
   });
 });

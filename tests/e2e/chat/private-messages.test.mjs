@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
+import { assertAckOk, connectTab, connectUser, coreMessage, messageSyncPoint, sendPrivateMessage } from "../lib/chat.mjs";
 import { useServer } from "../lib/suite.mjs";
 
 describe("chat: private messages", () => {
@@ -18,7 +18,8 @@ describe("chat: private messages", () => {
       const [delivered] = await once(bob.socket, "private message");
       assert.deepEqual(coreMessage(delivered), { content: "hi bob", from: alice.session.userID, to: bob.session.userID });
       if (ack && "id" in delivered) assert.equal(delivered.id, ack.id, "a delivered id must be the acked id");
-      await expectNoEvent(alice.socket, "private message", 300);
+      await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
     });
 
     it("reaches every tab of the recipient and every other tab of the sender, never the sending tab", async () => {
@@ -33,7 +34,8 @@ describe("chat: private messages", () => {
         const [message] = await once(tab.socket, "private message");
         assert.deepEqual(coreMessage(message), expected);
       }
-      await expectNoEvent(alice1.socket, "private message", 300);
+      await messageSyncPoint(bob1, alice1.session.userID, [alice1.socket]);
+      await expectNoEvent(alice1.socket, "private message", 0);
     });
 
     it("replaces a forged from with the real sender", async () => {
@@ -83,8 +85,10 @@ describe("chat: private messages", () => {
       assertAckOk(await sendPrivateMessage(me1.socket, { content: "note to self", to: me1.session.userID }));
       const [message] = await once(me2.socket, "private message");
       assert.deepEqual(coreMessage(message), { content: "note to self", from: me1.session.userID, to: me1.session.userID });
-      await expectNoEvent(me1.socket, "private message", 300);
+      await messageSyncPoint(other, me1.session.userID, [me1.socket, me2.socket]);
+      await expectNoEvent(me1.socket, "private message", 0);
       await expectNoEvent(me2.socket, "private message", 0); // exactly once
+      await messageSyncPoint(me2, other.session.userID, [other.socket]);
       await expectNoEvent(other.socket, "private message", 0);
     });
 

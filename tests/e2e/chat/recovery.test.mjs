@@ -4,21 +4,16 @@
 // connection, counted in metrics.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, expectNoEvent, once, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectUser, connectWithAuth, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
+import { connect, countEvents, disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
+import { assertAckOk, connectUser, connectWithAuth, messageSyncPoint, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
 import { startServer } from "../lib/server.mjs";
+import { dropTransport, errorCount, eventually, sessionClosed, transportSettled } from "../lib/signals.mjs";
 
 /** Reconnects by itself, quickly: what a real client does after a drop. */
 const RECONNECTING = { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 };
 
-async function errorCount(url, kind) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
-  return match ? Number(match[1]) : 0;
-}
-
 /** The `connect` events a socket has seen so far. */
-const connects = (socket) => recordedEvents(socket).filter((e) => e === "connect").length;
+const connects = (socket) => countEvents(socket, "connect");
 
 /** Sockets that reconnected by themselves: the shared helpers forget a socket at its first
  * disconnect, so these are closed here after each test. */
@@ -31,23 +26,16 @@ const reconnected = new Set();
  * on the next connection, after its auth went out with the older offset, so the replay brings
  * it a second time (a quirk of the client, which Node's server meets alike).
  */
-async function dropAndAwaitReconnect(socket, meanwhile = async () => {}) {
-  for (const deadline = Date.now() + 3000; socket.io.engine.upgrading && Date.now() < deadline; ) await sleep(10);
+async function dropAndAwaitReconnect(url, socket, meanwhile = async () => {}) {
+  await transportSettled(socket);
   const before = connects(socket);
   const oldId = socket.id;
   reconnected.add(socket);
-  socket.io.engine.close();
+  await dropTransport(url, socket);
   await meanwhile();
-  const deadline = Date.now() + 5000;
-  while (connects(socket) === before) {
-    assert.ok(Date.now() < deadline, "the client did not reconnect within 5 s");
-    await sleep(20);
-  }
+  await eventually("the client's reconnection", () => connects(socket) > before, 5000);
   return oldId;
 }
-
-/** How often a named event was recorded on a socket. */
-const count = (socket, event) => recordedEvents(socket).filter((e) => e === event).length;
 
 function useServers(specs) {
   const servers = {};
@@ -81,10 +69,10 @@ describe("connection state recovery on one node", () => {
       const alice = await connectUser(url, opts, uniqueName("alice"));
       const bob = await connectUser(url, clientOpts, uniqueName("bob"));
       // Connected on the upgraded transport when the client upgrades.
-      await sleep(300);
+      await transportSettled(alice.socket);
       assert.equal(alice.socket.recovered, false);
       assert.equal(typeof alice.socket._pid, "string", "the CONNECT reply carries a pid");
-      const oldId = await dropAndAwaitReconnect(alice.socket, async () => {
+      const oldId = await dropAndAwaitReconnect(url, alice.socket, async () => {
         const ack = await sendPrivateMessage(bob.socket, { content: "while you were away", to: alice.session.userID });
         assertAckOk(ack);
       });
@@ -93,9 +81,11 @@ describe("connection state recovery on one node", () => {
       const [message] = await once(alice.socket, "private message");
       assert.equal(message.content, "while you were away");
       assert.equal(message.from, bob.session.userID);
-      await expectNoEvent(alice.socket, "private message", 500);
-      assert.equal(count(alice.socket, "session"), 1, "no second session");
-      assert.equal(count(alice.socket, "users"), 1, "no second users");
+      // A replayed duplicate would be queued before anything sent after the recovery.
+      await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
+      assert.equal(countEvents(alice.socket, "session"), 1, "no second session");
+      assert.equal(countEvents(alice.socket, "users"), 1, "no second users");
 
       // Still routed live afterwards, in both directions, on the same room.
       assertAckOk(await sendPrivateMessage(bob.socket, { content: "live again", to: alice.session.userID }));
@@ -117,7 +107,7 @@ describe("connection state recovery on one node", () => {
       const bob = await connectUser(url, clientOpts, uniqueName("bob"));
       const sent = [];
       for (const round of [1, 2]) {
-        await dropAndAwaitReconnect(alice.socket, async () => {
+        await dropAndAwaitReconnect(url, alice.socket, async () => {
           for (let i = 0; i < 3; i++) {
             const content = `round ${round} #${i}`;
             sent.push(content);
@@ -129,8 +119,9 @@ describe("connection state recovery on one node", () => {
       const got = [];
       for (let i = 0; i < sent.length; i++) got.push((await once(alice.socket, "private message"))[0].content);
       assert.deepEqual(got, sent);
-      await expectNoEvent(alice.socket, "private message", 300);
-      assert.equal(count(alice.socket, "users"), 1);
+      await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
+      assert.equal(countEvents(alice.socket, "users"), 1);
     });
   });
 
@@ -138,8 +129,8 @@ describe("connection state recovery on one node", () => {
     const url = servers.short.url;
     const alice = await connectUser(url, { transports: ["websocket"] }, uniqueName("alice"));
     const before = await errorCount(url, "recovery_expired");
-    alice.socket.io.engine.close();
-    await sleep(1600);
+    await dropTransport(url, alice.socket);
+    await sleep(1600); // the subject: a recovery window (1 s) running out
     alice.socket.auth = { sessionID: alice.session.sessionID };
     alice.socket.connect();
     await once(alice.socket, "connect");
@@ -156,7 +147,7 @@ describe("connection state recovery on one node", () => {
     const bob = await connectUser(url, { transports: ["websocket"] }, uniqueName("bob"));
     const sessionID = alice.session.sessionID;
     const before = await errorCount(url, "recovery_overflow");
-    alice.socket.io.engine.close();
+    await dropTransport(url, alice.socket);
     for (let i = 0; i < 3; i++) {
       assertAckOk(await sendPrivateMessage(bob.socket, { content: `m${i}`, to: alice.session.userID }));
     }
@@ -179,8 +170,7 @@ describe("connection state recovery on one node", () => {
     const pid = alice.socket._pid;
     const offset = alice.socket._lastOffset;
     assert.equal(typeof offset, "string", "users carried an offset");
-    alice.socket.io.engine.close();
-    await sleep(200);
+    await dropTransport(url, alice.socket);
 
     const unknownBefore = await errorCount(url, "recovery_unknown_pid");
     const forged = await connectWithAuth(url, ws, { pid: "forged-pid", offset, username: uniqueName("f") });
@@ -218,8 +208,9 @@ describe("connection state recovery on one node", () => {
     const url = servers.main.url;
     const alice = await connectUser(url, { transports: ["websocket"] }, uniqueName("alice"));
     const oldId = alice.socket.id;
+    const sid = alice.socket.io.engine.id;
     alice.socket.disconnect();
-    await sleep(100);
+    await sessionClosed(url, sid);
     alice.socket.connect();
     await once(alice.socket, "connect");
     assert.equal(alice.socket.recovered, false);

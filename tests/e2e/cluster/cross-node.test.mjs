@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { expectNoEvent, once, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
-import { connectOf, disconnectOf, eventually, useCluster } from "./cluster.mjs";
+import { assertAckOk, closeAndSync, connectOf, connectTab, connectUser, coreMessage, disconnectOf, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { useCluster } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 describe("cluster: two nodes", () => {
   const cluster = useCluster(2);
@@ -29,7 +30,9 @@ describe("cluster: two nodes", () => {
       const [atAlice] = await once(alice.socket, "private message");
       assert.deepEqual(coreMessage(atAlice), { content: "hello from n2", from: bobID, to: aliceID });
 
-      await expectNoEvent(alice.socket, "private message", 300);
+      await messageSyncPoint(bob, aliceID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
+      await messageSyncPoint(alice, bobID, [bob.socket]);
       await expectNoEvent(bob.socket, "private message", 0);
     });
 
@@ -41,7 +44,8 @@ describe("cluster: two nodes", () => {
       const [copy] = await once(aliceElsewhere.socket, "private message");
       assert.deepEqual(coreMessage(copy), { content: "copy me", from: alice.session.userID, to: bob.session.userID });
       await once(bob.socket, "private message");
-      await expectNoEvent(alice.socket, "private message", 300);
+      await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
     });
 
     it("user connected reaches the other node, and the other node lists the user", async () => {
@@ -65,8 +69,8 @@ describe("cluster: two nodes", () => {
       const watcher1 = await connectUser(n1.url, clientOpts);
       const watcher2 = await connectUser(n2.url, clientOpts);
 
-      tab1.socket.disconnect();
-      await expectNoEvent(watcher1.socket, "user disconnected", 1500);
+      await closeAndSync(n1.url, clientOpts, tab1, [watcher1.socket, watcher2.socket]);
+      await expectNoEvent(watcher1.socket, "user disconnected", 0);
       await expectNoEvent(watcher2.socket, "user disconnected", 0);
       const sessionKey = `session:${tab1.session.sessionID}`;
       assert.equal(await cluster.client.hget(sessionKey, "connected"), "true");
@@ -83,8 +87,8 @@ describe("cluster: two nodes", () => {
       const tab2 = await connectUser(n2.url, clientOpts);
       const tab1 = await connectTab(n1.url, clientOpts, tab2.session.sessionID);
       const watcher = await connectUser(n2.url, clientOpts);
-      tab2.socket.disconnect();
-      await expectNoEvent(watcher.socket, "user disconnected", 1500);
+      await closeAndSync(n2.url, clientOpts, tab2, [watcher.socket]);
+      await expectNoEvent(watcher.socket, "user disconnected", 0);
       tab1.socket.disconnect();
       assert.equal(await disconnectOf(watcher.socket, tab2.session.userID), tab2.session.userID);
     });

@@ -3,11 +3,12 @@
 // server (fixtures/reference-server.mjs, unmodified); both talk through one Redis.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, disconnectAll, expectNoEvent, once, sleep } from "../lib/client.mjs";
-import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { connect, disconnectAll, expectNoEvent, once, onceWhere } from "../lib/client.mjs";
+import { assertAckOk, connectOf, connectUser, coreMessage, disconnectOf, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { connectOf, disconnectOf, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
 import { startReference } from "./reference-node.mjs";
+import { metric, metricReaches } from "../lib/signals.mjs";
 
 for (const adapter of ["v6", "v8"]) {
   const adapterName = adapter === "v6" ? "socket.io-redis 6.1.1" : "@socket.io/redis-adapter 8.3.0";
@@ -67,7 +68,13 @@ for (const adapter of ["v6", "v8"]) {
         from: alice.session.userID,
         to: nora.session.userID,
       });
-      await expectNoEvent(alice.socket, "private message", 300);
+      // Sync points on both paths to Alice: a marker from the Node node (it acks nothing, so
+      // the marker itself is what is waited for) and one from a user on ours.
+      nora.socket.emit("private message", { content: "marker from Node", to: alice.session.userID });
+      await onceWhere(alice.socket, "private message", ([m]) => m.content === "marker from Node");
+      const bob = await connectUser(ours.url, opts, `bob3-${adapter}`);
+      await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+      await expectNoEvent(alice.socket, "private message", 0);
     });
 
     it("recovery keeps working: a socket of ours dropped meanwhile gets a Node user's message replayed; Node offers none", async () => {
@@ -78,8 +85,10 @@ for (const adapter of ["v6", "v8"]) {
       const { id, _pid: pid, _lastOffset: offset } = alice.socket;
       alice.socket.io.engine.close();
       await disconnectOf(nora.socket, alice.session.userID);
+      const remoteBefore = await metric(ours, "chat_broadcasts_total", { origin: "remote" });
       nora.socket.emit("private message", { content: "from Node, while away", to: alice.session.userID });
-      await sleep(300);
+      // Ours received it from Redis (into the parked socket's log).
+      await metricReaches(ours, "chat_broadcasts_total", { origin: "remote" }, remoteBefore + 1);
       const back = await connect(ours.url, { ...opts, auth: { sessionID: alice.session.sessionID, pid, offset } });
       assert.equal(back.id, id, "recovered");
       const [message] = await once(back, "private message");

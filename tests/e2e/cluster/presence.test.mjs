@@ -13,10 +13,11 @@ import { spawn } from "node:child_process";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { disconnectAll, recorded, sleep } from "../lib/client.mjs";
-import { connectTab, connectUser } from "../lib/chat.mjs";
+import { connectOf, connectTab, connectUser, disconnectOf, presenceSyncPoint } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startTcpProxy } from "../lib/tcp-proxy.mjs";
-import { connectOf, disconnectOf, eventually, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { eventually, peersKnown, presenceDecided } from "../lib/signals.mjs";
 
 /** The issue's bound for every case. */
 const BOUND_MS = 15_000;
@@ -68,8 +69,8 @@ function useTwoNodes({ viaProxy = false } = {}) {
     if (viaProxy) c.proxy = await startTcpProxy(c.redis.port);
     c.n2 = await startNode(viaProxy ? { url: c.proxy.url } : c.redis, "n2");
     c.client = new Redis(c.redis.url, { maxRetriesPerRequest: 1 });
-    // Both nodes heard each other's heartbeats (every 2 s) and read each other's user list.
-    await sleep(2500);
+    // Both nodes heard each other's heartbeats (every 2 s).
+    await Promise.all([peersKnown(c.n1, ["n2"]), peersKnown(c.n2, ["n1"])]);
   });
   afterEach(() => disconnectAll());
   after(async () => {
@@ -102,8 +103,10 @@ describe("presence: an operator subscribed to the request channel", () => {
       const elapsed = await announcedAt([w1.socket, w2.socket], leaver.session.userID, closedAt);
       console.log(`operator SUBSCRIBE: tab closed -> user disconnected in ${elapsed} ms (bound ${BOUND_MS})`);
       assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
-      // One request timeout (1 s) per question, no more: both questions were decided by now.
-      await sleep(2500);
+      // n1 decided both questions (one request timeout each, no more), then announced a
+      // newcomer after whatever it announced before: every tab has heard all of it.
+      await presenceDecided(c.n1);
+      await presenceSyncPoint(c.n1.url, opts, everyTab);
       assertNeverAnnounced(everyTab, [stayer.session.userID], "it has a tab on n2");
       for (const s of [w1.socket, w2.socket]) {
         assert.equal(countOf(s, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
@@ -150,14 +153,14 @@ describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", (
     const roamer = await connectUser(doomed.url, opts, "roamer-empty");
     const roamerHere = await connectTab(survivor.url, opts, roamer.session.sessionID);
     const watcher = await connectUser(survivor.url, opts, "watcher-empty");
-    await eventually("the doomed node's user list", async () => {
+    const instance = await eventually("the doomed node's user list", async () => {
       for (const node of await client.smembers("chat:nodes")) {
-        if (node.startsWith("doomed.") && (await client.hlen(`chat:node:${node}:users`)) === 2) return true;
+        if (node.startsWith("doomed.") && (await client.hlen(`chat:node:${node}:users`)) === 2) return node;
       }
       return false;
     });
-    // The survivor reads a peer's list at most every 2 s, on its heartbeat.
-    await sleep(2500);
+    // The survivor reads a peer's list at most every 2 s, on its heartbeat: it read this one.
+    await peersKnown(survivor, ["doomed"], { doomed: 2 });
 
     await redis.restart();
     await sleep(300);
@@ -168,7 +171,10 @@ describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", (
     const elapsed = await announcedAt([watcher.socket], victim.session.userID, killedAt);
     console.log(`empty restart + SIGKILL 0.3 s later: user disconnected ${elapsed} ms after the kill (bound ${BOUND_MS})`);
     assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
-    await sleep(3000); // the other reaper rounds, had they announced again
+    // The reap is complete once its mark is set (later rounds see the mark and forget the
+    // node); the survivor's hub then announces a newcomer after everything the reap announced.
+    await eventually("the reaped mark of the doomed node", async () => (await client.exists(`chat:node:${instance}:reaped`)) === 1, BOUND_MS);
+    await presenceSyncPoint(survivor.url, opts, [watcher.socket, roamerHere.socket]);
     assert.equal(countOf(watcher.socket, "user disconnected", victim.session.userID), 1, "exactly one announcement");
     assertNeverAnnounced([watcher.socket, roamerHere.socket], [roamer.session.userID], "it has a tab on the survivor");
     assert.equal(await client.hget(`session:${victim.session.sessionID}`, "connected"), "false");
@@ -235,7 +241,8 @@ describe("presence: Redis paused (CLIENT PAUSE) while tabs close", () => {
     const elapsed = await announcedAt([w1.socket, w2.socket], leaver.session.userID, closedAt);
     console.log(`CLIENT PAUSE 3 s: tab closed -> user disconnected in ${elapsed} ms (bound ${BOUND_MS})`);
     assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
-    await sleep(3000);
+    await presenceDecided(c.n1);
+    await presenceSyncPoint(c.n1.url, opts, [w1.socket, w2.socket, stayerElsewhere.socket]);
     assertNeverAnnounced([w1.socket, w2.socket, stayerElsewhere.socket], [stayer.session.userID], "tab on n2");
     for (const s of [w1.socket, w2.socket]) {
       assert.equal(countOf(s, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
@@ -248,7 +255,12 @@ describe("presence: one node cut off from Redis (a partition)", () => {
 
   it("shorter than the heartbeat TTL: the question is asked again, then n2's user list decides", async () => {
     const { leaver, stayer, stayerOnN2, w1, w2 } = await leaverStayerAndWatchers(c, "cut");
-    await sleep(500); // n2's list (written within 50 ms) names the stayer
+    await eventually("n2's user list in Redis naming the stayer", async () => {
+      for (const node of await c.client.smembers("chat:nodes")) {
+        if (node.startsWith("n2.") && (await c.client.hexists(`chat:node:${node}:users`, stayer.session.userID))) return true;
+      }
+      return false;
+    });
 
     c.proxy.cut();
     const closedAt = Date.now();
@@ -259,7 +271,11 @@ describe("presence: one node cut off from Redis (a partition)", () => {
     assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
     // n2 is back before it could be taken for dead (6 s).
     c.proxy.heal();
-    await sleep(2000);
+    // Both nodes decided what they were asked, and announced a newcomer after anything they
+    // announced before. (n2's tabs never hear what n1 broadcast while n2 was cut off.)
+    await Promise.all([presenceDecided(c.n1), presenceDecided(c.n2)]);
+    await presenceSyncPoint(c.n1.url, opts, [w1.socket]);
+    await presenceSyncPoint(c.n2.url, opts, [w2.socket, stayerOnN2.socket]);
     assertNeverAnnounced([w1.socket, w2.socket, stayerOnN2.socket], [stayer.session.userID], "tab on n2");
     assert.equal(countOf(w1.socket, "user disconnected", leaver.session.userID), 1, "exactly one announcement");
     // What was broadcast while n2 was cut off never reached its sockets (pub/sub keeps nothing).
@@ -270,7 +286,7 @@ describe("presence: one node cut off from Redis (a partition)", () => {
     const both = await connectUser(c.n2.url, opts, "both-cut");
     const bothOnN1 = await connectTab(c.n1.url, opts, both.session.sessionID);
     const w1 = await connectUser(c.n1.url, opts, "watcher1-long");
-    await sleep(2500); // n1 read n2's list
+    await peersKnown(c.n1, ["n2"], { n2: 2 }); // n1 read n2's list: lonely and both
 
     const cutAt = Date.now();
     c.proxy.cut();

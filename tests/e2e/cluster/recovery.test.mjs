@@ -4,21 +4,15 @@
 // socket.io-client 4.8.4, real Redis, real nginx.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { connect, createSocket, disconnectAll, expectNoEvent, once, recorded, recordedEvents, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectUser, connectWithAuth, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
+import { Redis } from "ioredis";
+import { connect, countEvents, createSocket, disconnectAll, expectNoEvent, once, recorded, sleep, withTransports } from "../lib/client.mjs";
+import { assertAckOk, connectUser, connectWithAuth, disconnectOf, messageSyncPoint, presenceSyncPoint, sendPrivateMessage, uniqueName } from "../lib/chat.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { disconnectOf, eventually, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
+import { dropTransport, errorCount, eventually, metric, transportSettled } from "../lib/signals.mjs";
 
-const count = (socket, event) => recordedEvents(socket).filter((e) => e === event).length;
-
-async function metric(url, pattern) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.match(pattern);
-  return match ? Number(match[1]) : 0;
-}
-const errorCount = (url, kind) => metric(url, new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
-const recoveredFromRedis = (url) => metric(url, /chat_handshakes_total\{result="recovered_from_redis"\} (\d+)/);
+const recoveredFromRedis = (url) => metric(url, "chat_handshakes_total", { result: "recovered_from_redis" });
 
 /**
  * Alice on `from`, Bob on `to`; Bob's first message reaches Alice live (so her offset names
@@ -30,7 +24,7 @@ async function parkAliceOn(from, to, clientOpts, away = ["while away"]) {
   const bob = await connectUser(to.url, { transports: ["websocket"] }, uniqueName("bob"));
   assertAckOk(await sendPrivateMessage(bob.socket, { content: "seen live", to: alice.session.userID }));
   assert.equal((await once(alice.socket, "private message"))[0].content, "seen live");
-  await sleep(200); // upgraded, when the client upgrades
+  await transportSettled(alice.socket); // upgraded, when the client upgrades
   const parked = {
     alice,
     bob,
@@ -41,7 +35,7 @@ async function parkAliceOn(from, to, clientOpts, away = ["while away"]) {
   };
   assert.equal(typeof parked.pid, "string", "the CONNECT reply carries a pid");
   assert.equal(typeof parked.offset, "string", "the live message carried an offset");
-  alice.socket.io.engine.close();
+  await dropTransport(from, alice.socket);
   await disconnectOf(bob.socket, alice.session.userID, 3000);
   for (const content of away) {
     assertAckOk(await sendPrivateMessage(bob.socket, { content, to: alice.session.userID }));
@@ -80,9 +74,10 @@ describe("cluster: connection state recovery across nodes", () => {
       const got = [(await once(back, "private message"))[0], (await once(back, "private message"))[0]];
       assert.deepEqual(got.map((m) => m.content), ["away 1", "away 2"]);
       assert.equal(got[0].from, parked.bob.session.userID);
-      await expectNoEvent(back, "private message", 300);
-      assert.equal(count(back, "session"), 0, "no session");
-      assert.equal(count(back, "users"), 0, "no users");
+      await messageSyncPoint(parked.bob, parked.alice.session.userID, [back]);
+      await expectNoEvent(back, "private message", 0);
+      assert.equal(countEvents(back, "session"), 0, "no session");
+      assert.equal(countEvents(back, "users"), 0, "no users");
       assert.equal(await recoveredFromRedis(n2.url), before + 1);
 
       // Bob was told Alice left, and is told she is back; messages flow live both ways.
@@ -101,8 +96,9 @@ describe("cluster: connection state recovery across nodes", () => {
     const back = await comeBack(n1, ws, parked);
     assert.equal(back.id, parked.id);
     assert.equal((await once(back, "private message"))[0].content, "from n2 while parked");
-    await expectNoEvent(back, "private message", 300);
-    assert.equal(count(back, "users"), 0);
+    await messageSyncPoint(parked.bob, parked.alice.session.userID, [back]);
+    await expectNoEvent(back, "private message", 0);
+    assert.equal(countEvents(back, "users"), 0);
   });
 
   it("the socket's own messages are not replayed, its other tab's are, and presence it missed is", async () => {
@@ -112,10 +108,9 @@ describe("cluster: connection state recovery across nodes", () => {
     const bob = await connectUser(n2.url, ws, uniqueName("bob"));
     assertAckOk(await sendPrivateMessage(alice.socket, { content: "from this tab", to: bob.session.userID }));
     await once(bob.socket, "private message");
-    await sleep(100);
+    await once(otherTab.socket, "private message"); // the other tab has it too (across nodes)
     const { id, _pid: pid, _lastOffset: offset } = alice.socket;
-    alice.socket.io.engine.close();
-    await sleep(200);
+    await dropTransport(n1, alice.socket);
     assertAckOk(await sendPrivateMessage(otherTab.socket, { content: "from the other tab", to: bob.session.userID }));
     const carol = await connectUser(n2.url, ws, uniqueName("carol"));
     carol.socket.disconnect();
@@ -130,7 +125,8 @@ describe("cluster: connection state recovery across nodes", () => {
     await disconnectOf(back, carol.session.userID);
     const aboutCarol = recorded(back).filter((e) => e.event === "user connected" && e.args[0].userID === carol.session.userID);
     assert.equal(aboutCarol.length, 0, "her superseded `user connected` is not replayed");
-    await expectNoEvent(back, "private message", 300);
+    await messageSyncPoint(bob, alice.session.userID, [back]);
+    await expectNoEvent(back, "private message", 0);
     otherTab.socket.disconnect();
   });
 
@@ -170,7 +166,7 @@ describe("cluster: connection state recovery across nodes", () => {
     // Parked for longer than the window (1 s on that node): gone from Redis too.
     const expiring = await parkAliceOn(short, n2, ws);
     const expiredBefore = await errorCount(n2.url, "recovery_unknown_pid");
-    await sleep(2200);
+    await sleep(2200); // the subject: the 1 s recovery window (and its Redis TTL) running out
     const expired = await connectWithAuth(n2.url, ws, { sessionID: expiring.sessionID, pid: expiring.pid, offset: expiring.offset });
     assert.notEqual(expired.socket.id, expiring.id);
     assert.equal(await errorCount(n2.url, "recovery_unknown_pid"), expiredBefore + 1);
@@ -179,11 +175,16 @@ describe("cluster: connection state recovery across nodes", () => {
 
 describe("cluster: recovery behind nginx when the client's node goes away", () => {
   let redis;
+  let redisClient;
   before(async () => {
     redis = await startRedis();
+    redisClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   });
   afterEach(() => disconnectAll());
-  after(() => redis?.stop());
+  after(async () => {
+    redisClient?.disconnect();
+    await redis?.stop();
+  });
 
   const ways = [
     { name: "drained (SIGTERM)", end: (node) => node.stop() },
@@ -201,6 +202,9 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
           const at = ids.indexOf(pinned);
           assert.ok(at >= 0, `nginx pins 127.0.0.1 to one of ${ids}: ${pinned}`);
           const [victim, survivor] = [nodes[at], nodes[1 - at]];
+          const instances = await redisClient.smembers("chat:nodes");
+          const victimInstance = instances.find((i) => i.startsWith(`${ids[at]}.`));
+          assert.ok(victimInstance, `the victim ${ids[at]} in chat:nodes: ${instances}`);
 
           // A slow, fixed reconnection delay: Bob's message is surely sent while Alice is away.
           const alice = createSocket(nginx.url, {
@@ -217,7 +221,7 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
           const bob = await connectUser(survivor.url, { transports: ["websocket"] }, uniqueName("bob"));
           assertAckOk(await sendPrivateMessage(bob.socket, { content: "before", to: session.userID }));
           assert.equal((await once(alice, "private message"))[0].content, "before");
-          await sleep(300);
+          await transportSettled(alice);
           const oldId = alice.id;
 
           await end(victim);
@@ -227,16 +231,25 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
           assert.equal(alice.recovered, true, "socket.recovered");
           assert.equal(alice.id, oldId, "same socket id");
           assert.equal((await once(alice, "private message"))[0].content, "while the node was gone");
-          await expectNoEvent(alice, "private message", 300);
-          assert.equal(count(alice, "session"), 1, "no second session");
-          assert.equal(count(alice, "users"), 1, "no second users");
+          await messageSyncPoint(bob, session.userID, [alice]);
+          await expectNoEvent(alice, "private message", 0);
+          assert.equal(countEvents(alice, "session"), 1, "no second session");
+          assert.equal(countEvents(alice, "users"), 1, "no second users");
           assertAckOk(await sendPrivateMessage(alice, { content: "back", to: bob.session.userID }));
           assert.equal((await once(bob.socket, "private message"))[0].content, "back");
 
           if (name.startsWith("killed") && variant === "websocket only") {
             // The survivor reaps the dead node's users, but Alice has a socket again: no ghost
             // and no false "gone" (the reaper runs within 10 s of the kill).
-            await expectNoEvent(bob.socket, "user disconnected", 9000);
+            // The survivor marks a reaped node once it decided on all its users; its hub then
+            // announces a newcomer after anything the reap announced.
+            await eventually(
+              "the survivor to reap the killed node",
+              async () => (await redisClient.exists(`chat:node:${victimInstance}:reaped`)) === 1,
+              15_000,
+            );
+            await presenceSyncPoint(survivor.url, { transports: ["websocket"] }, [bob.socket]);
+            await expectNoEvent(bob.socket, "user disconnected", 0);
             await eventually("Alice listed as connected", async () => {
               const probe = await connectUser(survivor.url, { transports: ["websocket"] }, uniqueName("probe"));
               const entry = probe.users.find((u) => u.userID === session.userID);

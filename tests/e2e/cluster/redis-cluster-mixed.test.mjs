@@ -4,10 +4,10 @@
 // the Node node survives everything ours publishes.
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
-import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
-import { assertAckOk, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
+import { disconnectAll, expectNoEvent, once, onceWhere } from "../lib/client.mjs";
+import { assertAckOk, connectOf, connectUser, coreMessage, disconnectOf, messageSyncPoint, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
 import { startShardedReference } from "./reference-node.mjs";
 
 describe("mixed Redis Cluster: chat-server + Node node with createShardedAdapter", () => {
@@ -50,7 +50,13 @@ describe("mixed Redis Cluster: chat-server + Node node with createShardedAdapter
     assertAckOk(await sendPrivateMessage(alice.socket, { content: "from Rust", to: nora.session.userID }));
     const [atNora] = await once(nora.socket, "private message");
     assert.deepEqual(coreMessage(atNora), { content: "from Rust", from: alice.session.userID, to: nora.session.userID });
-    await expectNoEvent(alice.socket, "private message", 300);
+    // Sync points on both paths to Alice: a marker from the Node node (which acks nothing)
+    // and one from a user on ours.
+    nora.socket.emit("private message", { content: "marker from Node", to: alice.session.userID });
+    await onceWhere(alice.socket, "private message", ([m]) => m.content === "marker from Node");
+    const bob = await connectUser(ours.url, opts, "bob-mixed2");
+    await messageSyncPoint(bob, alice.session.userID, [alice.socket]);
+    await expectNoEvent(alice.socket, "private message", 0);
     nodeAlive();
   });
 

@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import msgpack from "notepack.io";
-import { disconnectAll, expectNoEvent, once, sleep, withTransports } from "../lib/client.mjs";
-import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage } from "../lib/chat.mjs";
+import { disconnectAll, expectNoEvent, once, withTransports } from "../lib/client.mjs";
+import { assertAckOk, closeAndSync, connectOf, connectTab, connectUser, coreMessage, presenceSyncPoint, sendPrivateMessage } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { connectOf, eventually, startNode, useCluster } from "./cluster.mjs";
+import { startNode, useCluster } from "./cluster.mjs";
 import { startReference } from "./reference-node.mjs";
+import { eventually, metric } from "../lib/signals.mjs";
 
 const roomChannel = (userID) => `socket.io#/#${userID}#`;
 
@@ -33,11 +34,7 @@ function broadcastChannels(client) {
 }
 
 /** Remote broadcasts a node handed to its hub so far (`chat_broadcasts_total{origin="remote"}`). */
-async function remoteBroadcasts(node) {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith('chat_broadcasts_total{origin="remote"}'));
-  return line ? Number(line.split(" ").pop()) : 0;
-}
+const remoteBroadcasts = (node) => metric(node, "chat_broadcasts_total", { origin: "remote" });
 
 /** Like `redis-cli PSUBSCRIBE 'socket.io*'`: every broadcast, decoded. */
 async function watchTraffic(redisUrl) {
@@ -52,15 +49,23 @@ async function watchTraffic(redisUrl) {
   return { privateMessages, close: () => sub.disconnect() };
 }
 
-/** Sends with an ack (ours) and checks that `receivers` get it once and `silent` not at all. */
-async function deliverOnce(from, to, content, receivers, silent) {
+/**
+ * Sends with an ack (ours) from a user on `fromNode` and checks that `receivers` get it once
+ * and `silent` not at all. The sync point: a newcomer on the sender's node, whose `user
+ * connected` that node delivers and publishes (on socket.io#/#, which every node hears) after
+ * the message, reached every socket involved. It counts as one remote broadcast on each other
+ * node, and is no private message on the wire.
+ */
+async function deliverOnce(fromNode, from, to, content, receivers, silent) {
   const arrivals = receivers.map((r) => once(r.socket, "private message"));
   if (from.acks === false) from.socket.emit("private message", { content, to });
   else assertAckOk(await sendPrivateMessage(from.socket, { content, to }));
   for (const [message] of await Promise.all(arrivals)) {
     assert.deepEqual(coreMessage(message), { content, from: from.session.userID, to });
   }
-  await Promise.all([...receivers, ...silent].map((r) => expectNoEvent(r.socket, "private message", 300)));
+  const everyone = [...receivers, ...silent].map((r) => r.socket);
+  await presenceSyncPoint(fromNode.url, { transports: ["websocket"] }, everyone);
+  for (const socket of everyone) await expectNoEvent(socket, "private message", 0);
 }
 
 describe("room subscriptions: bookkeeping on the real Redis", () => {
@@ -83,8 +88,10 @@ describe("room subscriptions: bookkeeping on the real Redis", () => {
 
     far.socket.disconnect();
     await eventually("n2 unsubscribed", async () => (await numsub(client, room)) === 1);
-    alice.socket.disconnect();
-    await sleep(300);
+    // The hub handled alice's departure (its session closed, nothing pending) before it
+    // handles the newcomer's arrival, and a room it were to give up would be unsubscribed
+    // before the newcomer's own room is subscribed (before its `session`).
+    await closeAndSync(cluster.nodes[0].url, opts, alice, [tab.socket]);
     assert.equal(await numsub(client, room), 1, "a tab left on n1 keeps the subscription");
     tab.socket.disconnect();
     await eventually("n1 unsubscribed", async () => !(await broadcastChannels(client)).includes(room));
@@ -107,10 +114,11 @@ describe("room subscriptions: deliveries per node", () => {
     await connectOf(bob.socket, carol.session.userID);
     const before = [await remoteBroadcasts(n1), await remoteBroadcasts(n2)];
     // alice and carol are both on n1: n2 holds no recipient and must not even receive them.
-    for (let i = 0; i < 5; i++) await deliverOnce(alice, carol.session.userID, `local ${i}`, [carol], [alice, bob]);
-    for (let i = 0; i < 5; i++) await deliverOnce(alice, bob.session.userID, `remote ${i}`, [bob], [alice, carol]);
+    for (let i = 0; i < 5; i++) await deliverOnce(n1, alice, carol.session.userID, `local ${i}`, [carol], [alice, bob]);
+    for (let i = 0; i < 5; i++) await deliverOnce(n1, alice, bob.session.userID, `remote ${i}`, [bob], [alice, carol]);
     const after = [await remoteBroadcasts(n1), await remoteBroadcasts(n2)];
-    assert.equal(after[1] - before[1], 5, "n2 received only the 5 messages to bob");
+    // Each deliverOnce's sync point is one `user connected` from n1 as well.
+    assert.equal(after[1] - before[1], 5 + 10, "n2 received only the 5 messages to bob (and the 10 sync points)");
     assert.equal(after[0] - before[0], 0, "n1 received none (its own come back with its uid, ignored)");
   });
 });
@@ -129,9 +137,9 @@ describe("room subscriptions: the chat across three of our nodes", () => {
         const a = alice.session.userID;
         const b = bob.session.userID;
 
-        await deliverOnce(alice, b, "to bob", [bob, aliceTab], [alice]);
-        await deliverOnce(bob, a, "to alice", [alice, aliceTab], [bob]);
-        await deliverOnce(aliceTab, a, "note to self", [alice], [aliceTab, bob]);
+        await deliverOnce(n1, alice, b, "to bob", [bob, aliceTab], [alice]);
+        await deliverOnce(n2, bob, a, "to alice", [alice, aliceTab], [bob]);
+        await deliverOnce(n3, aliceTab, a, "note to self", [alice], [aliceTab, bob]);
 
         // An operator's PSUBSCRIBE sees every message, on the room channels.
         const seen = traffic.privateMessages().map((m) => [m.channel, m.value[1].data[1].content]);
@@ -182,9 +190,9 @@ for (const adapter of ["v6", "v8"]) {
         const noraNode = { ...nora, acks: false };
 
         // Ours publishes on room channels: the Node node (PSUBSCRIBE) delivers both copies.
-        await deliverOnce(alice, nora.session.userID, "from ours", [nora, noraOnOurs, aliceOnNode], [alice]);
+        await deliverOnce(ours[0], alice, nora.session.userID, "from ours", [nora, noraOnOurs, aliceOnNode], [alice]);
         // The Node node publishes one two-room broadcast on socket.io#/#: both our nodes get it.
-        await deliverOnce(noraNode, alice.session.userID, "from Node", [alice, aliceOnNode, noraOnOurs], [nora]);
+        await deliverOnce(reference, noraNode, alice.session.userID, "from Node", [alice, aliceOnNode, noraOnOurs], [nora]);
         assert.ok(reference.alive(), `the Node node survived our traffic:\n${reference.output()}`);
       });
     });
@@ -222,10 +230,11 @@ describe("--subscription-mode pattern: socket.io-redis 6's PSUBSCRIBE, as before
       const before = await remoteBroadcasts(nodes[1]);
       const carol = await connectUser(nodes[0].url, opts);
       await connectOf(bob.socket, carol.session.userID);
-      await deliverOnce(alice, carol.session.userID, "local", [carol], [alice, bob, bobTab]);
-      await deliverOnce(alice, bob.session.userID, "to bob", [bob, bobTab], [alice, carol]);
-      // carol's `user connected` and both messages: pattern mode delivers everything everywhere.
-      assert.equal((await remoteBroadcasts(nodes[1])) - before, 3);
+      await deliverOnce(nodes[0], alice, carol.session.userID, "local", [carol], [alice, bob, bobTab]);
+      await deliverOnce(nodes[0], alice, bob.session.userID, "to bob", [bob, bobTab], [alice, carol]);
+      // carol's `user connected`, both messages and the two sync points' `user connected`:
+      // pattern mode delivers everything everywhere.
+      assert.equal((await remoteBroadcasts(nodes[1])) - before, 5);
       const wire = traffic.privateMessages().map((m) => [m.channel, m.value[2].rooms]);
       assert.deepEqual(wire, [
         ["socket.io#/#", [carol.session.userID, alice.session.userID]],
@@ -266,6 +275,6 @@ describe("room subscriptions after a Redis restart", () => {
       return JSON.stringify(channels) === JSON.stringify(expected);
     });
     const [first, second] = users;
-    await deliverOnce(first, second.session.userID, "after the restart", [second], [first]);
+    await deliverOnce(node, first, second.session.userID, "after the restart", [second], [first]);
   });
 });

@@ -7,7 +7,8 @@ import { Redis } from "ioredis";
 import msgpack from "notepack.io";
 import { once } from "../lib/client.mjs";
 import { assertAckOk, connectUser, sendPrivateMessage } from "../lib/chat.mjs";
-import { eventually, useCluster } from "./cluster.mjs";
+import { useCluster } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 /** Subscribes like `redis-cli PSUBSCRIBE socket.io*`; returns the captured messages. */
 async function watchTraffic(redisUrl) {

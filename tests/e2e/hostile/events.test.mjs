@@ -3,17 +3,12 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
-import { disconnectAll, expectNoEvent, sleep } from "../lib/client.mjs";
+import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
 import { connectUser, sendPrivateMessage, assertAckOk } from "../lib/chat.mjs";
 import { wsHandshake } from "../lib/engineio.mjs";
+import { errorCount, errorCountReaches } from "../lib/signals.mjs";
 
 const WS = { transports: ["websocket"] };
-
-async function errorCount(url, kind) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.match(new RegExp(`chat_errors_total\\{kind="${kind}"\\} (\\d+)`));
-  return match ? Number(match[1]) : 0;
-}
 
 describe("hostile events", () => {
   let server;
@@ -29,7 +24,9 @@ describe("hostile events", () => {
     const before = await errorCount(server.url, "message_invalid_payload");
     attacker.socket.emit("private message", null);
     attacker.socket.emit("private message");
-    await sleep(200);
+    await errorCountReaches(server.url, "message_invalid_payload", before + 2);
+    // Both were refused by now; an acked message after them is handled after them too.
+    assertAckOk(await sendPrivateMessage(attacker.socket, { content: "after", to: other.session.userID }));
     assert.equal(await errorCount(server.url, "message_invalid_payload"), before + 2);
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     assert.ok(attacker.socket.connected && other.socket.connected);
@@ -41,7 +38,9 @@ describe("hostile events", () => {
     const before = await errorCount(server.url, "unknown_event");
     user.socket.emit("drop table users", { x: 1 });
     user.socket.emit("session", { sessionID: "forged" });
-    await sleep(200);
+    await errorCountReaches(server.url, "unknown_event", before + 2);
+    // An acked event after them is handled after them: nothing more was counted meanwhile.
+    assertAckOk(await sendPrivateMessage(user.socket, { content: "after", to: user.session.userID }));
     assert.equal(await errorCount(server.url, "unknown_event"), before + 2);
     assert.ok(user.socket.connected);
   });
@@ -53,7 +52,12 @@ describe("hostile events", () => {
     await ws.nextText('42["users"');
     const before = await errorCount(server.url, "event_without_namespace");
     ws.send(`42/admin,["private message",{"content":"psst","to":"${victim.session.userID}"}]`);
-    await expectNoEvent(victim.socket, "private message", 500);
+    await errorCountReaches(server.url, "event_without_namespace", before + 1);
+    // The refused event was handled before this marker (one connection, in order), which the
+    // victim gets after anything the event could have delivered.
+    ws.send(`42["private message",{"content":"marker","to":"${victim.session.userID}"}]`);
+    assert.equal((await once(victim.socket, "private message"))[0].content, "marker");
+    await expectNoEvent(victim.socket, "private message", 0);
     assert.equal(await errorCount(server.url, "event_without_namespace"), before + 1);
     ws.close();
   });

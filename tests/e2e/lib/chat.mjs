@@ -1,7 +1,8 @@
 // Chat-level helpers (SPEC §2): users, tabs and private messages over socket.io-client.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { connect, once } from "./client.mjs";
+import { connect, nextEventWhere, once, onceWhere } from "./client.mjs";
+import { presenceDecided, sessionClosed } from "./signals.mjs";
 
 /** A username no other test on the same server uses. */
 export function uniqueName(prefix = "user") {
@@ -76,4 +77,81 @@ export async function assertRefused(url, clientOpts, auth) {
     assert.equal(err.message, "invalid username", `auth ${JSON.stringify(auth)}`);
     return true;
   });
+}
+
+/** The `user disconnected` about `userID` (the other users' before it are skipped). */
+export function disconnectOf(socket, userID, timeoutMs) {
+  return nextEventWhere(socket, "user disconnected", (id) => id === userID, timeoutMs);
+}
+
+/** The `user connected` about `userID` (the other users' before it are skipped). */
+export function connectOf(socket, userID, timeoutMs) {
+  return nextEventWhere(socket, "user connected", (user) => user?.userID === userID, timeoutMs);
+}
+
+/**
+ * Waits until `user disconnected` arrived for every id of `userIDs` (in any order, other
+ * users' announcements skipped); resolves with the ids in arrival order.
+ */
+export async function disconnectsOf(socket, userIDs, timeoutMs = 5000) {
+  const wanted = new Set(userIDs);
+  const seen = [];
+  const deadline = Date.now() + timeoutMs;
+  while (seen.length < wanted.size) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      throw new Error(`user disconnected only for ${JSON.stringify(seen)} of ${JSON.stringify(userIDs)} within ${timeoutMs} ms`);
+    }
+    const [id] = await once(socket, "user disconnected", remaining);
+    if (wanted.has(id) && !seen.includes(id)) seen.push(id);
+  }
+  return seen;
+}
+
+/** `expectNoEvent` filter: the event is about `userID` (a `user disconnected` id or a user entry). */
+export const about = (userID) => (args) => args[0] === userID || args[0]?.userID === userID;
+
+/**
+ * A positive sync point before a "nothing arrived" check on private messages: `from` (a
+ * connected user `{socket, session}`) sends a marker private message to `toUserID` and this
+ * resolves once every socket of `sockets` (tabs of that user, on any node) received it; only
+ * the marker is consumed. Delivery is FIFO per connection and a message is routed before its
+ * ack, so what an earlier acked message (or refusal) would have delivered has arrived by then.
+ */
+export async function messageSyncPoint(from, toUserID, sockets, timeoutMs = 5000) {
+  const content = `sync point ${uniqueName("marker")}`;
+  assertAckOk(await sendPrivateMessage(from.socket, { content, to: toUserID }));
+  await Promise.all(
+    sockets.map((socket) => onceWhere(socket, "private message", ([m]) => m?.content === content, timeoutMs)),
+  );
+}
+
+/**
+ * A positive sync point before a "nothing arrived" check on presence: a new user connects to
+ * `url` and this resolves once every socket of `sockets` was told `user connected` about it
+ * (only that event consumed). The announcement goes through the node's hub, after whatever the
+ * hub was asked to do before (a tab's Leave, sent before the server closed its session), so on
+ * one node a departure the hub would have announced has been announced by then. Resolves with
+ * the marker user; it stays connected (closing it would be announced).
+ */
+export async function presenceSyncPoint(url, clientOpts, sockets, timeoutMs = 5000) {
+  const marker = await connectUser(url, clientOpts, uniqueName("marker"));
+  const id = marker.session.userID;
+  await Promise.all(
+    sockets.map((socket) => onceWhere(socket, "user connected", ([user]) => user?.userID === id, timeoutMs)),
+  );
+  return marker;
+}
+
+/**
+ * Closes `tab` (a DISCONNECT, as a closed browser tab) on the node at `url`, waits until that
+ * node closed its session and decided whether the user is gone, then for a presence sync point
+ * on that node: whatever the departure caused has reached every socket of `watchers` by then.
+ */
+export async function closeAndSync(url, clientOpts, tab, watchers) {
+  const sid = tab.socket.io.engine.id;
+  tab.socket.disconnect();
+  await sessionClosed(url, sid);
+  await presenceDecided(url);
+  return presenceSyncPoint(url, clientOpts, watchers);
 }

@@ -141,11 +141,59 @@ export function once(socket, event, timeoutMs = DEFAULT_TIMEOUT_MS) {
   });
 }
 
-/** Resolves after `ms` if no (unconsumed) `event` arrived on `socket`, rejects otherwise. */
-export function expectNoEvent(socket, event, ms = 500) {
+/**
+ * The next not-yet-consumed `event` whose argument array satisfies `matches`; only that entry
+ * is consumed (other `event`s stay for `once` and `expectNoEvent`).
+ */
+export function onceWhere(socket, event, matches, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const pending = socket.__record.find((e) => e.event === event && !e.consumed && matches(e.args));
+  if (pending) {
+    pending.consumed = true;
+    return Promise.resolve(pending.args);
+  }
+  return new Promise((resolve, reject) => {
+    const waiter = {
+      event,
+      take(entry) {
+        if (!matches(entry.args)) return;
+        entry.consumed = true;
+        clearTimeout(timer);
+        socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
+        resolve(entry.args);
+      },
+    };
+    const timer = setTimeout(() => {
+      socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
+      reject(new Error(`no matching "${event}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.__waiters.push(waiter);
+  });
+}
+
+/**
+ * The next `event` on `socket` whose first argument satisfies `matches`; the non-matching
+ * ones before it are consumed (skipped).
+ */
+export async function nextEventWhere(socket, event, matches, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Error(`no matching "${event}" within ${timeoutMs} ms`);
+    const [payload] = await once(socket, event, remaining);
+    if (matches(payload)) return payload;
+  }
+}
+
+/**
+ * Resolves after `ms` if no (unconsumed) `event` arrived on `socket`, rejects otherwise. Call
+ * it after a positive sync point (chat.mjs `syncPoint`), with `ms` 0: once the marker arrived,
+ * whatever the action under test would have caused has arrived too. `matches` (of the
+ * argument array) narrows the check to some of the `event`s.
+ */
+export function expectNoEvent(socket, event, ms = 500, matches = () => true) {
   return new Promise((resolve, reject) => {
     setTimeout(() => {
-      const seen = socket.__record.filter((e) => e.event === event && !e.consumed);
+      const seen = socket.__record.filter((e) => e.event === event && !e.consumed && matches(e.args));
       if (seen.length > 0) {
         reject(new Error(`unexpected "${event}": ${JSON.stringify(seen.map((e) => e.args))}`));
       } else {
@@ -158,6 +206,11 @@ export function expectNoEvent(socket, event, ms = 500) {
 /** Every event name recorded on the socket so far, in arrival order. */
 export function recordedEvents(socket) {
   return socket.__record.map((e) => e.event);
+}
+
+/** How often `event` was recorded on the socket so far (consumed or not). */
+export function countEvents(socket, event) {
+  return socket.__record.filter((e) => e.event === event).length;
 }
 
 /** All recorded entries ({event, args}) of a socket, consumed or not. */

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { disconnectAll, once } from "../lib/client.mjs";
 import { connectUser } from "../lib/chat.mjs";
+import { eventually } from "../lib/signals.mjs";
 
 describe("SIGTERM drain", () => {
   after(() => disconnectAll());
@@ -39,13 +40,15 @@ describe("health while draining", () => {
     const handshake = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
     assert.equal(handshake.status, 200);
     const stopped = server.stop();
-    let seen;
-    for (let i = 0; i < 50 && !seen; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      const res = await fetch(`${server.url}/health`).catch(() => undefined);
-      if (res?.status === 503) seen = await res.json();
-    }
-    assert.equal(seen?.status, "draining", "never saw /health answer 503 while draining");
+    const seen = await eventually(
+      "/health answering 503 while draining",
+      async () => {
+        const res = await fetch(`${server.url}/health`).catch(() => undefined);
+        return res?.status === 503 && (await res.json());
+      },
+      1000,
+    );
+    assert.equal(seen.status, "draining");
     const refused = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
     assert.equal(refused.status, 503);
     assert.deepEqual(await refused.json(), { code: 3, message: "Server draining" });
