@@ -40,6 +40,31 @@ impl Processes {
             .sum()
     }
 
+    /// CPU seconds of every thread of the processes: (`<pid>/<tid> <name>`, seconds). What
+    /// one thread does is serial: the busiest one bounds a node's rate whatever its cores.
+    pub fn thread_cpu_seconds(&self) -> Vec<(String, f64)> {
+        let mut threads = Vec::new();
+        for pid in &self.pids {
+            let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let tid = task.file_name().to_string_lossy().into_owned();
+                let Ok(stat) = fs::read_to_string(task.path().join("stat")) else {
+                    continue;
+                };
+                let name = stat
+                    .split_once(" (")
+                    .and_then(|(_, rest)| rest.rsplit_once(") "))
+                    .map_or("", |(name, _)| name);
+                if let Some(cpu) = parse_stat_cpu_seconds(&stat) {
+                    threads.push((format!("{pid}/{tid} {name}"), cpu));
+                }
+            }
+        }
+        threads
+    }
+
     /// Resident memory in KiB, summed over the processes.
     pub fn rss_kib(&self) -> u64 {
         self.pids

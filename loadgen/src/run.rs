@@ -112,6 +112,7 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
 
     phase_marker("sending");
     let cpu_before = processes.cpu_seconds();
+    let threads_before = processes.thread_cpu_seconds();
     let own_cpu_before = proc_stats::cpu_seconds("self").unwrap_or(0.0);
     let send_start = Instant::now();
     let sent = scheduler
@@ -126,6 +127,7 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
     phase_marker("sent");
     tokio::time::sleep(Duration::from_secs_f64(args.drain_seconds)).await;
     let server_cpu = processes.cpu_seconds() - cpu_before;
+    let threads_cpu = thread_deltas(&threads_before, processes.thread_cpu_seconds());
     let own_cpu = proc_stats::cpu_seconds("self").unwrap_or(0.0) - own_cpu_before;
     let rss_end_kib = processes.rss_kib();
     for pid in processes.unreadable() {
@@ -164,6 +166,7 @@ pub async fn run(args: &Args, endpoints: &[String]) -> Summary {
             rss_before_kib,
             rss_connected_kib,
             rss_end_kib,
+            threads_cpu_s: threads_cpu,
         }),
         loadgen_cpu_s: own_cpu,
         errors,
@@ -227,6 +230,23 @@ impl Scheduler {
 
 /// One stderr line `# phase <name> <unix ms>` at the edges of the measured phase, so that a
 /// benchmark script can read other counters (Redis `INFO stats`) over exactly that window.
+/// CPU seconds each thread used between two readings (threads born meanwhile count from 0),
+/// busiest first.
+fn thread_deltas(before: &[(String, f64)], after: Vec<(String, f64)>) -> Vec<(String, f64)> {
+    let mut deltas: Vec<(String, f64)> = after
+        .into_iter()
+        .map(|(name, cpu)| {
+            let start = before
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map_or(0.0, |(_, cpu)| *cpu);
+            (name, cpu - start)
+        })
+        .collect();
+    deltas.sort_by(|a, b| b.1.total_cmp(&a.1));
+    deltas
+}
+
 fn phase_marker(name: &str) {
     let unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -37,6 +37,11 @@ pub struct Summary {
     /// what an idle run settles at, once connect-time buffers are given back.
     pub server_rss_end_kib_per_conn: Option<f64>,
     pub server_rss_mib: Option<u64>,
+    /// The serial work of the busiest server thread per delivered message, in microseconds:
+    /// what one core must do per message, so 1e6 / it bounds the rate whatever the cores.
+    pub server_busiest_thread_us_per_msg: Option<f64>,
+    /// Each server thread that did anything (`<pid>/<tid> <name>`: µs per delivered message).
+    pub server_threads_us_per_msg: Vec<(String, f64)>,
     // --- the load generator's own ---
     pub connected: usize,
     pub warmup_seconds: f64,
@@ -76,12 +81,14 @@ pub struct Measurements {
 }
 
 /// What the server processes used.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerCost {
     pub cpu_s: f64,
     pub rss_before_kib: u64,
     pub rss_connected_kib: u64,
     pub rss_end_kib: u64,
+    /// CPU seconds per thread over the same window, busiest first.
+    pub threads_cpu_s: Vec<(String, f64)>,
 }
 
 impl Summary {
@@ -89,7 +96,7 @@ impl Summary {
         let connect = LatencySummary::from_micros(&m.connect_us);
         let latency = LatencySummary::from_micros(&m.latencies_us);
         let ack = LatencySummary::from_micros(&m.ack_latencies_us);
-        let cpu_s = m.server.map_or(0.0, |cost| cost.cpu_s);
+        let cpu_s = m.server.as_ref().map_or(0.0, |cost| cost.cpu_s);
         Summary {
             tool: "chat-loadgen",
             urls: m.urls,
@@ -113,15 +120,38 @@ impl Summary {
                 .then(|| (cpu_s * 1e6 / m.delivered as f64).round() as u64),
             server_rss_kib_per_conn: m
                 .server
+                .as_ref()
                 .filter(|_| m.users > 0)
                 .map(|cost| kib_per_user(cost.rss_connected_kib, cost.rss_before_kib, m.users)),
             server_rss_end_kib_per_conn: m
                 .server
+                .as_ref()
                 .filter(|_| m.users > 0)
                 .map(|cost| kib_per_user(cost.rss_end_kib, cost.rss_before_kib, m.users)),
             server_rss_mib: m
                 .server
+                .as_ref()
                 .map(|cost| (cost.rss_end_kib as f64 / 1024.0).round() as u64),
+            server_busiest_thread_us_per_msg: m
+                .server
+                .as_ref()
+                .filter(|_| m.delivered > 0)
+                .and_then(|cost| cost.threads_cpu_s.first())
+                .map(|(_, cpu)| round_to(cpu * 1e6 / m.delivered as f64, 2)),
+            server_threads_us_per_msg: m
+                .server
+                .as_ref()
+                .filter(|_| m.delivered > 0)
+                .map(|cost| {
+                    cost.threads_cpu_s
+                        .iter()
+                        .filter(|(_, cpu)| *cpu > 0.0)
+                        .map(|(name, cpu)| {
+                            (name.clone(), round_to(cpu * 1e6 / m.delivered as f64, 2))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             connected: m.connect_us.len(),
             warmup_seconds: m.warmup_seconds,
             sent_per_s: round_to(per_second(m.sent as f64, m.send_wall_s), 1),
@@ -165,6 +195,7 @@ mod tests {
                 rss_before_kib: 10_000,
                 rss_connected_kib: 12_000,
                 rss_end_kib: 20_480,
+                threads_cpu_s: vec![("1/2 worker".into(), 1.5), ("1/3 idle".into(), 0.0)],
             }),
             ..Default::default()
         });
@@ -174,6 +205,11 @@ mod tests {
         assert_eq!(summary.server_rss_kib_per_conn, Some(10.0));
         assert_eq!(summary.server_rss_end_kib_per_conn, Some(52.4));
         assert_eq!(summary.server_rss_mib, Some(20));
+        assert_eq!(summary.server_busiest_thread_us_per_msg, Some(75.04));
+        assert_eq!(
+            summary.server_threads_us_per_msg,
+            vec![("1/2 worker".to_string(), 75.04)]
+        );
         assert_eq!(summary.lat_p50_ms, Some(1.5));
         assert_eq!(summary.sent_per_s, 2000.0);
         assert_eq!(summary.connected, 200);

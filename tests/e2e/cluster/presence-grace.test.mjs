@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, recorded } from "../lib/client.mjs";
-import { connectTab, connectUser } from "../lib/chat.mjs";
+import { connectTab, connectUser, disconnectOf } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
-import { disconnectOf, startNode } from "./cluster.mjs";
+import { startNode } from "./cluster.mjs";
 
 const GRACE_MS = 1500;
 const opts = { transports: ["websocket"], reconnection: false };
