@@ -13,7 +13,7 @@
 //!   heartbeat carries a version we cannot reach that way, at most once per refresh period (a
 //!   connect storm changes the list at every flush).
 
-use super::heartbeat::Heartbeat;
+use super::heartbeat::{Heartbeat, ListChanges};
 use super::keys::LiveUserEntry;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -45,6 +45,26 @@ struct Peer {
     users: HashMap<String, LiveUserEntry>,
     fetching: bool,
     last_fetch: Option<Instant>,
+    /// Changes heard while a read of the list was in flight, applied once it lands (the read
+    /// may be older than they are).
+    pending: Vec<(u64, ListChanges)>,
+}
+
+impl Peer {
+    /// Applies `changes` (bringing the list to `version`) if they start from the version held.
+    fn apply(&mut self, version: u64, changes: &ListChanges) -> bool {
+        if self.users_version != Some(changes.since) {
+            return false;
+        }
+        for (id, entry) in &changes.set {
+            self.users.insert(id.clone(), entry.clone());
+        }
+        for id in &changes.removed {
+            self.users.remove(id);
+        }
+        self.users_version = Some(version);
+        true
+    }
 }
 
 impl PeerTable {
@@ -78,18 +98,13 @@ impl PeerTable {
                 users: HashMap::new(),
                 fetching: false,
                 last_fetch: None,
+                pending: Vec::new(),
             });
         peer.last_heard = now;
         peer.version = beat.version;
         if let Some(changes) = &beat.changes {
-            if peer.users_version == Some(changes.since) {
-                for (id, entry) in &changes.set {
-                    peer.users.insert(id.clone(), entry.clone());
-                }
-                for id in &changes.removed {
-                    peer.users.remove(id);
-                }
-                peer.users_version = Some(beat.version);
+            if !peer.apply(beat.version, changes) && peer.fetching {
+                peer.pending.push((beat.version, changes.clone()));
             }
         }
         if beat.users == 0 {
@@ -125,6 +140,11 @@ impl PeerTable {
         if let (Some(users), false) = (users, older) {
             peer.users = users;
             peer.users_version = Some(version);
+        }
+        // What was heard during the read, in order (applying a change the read already saw
+        // changes nothing).
+        for (version, changes) in std::mem::take(&mut peer.pending) {
+            peer.apply(version, &changes);
         }
     }
 
@@ -233,7 +253,6 @@ impl PeerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::presence::heartbeat::ListChanges;
 
     const TTL: Duration = Duration::from_secs(6);
 
@@ -371,6 +390,18 @@ mod tests {
         // A read of an older version than the one held is not taken.
         table.fetched("n2.a", 1, Some(HashMap::new()));
         assert!(table.users_of("n2.a").unwrap().contains_key("u2"));
+        // Changes heard while a read is in flight are applied once it lands.
+        let mut table = PeerTable::new("me.1", TTL, Duration::from_secs(2));
+        table.subscription(true, t0);
+        assert!(table.heard(&beat("n2.a", 1, 1), t0), "a read starts");
+        assert!(!table.heard(&changed(1, 2, &["late"], &[]), soon));
+        table.fetched(
+            "n2.a",
+            1,
+            Some(HashMap::from([("u1".to_owned(), entry("s1"))])),
+        );
+        let users = table.users_of("n2.a").unwrap();
+        assert!(users.contains_key("late") && users.contains_key("u1"));
     }
 
     #[test]
