@@ -63,12 +63,14 @@ function parseServerFrame(buf) {
 
 /**
  * A WebSocket to the Engine.IO endpoint of `baseUrl` over raw TCP. Resolves once the server
- * answered 101. The socket allows half-open (ending our side does not end the server's).
+ * answered 101. `pipelined` bytes (frames, or part of one) go in the same write as the request,
+ * before any answer, so that the server reads them with the request. The socket allows
+ * half-open (ending our side does not end the server's).
  * Messages (`{opcode, data}`, fragments assembled) and control frames are queued in arrival
  * order; `close` is the close frame's code (undefined until one came), `ended` resolves when
  * the server's side of the stream ends, with whether it ended by a reset.
  */
-export function openTcpWebSocket(baseUrl, query = {}) {
+export function openTcpWebSocket(baseUrl, query = {}, { pipelined = Buffer.alloc(0) } = {}) {
   const url = new URL(endpoint(baseUrl));
   const params = new URLSearchParams({ EIO: "4", transport: "websocket", ...query });
   const socket = connect({ host: url.hostname, port: Number(url.port), allowHalfOpen: true });
@@ -90,11 +92,11 @@ export function openTcpWebSocket(baseUrl, query = {}) {
     socket.on("data", onData);
     socket.once("error", reject);
     socket.once("connect", () => {
-      socket.write(
+      const request =
         `GET ${url.pathname}?${params} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\n` +
-          "Sec-WebSocket-Version: 13\r\n\r\n",
-      );
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\n` +
+        "Sec-WebSocket-Version: 13\r\n\r\n";
+      socket.write(Buffer.concat([Buffer.from(request), pipelined]));
     });
   });
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertAckOk, connectUser, sendPrivateMessage } from "../lib/chat.mjs";
 import { once, sleep } from "../lib/client.mjs";
+import { pollingHandshake } from "../lib/engineio.mjs";
 import { useServer } from "../lib/suite.mjs";
 import { clientFrame, expectServerClose, Op, openTcpWebSocket } from "../lib/tcp-websocket.mjs";
 
@@ -55,6 +56,40 @@ describe("WebSocket frames over raw TCP (engine.io conformance server: echo)", (
     // The reader is back to unfragmented messages.
     await client.sendText("4after");
     assert.equal(await client.nextText("4"), "4after");
+    client.destroy();
+  });
+
+  it("a ping cut into one-byte writes between two fragments: answered, and the message whole", async () => {
+    const client = await opened();
+    await client.write(clientFrame(Op.TEXT, Buffer.from("4first half, "), { fin: false }));
+    await writeByteByByte(client, clientFrame(Op.PING, Buffer.from("cut ping")));
+    assert.equal((await client.next((m) => m.opcode === Op.PONG)).data.toString(), "cut ping");
+    await client.write(clientFrame(Op.CONTINUATION, Buffer.from("second half"), { fin: true }));
+    assert.equal(await client.nextText("4"), "4first half, second half");
+    client.destroy();
+  });
+
+  it("frames sent with the upgrade request, the last cut short, are read after the handshake", async () => {
+    const first = clientFrame(Op.TEXT, Buffer.from("4sent with the request"));
+    const second = clientFrame(Op.TEXT, Buffer.from("4and cut ✓"));
+    const client = await openTcpWebSocket(eio(), {}, { pipelined: Buffer.concat([first, second.subarray(0, 5)]) });
+    await client.nextText("0");
+    await sleep(20);
+    await client.write(second.subarray(5));
+    assert.equal(await client.nextText("4"), "4sent with the request");
+    assert.equal(await client.nextText("4"), "4and cut ✓");
+    client.destroy();
+  });
+
+  it("a probe sent with the upgrade request of a polling session: the upgrade completes", async () => {
+    const { sid } = await pollingHandshake(eio());
+    const probe = clientFrame(Op.TEXT, Buffer.from("2probe"));
+    const upgrade = clientFrame(Op.TEXT, Buffer.from("5"));
+    const client = await openTcpWebSocket(eio(), { sid }, { pipelined: Buffer.concat([probe, upgrade.subarray(0, 3)]) });
+    assert.equal(await client.nextText("3"), "3probe");
+    await client.write(upgrade.subarray(3));
+    await client.sendText("4upgraded");
+    assert.equal(await client.nextText("4"), "4upgraded");
     client.destroy();
   });
 
