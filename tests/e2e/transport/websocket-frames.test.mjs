@@ -111,7 +111,10 @@ describe("WebSocket frames over raw TCP (engine.io conformance server: echo)", (
 });
 
 describe("WebSocket limits and endings over raw TCP (chat server)", () => {
-  const server = useServer({ args: ["--max-payload", "100000"] });
+  const PING_TIMEOUT_MS = 1500;
+  const server = useServer({
+    args: ["--max-payload", "100000", "--ping-timeout-ms", String(PING_TIMEOUT_MS), "--message-rate", "100000", "--message-burst", "100000"],
+  });
 
   /** A chat user over raw TCP; resolves once its `users` arrived. */
   async function chatUser(name) {
@@ -187,6 +190,37 @@ describe("WebSocket limits and endings over raw TCP (chat server)", () => {
       await assertOthersUnaffected(alice, bob);
     });
   }
+
+  it("a peer that half-closes while not reading, its queue full: the session ends at once, its socket within pingTimeout", async () => {
+    const alice = await connectUser(server.url, WS);
+    const bob = await connectUser(server.url, WS);
+    const activeBefore = await metric(server.url, "chat_connections_active");
+    const client = await openTcpWebSocket(server.url);
+    await client.nextText("0");
+    await client.sendText('40{"username":"half-and-stalled"}');
+    const { userID } = JSON.parse((await client.nextText('42["session"')).slice(2))[1];
+    await client.nextText('42["users"');
+    client.socket.pause();
+    // More than the kernel's socket buffers take (about 4 MB here), less than the server's bound
+    // (4 MiB): the rest waits in the server's queue.
+    const content = "q".repeat(10_000);
+    for (let i = 0; i < 55; i++) {
+      await Promise.all(Array.from({ length: 10 }, () => sendPrivateMessage(bob.socket, { content, to: userID }, 10_000)));
+    }
+    client.endWrite();
+    const deadline = Date.now() + 2000;
+    while ((await metric(server.url, "chat_connections_active")) !== activeBefore) {
+      assert.ok(Date.now() < deadline, "the half-closed session is still active");
+      await sleep(20);
+    }
+    // The server gave what was queued pingTimeout to leave, then let the socket go.
+    await sleep(PING_TIMEOUT_MS + 500);
+    client.socket.resume();
+    await expectServerClose(client, 5000);
+    const received = client.queue.filter((m) => m.data.toString().startsWith('42["private message"')).length;
+    assert.ok(received < 550, `all ${received} messages came: the socket was held until the client read them`);
+    await assertOthersUnaffected(alice, bob);
+  });
 
   /** A private message frame from the raw user to `to` with `content`. */
   const messageFrame = (content, to) => clientFrame(Op.TEXT, Buffer.from(`42${JSON.stringify(["private message", { content, to }])}`));
