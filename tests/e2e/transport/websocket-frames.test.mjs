@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { assertAckOk, connectUser, sendPrivateMessage } from "../lib/chat.mjs";
 import { once, sleep } from "../lib/client.mjs";
-import { pollingHandshake } from "../lib/engineio.mjs";
+import { pollGet, pollingHandshake, pollPost } from "../lib/engineio.mjs";
 import { useServer } from "../lib/suite.mjs";
 import { clientFrame, expectServerClose, Op, openTcpWebSocket } from "../lib/tcp-websocket.mjs";
 
@@ -93,18 +93,24 @@ describe("WebSocket frames over raw TCP (engine.io conformance server: echo)", (
     client.destroy();
   });
 
-  it("a binary message fragmented with pings in between is echoed whole", async () => {
+  it("a binary message fragmented with pings in between, all in one write, is echoed whole", async () => {
     const client = await opened();
     const parts = [Buffer.from([4, 0, 1]), Buffer.alloc(300, 9), Buffer.from([255])];
-    await client.write(clientFrame(Op.BINARY, parts[0], { fin: false }));
-    await client.write(clientFrame(Op.PING, Buffer.from("a")));
-    await client.write(clientFrame(Op.CONTINUATION, parts[1], { fin: false }));
-    await client.write(clientFrame(Op.PING, Buffer.from("b")));
-    await client.write(clientFrame(Op.CONTINUATION, parts[2], { fin: true }));
+    await client.write(
+      Buffer.concat([
+        clientFrame(Op.BINARY, parts[0], { fin: false }),
+        clientFrame(Op.PING, Buffer.from("a")),
+        clientFrame(Op.CONTINUATION, parts[1], { fin: false }),
+        clientFrame(Op.PING, Buffer.from("b")),
+        clientFrame(Op.CONTINUATION, parts[2], { fin: true }),
+        clientFrame(Op.TEXT, Buffer.from("4and a text after it")),
+      ]),
+    );
     assert.equal((await client.next((m) => m.opcode === Op.PONG)).data.toString(), "a");
     assert.equal((await client.next((m) => m.opcode === Op.PONG)).data.toString(), "b");
     const echo = await client.next((m) => m.opcode === Op.BINARY);
     assert.deepEqual(echo.data, Buffer.concat(parts));
+    assert.equal(await client.nextText("4"), "4and a text after it");
     client.destroy();
   });
 
@@ -156,6 +162,19 @@ describe("WebSocket limits and endings over raw TCP (chat server)", () => {
     const { code } = await expectServerClose(client);
     assert.equal(code, 1009);
     await assertOthersUnaffected(alice, bob);
+  });
+
+  it("an oversized frame on the probe of a polling session's upgrade: the probe is closed with 1009, the session stays on polling", async () => {
+    const { sid } = await pollingHandshake(server.url);
+    assert.equal((await pollPost(server.url, sid, '40{"username":"prober"}')).status, 200);
+    const probe = await openTcpWebSocket(server.url, { sid });
+    await probe.write(clientFrame(Op.TEXT, Buffer.from("2probe"), { length: 100_001 }));
+    const { code } = await expectServerClose(probe);
+    assert.equal(code, 1009);
+    const poll = await pollGet(server.url, sid);
+    assert.equal(poll.status, 200, "the polling session is still there");
+    assert.ok(poll.packets.some((p) => p.type === "4" && p.data.startsWith("0")), "it got its CONNECT answer");
+    await pollPost(server.url, sid, "1");
   });
 
   it("a fragmented message growing past maxPayload is closed with 1009", async () => {
