@@ -6,12 +6,19 @@ import { startServer } from "../lib/server.mjs";
 import { disconnectAll, once } from "../lib/client.mjs";
 import { connectUser, sendPrivateMessage, assertAckOk } from "../lib/chat.mjs";
 import { wsHandshake } from "../lib/engineio.mjs";
+import { readFileSync } from "node:fs";
+import { clientFrame, Op, openTcpWebSocket } from "../lib/tcp-websocket.mjs";
 
 const WS = { transports: ["websocket"] };
 const SMALL = 163_840;
 /** A second server's bound, this much larger: the stalled client must take that much more. */
 const EXTRA = 2 * 1024 * 1024;
 const CONTENT = "x".repeat(10_000);
+const MIB = 1024 * 1024;
+
+function rssBytes(pid) {
+  return Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m)[1]) * 1024;
+}
 
 async function slowConsumers(url) {
   const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -112,5 +119,29 @@ describe("slow consumers", () => {
       Math.abs(more - EXTRA) <= EXTRA / 4,
       `a bound ${EXTRA} bytes larger took ${more} more (${routed.small} vs ${routed.large} routed before the closure)`,
     );
+  });
+
+  it("a client that pings and never reads holds one pong in the server, not one per ping", async () => {
+    // Pongs go ahead of the queue and are not refused for the bound (they are tiny, and a
+    // reading client must get them): so a client that floods pings without reading must not
+    // make its queue grow one pong per ping past --outbound-buffer-bytes.
+    const server = servers.small;
+    const client = await openTcpWebSocket(server.url);
+    await client.nextText("0");
+    await client.sendText('40{"username":"pinger"}');
+    await client.nextText('42["users"');
+    client.socket.pause();
+    const before = rssBytes(server.proc.pid);
+    const ping = clientFrame(Op.PING, Buffer.alloc(125, 7));
+    const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+    for (let i = 0; i < 300; i++) await client.write(batch); // 39 MB of pings
+    await new Promise((r) => setTimeout(r, 500)); // read and answered by now
+    const grown = rssBytes(server.proc.pid) - before;
+    assert.ok(grown < 8 * MIB, `the server grew by ${(grown / MIB).toFixed(1)} MiB answering pings nobody read`);
+    // Still a working session once it reads again.
+    client.socket.resume();
+    await client.sendText('421["private message",{"content":"done pinging","to":"nobody"}]');
+    await client.nextText("431", 10_000);
+    client.destroy();
   });
 });
