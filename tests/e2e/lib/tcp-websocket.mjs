@@ -174,7 +174,7 @@ class TcpWebSocket {
     });
   }
 
-  /** The next text message starting with `prefix`, as a string (the server's pings answered). */
+  /** The next text message starting with `prefix`, as a string. */
   async nextText(prefix, timeoutMs = 3000) {
     const message = await this.next((m) => m.opcode === Op.TEXT && m.data.toString().startsWith(prefix), timeoutMs);
     return message.data.toString();

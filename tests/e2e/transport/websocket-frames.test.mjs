@@ -1,6 +1,7 @@
 // The server's own WebSocket reader (it owns the TCP socket after the upgrade), fed over raw
 // TCP what `ws` never sends: a ping between the fragments of a message, frames cut into
-// one-byte writes, a frame announcing more than maxPayload, a socket half-closed by its peer.
+// one-byte writes or sent with the upgrade request, a frame announcing more than maxPayload, a
+// socket half-closed by its peer.
 // The codec's unit tests (protocol/tests/websocket.rs) split frames at every byte offset in
 // memory; these write them over a real socket, so every cut is a separate read of the server.
 import assert from "node:assert/strict";
@@ -113,7 +114,6 @@ describe("WebSocket frames over raw TCP (engine.io conformance server: echo)", (
     assert.equal(await client.nextText("4"), "4and a text after it");
     client.destroy();
   });
-
 });
 
 describe("WebSocket limits and endings over raw TCP (chat server)", () => {
