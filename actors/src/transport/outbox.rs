@@ -232,9 +232,30 @@ impl Outbox {
         self.enqueue(Wire::Frame(frame), true, false)
     }
 
-    /// Queues the pong answering a WebSocket ping (ahead, like a heartbeat).
+    /// Queues the pong answering a WebSocket ping (ahead, like a heartbeat). A pong still
+    /// waiting (not started, and in no write under way) is replaced instead: a pong may answer
+    /// only the most recent ping (RFC 6455 5.5.3), and pongs are not refused for the byte bound,
+    /// so a client that pings and never reads holds one pong here, not one per ping.
     pub fn push_pong(&self, payload: &[u8]) -> Result<(), QueueError> {
         let payload = bytes::Bytes::copy_from_slice(payload);
+        {
+            let mut state = self.lock();
+            if !state.writing && state.ended.is_none() && state.closing.is_none() {
+                let started = usize::from(matches!(state.partial, Some((true, _))));
+                let waiting = state
+                    .ahead
+                    .iter_mut()
+                    .skip(started)
+                    .find(|q| matches!(q.wire, Wire::Pong(_)));
+                if let Some(queued) = waiting {
+                    let replaced = queued.wire.len();
+                    let len = payload.len();
+                    queued.wire = Wire::Pong(payload);
+                    state.bytes = state.bytes - replaced + len;
+                    return Ok(());
+                }
+            }
+        }
         self.enqueue(Wire::Pong(payload), true, false)
     }
 
@@ -843,5 +864,35 @@ mod tests {
         let routed: Arc<[Frame]> = vec![text("42b")].into();
         outbox.push_routed(&routed, None, None).unwrap();
         assert_eq!(read_texts(&mut client, 1).await, ["42b"]);
+    }
+
+    #[tokio::test]
+    async fn pings_while_nothing_leaves_hold_one_pong_the_latest() {
+        let (server, mut client) = pair().await;
+        let outbox = Outbox::websocket(1 << 20, server);
+        outbox.push_alone(text("40")).unwrap();
+        // Paused after the reply: nothing more leaves until resume, as with a blocked socket.
+        for i in 0..1000u32 {
+            outbox.push_pong(format!("ping {i}").as_bytes()).unwrap();
+        }
+        assert_eq!(outbox.queued_bytes(), "ping 999".len(), "one pong queued");
+        assert_eq!(outbox.lock().ahead.len(), 1);
+        outbox.push(text("42a")).unwrap();
+        outbox.resume();
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        // "40" (2 + 2 bytes), the pong (2 + 8), "42a" (2 + 3).
+        while bytes.len() < 19 {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(2), client.read(&mut buf))
+                .await
+                .expect("frames within 2 s")
+                .unwrap();
+            assert!(n > 0, "the socket ended");
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(&bytes[..4], [0x81, 2, b'4', b'0']);
+        assert_eq!(&bytes[4..6], [0x8a, 8], "one pong");
+        assert_eq!(&bytes[6..14], b"ping 999", "answering the latest ping");
+        assert_eq!(&bytes[14..19], [0x81, 3, b'4', b'2', b'a']);
     }
 }

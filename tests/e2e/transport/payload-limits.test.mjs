@@ -34,7 +34,8 @@ describe("maxPayload (socket.io conformance server, 1e6 bytes)", () => {
     ws.send("40");
     await ws.nextText("40");
     ws.send(`42["message","${"a".repeat(MAX_PAYLOAD + 10)}"]`);
-    await ws.expectClosed(2000);
+    const { code } = await ws.expectClosed(2000);
+    assert.equal(code, 1009, "closed with 1009 (message too big), not dropped");
   });
 
   it("websocket: a binary frame over maxPayload closes that session", async () => {
@@ -42,7 +43,8 @@ describe("maxPayload (socket.io conformance server, 1e6 bytes)", () => {
     const { ws } = await wsHandshake(server.url);
     raws.push(ws);
     ws.send(Buffer.alloc(MAX_PAYLOAD + 10, 1));
-    await ws.expectClosed(2000);
+    const { code } = await ws.expectClosed(2000);
+    assert.equal(code, 1009, "closed with 1009 (message too big), not dropped");
   });
 
   it("websocket: a frame just under maxPayload is processed", async () => {
@@ -105,7 +107,7 @@ describe("--max-payload flag (chat mode, 1000 bytes)", () => {
     small.ws.send(small.frame);
     const big = await chatSessionAndFrame(1001);
     big.ws.send(big.frame);
-    await big.ws.expectClosed(2000);
+    assert.equal((await big.ws.expectClosed(2000)).code, 1009);
     assert.equal(small.ws.isOpen, true);
   });
 
