@@ -206,10 +206,17 @@ impl NodeLiveness {
 }
 
 impl NodeLiveness {
-    /// The last write of a drained node: its `alive` key expires after `alive_for` (its user
-    /// list stays, for the survivors' reaper).
-    pub(super) fn last_words(&self, alive_for: Duration) -> redis::Pipeline {
-        let mut pipeline = redis::pipe();
+    /// The last write of a drained node: its pending user-list changes and a last heartbeat
+    /// (departures decided during the drain must reach the list, or the survivors would
+    /// announce those users again), then its `alive` key expires after `alive_for` (its list
+    /// stays, for the survivors' reaper).
+    pub(super) fn last_words(&mut self, alive_for: Duration) -> redis::Pipeline {
+        let rewrite_all = std::mem::take(&mut self.rewrite_all);
+        let dirty = std::mem::take(&mut self.dirty);
+        if rewrite_all || !dirty.is_empty() {
+            self.version += 1;
+        }
+        let mut pipeline = self.pipeline(rewrite_all, &dirty);
         let key = alive_key(&self.instance);
         if alive_for.is_zero() {
             pipeline.cmd("DEL").arg(key).ignore();

@@ -161,6 +161,10 @@ describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", (
     });
     // The survivor reads a peer's list at most every 2 s, on its heartbeat: it read this one.
     await peersKnown(survivor, ["doomed"], { doomed: 2 });
+    // Right after one of the doomed node's heartbeats (every 2 s, refreshing its 6 s alive
+    // key), so that its next one falls after the kill: the case is a node that never wrote
+    // its keys again.
+    await eventually("a fresh heartbeat of the doomed node", async () => (await client.pttl(`chat:node:${instance}:alive`)) > 5800, 5000);
 
     await redis.restart();
     await sleep(300);
