@@ -10,6 +10,10 @@
 // MESSAGES (default 0): private messages each user sends to others before the drain, so that
 // the `users` lists of a normal reconnection carry conversations, as in a real chat.
 //
+// Also counted: the presence events (`user connected` / `user disconnected`) each client
+// receives from the signal until everyone is back and settled (the presence grace, default
+// 3 000 ms, or $GRACE_MS, plus 1 s), and the users announced gone meanwhile.
+//
 // Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; $NODE_ARGS adds
 // flags to both nodes; prints one JSON line. Run both modes in one sitting: bench/drain.sh.
 import { readFileSync } from "node:fs";
@@ -31,6 +35,7 @@ process.env.CHAT_SERVER_BIN ??= join(REPO_ROOT, "target/release/chat-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const window = mode === "on" ? "120" : "0";
+const graceMs = Number(process.env.GRACE_MS ?? 3000);
 
 function startNode(redis, id) {
   return startServer({
@@ -38,7 +43,8 @@ function startNode(redis, id) {
       "--redis-url", redis.url, "--node-id", id, "--drain-timeout-secs", "5", "--recovery-window-secs", window,
       ...(process.env.NODE_ARGS ?? "").split(" ").filter(Boolean),
     ],
-    env: { REDIS_URL: redis.url },
+    // The e2e helpers default the grace to 0 for the tests; the benchmark runs the default.
+    env: { REDIS_URL: redis.url, CHAT_PRESENCE_GRACE_MS: String(graceMs) },
   });
 }
 
@@ -77,13 +83,15 @@ try {
     const batch = [];
     for (let j = i; j < Math.min(users, i + 100); j++) {
       const socket = io(nginx.url, { transports: ["websocket"], forceNew: true, auth: { username: `u${j}` } });
-      const s = { back: false, recovered: false, usersEvents: 0, connects: 0 };
+      const s = { back: false, recovered: false, usersEvents: 0, connects: 0, presence: 0, counting: false };
       state.set(socket, s);
       socket.on("session", ({ sessionID, userID }) => {
         socket.auth = { sessionID };
         socket.userID = userID;
       });
       socket.on("users", () => s.usersEvents++);
+      socket.on("user connected", () => s.counting && s.presence++);
+      socket.on("user disconnected", () => s.counting && s.presence++);
       socket.on("connect", () => s.connects++);
       sockets.push(socket);
       batch.push(new Promise((resolve) => socket.once("users", resolve)));
@@ -113,6 +121,7 @@ try {
   const started = Date.now();
   for (const socket of sockets) {
     const s = state.get(socket);
+    s.counting = true;
     socket.once("connect", () => {
       s.recovered = socket.recovered;
       if (s.recovered) s.back = Date.now();
@@ -130,7 +139,9 @@ try {
   }
   const allBack = (Math.max(...[...state.values()].map((s) => s.back)) - started) / 1000;
   await ended;
-  await sleep(1000);
+  // Departures are decided once the grace is over: what clients hear of presence settles then.
+  await sleep(Math.max(0, started + graceMs + 1000 - Date.now()) + 1000);
+  const presence = [...state.values()].map((s) => s.presence);
   const bytes = (await metric(survivor, "chat_bytes_sent_total")) - bytesBefore;
   const cpu = cpuSeconds(survivor.proc.pid) - cpuBefore;
   const recovered = [...state.values()].filter((s) => s.recovered).length;
@@ -145,6 +156,10 @@ try {
       recovered,
       survivor_bytes_sent_MiB: +(bytes / 1048576).toFixed(2),
       survivor_cpu_s: +cpu.toFixed(2),
+      survivor_cpu_ms_per_user: +((cpu * 1000) / users).toFixed(2),
+      presence_grace_ms: graceMs,
+      presence_events_per_client_mean: +(presence.reduce((a, b) => a + b, 0) / users).toFixed(2),
+      presence_events_per_client_max: Math.max(...presence),
       redis_recovery_keys: recoveryKeys,
       redis_bytes_per_connected_user: Math.round((redisAfter - redisBefore) / users),
       redis_memory_usage_of_one_pid_key: sample,
