@@ -129,101 +129,91 @@ describe("presence: an operator subscribed to the request channel", () => {
   });
 });
 
-describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", () => {
-  let redis;
-  let survivor;
-  let doomed;
-  let client;
+/**
+ * One Redis, a survivor node and a doomed one (killed by the case), and an ioredis client:
+ * the cast of the empty-restart cases. The handle's fields are set once started.
+ */
+function useSurvivorAndDoomed(survivorId, doomedId) {
+  const c = { redis: null, survivor: null, doomed: null, client: null };
   before(async () => {
-    redis = await startRedis();
-    survivor = await startNode(redis, "survivor");
-    doomed = await startNode(redis, "doomed");
-    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    c.redis = await startRedis();
+    c.survivor = await startNode(c.redis, survivorId);
+    c.doomed = await startNode(c.redis, doomedId);
+    c.client = new Redis(c.redis.url, { maxRetriesPerRequest: 1 });
   });
   afterEach(() => disconnectAll());
   after(async () => {
-    client.disconnect();
-    await doomed.kill();
-    await survivor.stop();
-    await redis.stop();
+    c.client.disconnect();
+    await c.doomed.kill();
+    await c.survivor.stop();
+    await c.redis.stop();
   });
+  return c;
+}
+
+describe("presence: Redis restarted empty, then a node SIGKILLed 0.3 s later", () => {
+  const c = useSurvivorAndDoomed("survivor", "doomed");
 
   it("the survivor still knows the dead node's users and announces them, once", async () => {
-    const victim = await connectUser(doomed.url, opts, "victim-empty");
-    const roamer = await connectUser(doomed.url, opts, "roamer-empty");
-    const roamerHere = await connectTab(survivor.url, opts, roamer.session.sessionID);
-    const watcher = await connectUser(survivor.url, opts, "watcher-empty");
+    const victim = await connectUser(c.doomed.url, opts, "victim-empty");
+    const roamer = await connectUser(c.doomed.url, opts, "roamer-empty");
+    const roamerHere = await connectTab(c.survivor.url, opts, roamer.session.sessionID);
+    const watcher = await connectUser(c.survivor.url, opts, "watcher-empty");
     const instance = await eventually("the doomed node's user list", async () => {
-      for (const node of await client.smembers("chat:nodes")) {
-        if (node.startsWith("doomed.") && (await client.hlen(`chat:node:${node}:users`)) === 2) return node;
+      for (const node of await c.client.smembers("chat:nodes")) {
+        if (node.startsWith("doomed.") && (await c.client.hlen(`chat:node:${node}:users`)) === 2) return node;
       }
       return false;
     });
     // The survivor reads a peer's list at most every 2 s, on its heartbeat: it read this one.
-    await peersKnown(survivor, ["doomed"], { doomed: 2 });
+    await peersKnown(c.survivor, ["doomed"], { doomed: 2 });
     // Right after one of the doomed node's heartbeats (every 2 s, refreshing its 6 s alive
     // key), so that its next one falls after the kill: the case is a node that never wrote
     // its keys again.
-    await eventually("a fresh heartbeat of the doomed node", async () => (await client.pttl(`chat:node:${instance}:alive`)) > 5800, 5000);
+    await eventually("a fresh heartbeat of the doomed node", async () => (await c.client.pttl(`chat:node:${instance}:alive`)) > 5800, 5000);
 
-    await redis.restart();
+    await c.redis.restart();
     await sleep(300);
     const killedAt = Date.now();
-    assert.equal((await doomed.kill()).signal, "SIGKILL");
-    assert.equal(await client.exists("chat:nodes"), 0, "Redis came back empty, the doomed node never re-registered");
+    assert.equal((await c.doomed.kill()).signal, "SIGKILL");
+    assert.equal(await c.client.exists("chat:nodes"), 0, "Redis came back empty, the doomed node never re-registered");
 
     const elapsed = await announcedAt([watcher.socket], victim.session.userID, killedAt);
     console.log(`empty restart + SIGKILL 0.3 s later: user disconnected ${elapsed} ms after the kill (bound ${BOUND_MS})`);
     assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
     // The reap is complete once its mark is set (later rounds see the mark and forget the
     // node); the survivor's hub then announces a newcomer after everything the reap announced.
-    await eventually("the reaped mark of the doomed node", async () => (await client.exists(`chat:node:${instance}:reaped`)) === 1, BOUND_MS);
-    await presenceSyncPoint(survivor.url, opts, [watcher.socket, roamerHere.socket]);
+    await eventually("the reaped mark of the doomed node", async () => (await c.client.exists(`chat:node:${instance}:reaped`)) === 1, BOUND_MS);
+    await presenceSyncPoint(c.survivor.url, opts, [watcher.socket, roamerHere.socket]);
     assert.equal(countOf(watcher.socket, "user disconnected", victim.session.userID), 1, "exactly one announcement");
     assertNeverAnnounced([watcher.socket, roamerHere.socket], [roamer.session.userID], "it has a tab on the survivor");
-    assert.equal(await client.hget(`session:${victim.session.sessionID}`, "connected"), "false");
+    assert.equal(await c.client.hget(`session:${victim.session.sessionID}`, "connected"), "false");
   });
 });
 
 describe("presence: a user who joined just before Redis restarted empty, on a node SIGKILLed 0.3 s later", () => {
-  let redis;
-  let survivor;
-  let doomed;
-  let client;
-  before(async () => {
-    redis = await startRedis();
-    survivor = await startNode(redis, "survivor2");
-    doomed = await startNode(redis, "doomed2");
-    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-  });
-  afterEach(() => disconnectAll());
-  after(async () => {
-    client.disconnect();
-    await doomed.kill();
-    await survivor.stop();
-    await redis.stop();
-  });
+  const c = useSurvivorAndDoomed("survivor2", "doomed2");
 
   /** The doomed node's user list in Redis holds `count` users. */
   const doomedListHolds = (count) =>
     eventually(`the doomed node's list of ${count}`, async () => {
-      for (const node of await client.smembers("chat:nodes")) {
-        if (node.startsWith("doomed2.") && (await client.hlen(`chat:node:${node}:users`)) === count) return true;
+      for (const node of await c.client.smembers("chat:nodes")) {
+        if (node.startsWith("doomed2.") && (await c.client.hlen(`chat:node:${node}:users`)) === count) return true;
       }
       return false;
     });
 
   it("the survivor learnt the user from the heartbeat that listed it, and announces it once", async () => {
-    const watcher = await connectUser(survivor.url, opts, "watcher-hole");
-    const first = await connectUser(doomed.url, opts, "first-hole");
+    const watcher = await connectUser(c.survivor.url, opts, "watcher-hole");
+    const first = await connectUser(c.doomed.url, opts, "first-hole");
     await doomedListHolds(1);
     // Well within the survivor's 2 s between two reads of a peer's list.
-    const late = await connectUser(doomed.url, opts, "late-hole");
+    const late = await connectUser(c.doomed.url, opts, "late-hole");
     await doomedListHolds(2);
-    await redis.restart();
+    await c.redis.restart();
     await sleep(300); // the case's own timing
     const killedAt = Date.now();
-    assert.equal((await doomed.kill()).signal, "SIGKILL");
+    assert.equal((await c.doomed.kill()).signal, "SIGKILL");
     const elapsed = await announcedAt([watcher.socket], late.session.userID, killedAt);
     await announcedAt([watcher.socket], first.session.userID, killedAt);
     console.log(`joined < 2 s before an empty restart, node killed 0.3 s after: announced ${elapsed} ms after the kill`);
