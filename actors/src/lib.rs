@@ -21,6 +21,7 @@
 //! [`cluster::LocalNode`], which [`node`] implements); recovery and the transport name
 //! neither.
 
+pub mod admin;
 pub mod chat;
 pub mod cluster;
 pub mod conformance;

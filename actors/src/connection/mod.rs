@@ -146,6 +146,16 @@ impl<A: SocketApp> Connection<A> {
         (sid, addr, open)
     }
 
+    /// The name of the session's transport (`polling` or `websocket`).
+    pub fn transport(&self) -> &'static str {
+        self.transport_name()
+    }
+
+    /// Why the session is closing, once it is.
+    pub fn close_reason(&self) -> Option<&'static str> {
+        self.close_reason
+    }
+
     /// The name of the session's transport, for metrics and logs.
     fn transport_name(&self) -> &'static str {
         match self.websocket {

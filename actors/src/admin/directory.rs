@@ -1,0 +1,203 @@
+//! The local sockets as the dashboard sees them: namespace, transport, rooms, who, since when,
+//! and how to reach each one's connection. Shared (a lock, not an actor): connections write
+//! their own entry, the admin hub reads it for `all_sockets` and commands, and the bridge
+//! reads it to answer other nodes' fetch-sockets requests with the same details.
+
+use super::messages::AdminOrder;
+use super::time::iso_now;
+use actix::Recipient;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// One local socket.
+#[derive(Clone)]
+pub struct Entry {
+    pub nsp: String,
+    /// The Engine.IO session's id, first 12 characters (as the admin UI shows it).
+    pub client_id: String,
+    pub transport: &'static str,
+    /// `socket.data` as the dashboard shows it (`{userID, username}` for a chat socket).
+    pub data: Value,
+    /// Its own id first, then the rooms it joined.
+    pub rooms: Vec<String>,
+    /// ISO time of the handshake.
+    pub issued_at: String,
+    pub issued_ms: u64,
+    pub order: Recipient<AdminOrder>,
+}
+
+impl Entry {
+    pub fn new(
+        nsp: &str,
+        socket_id: &str,
+        sid: &str,
+        transport: &'static str,
+        data: Value,
+        order: Recipient<AdminOrder>,
+    ) -> Entry {
+        let (issued_at, issued_ms) = iso_now();
+        Entry {
+            nsp: nsp.to_owned(),
+            client_id: sid.chars().take(12).collect(),
+            transport,
+            data,
+            rooms: vec![socket_id.to_owned()],
+            issued_at,
+            issued_ms,
+            order,
+        }
+    }
+
+    /// The `handshake` of Node's serialized socket (what the hub keeps of it).
+    fn handshake(&self) -> Value {
+        json!({
+            "address": "",
+            "headers": {},
+            "query": {},
+            "auth": {},
+            "issued": self.issued_ms,
+            "time": self.issued_at,
+            "secure": false,
+            "url": "",
+            "xdomain": false,
+        })
+    }
+
+    /// `socket.data` with the admin UI's `_admin` part, as a fetch-sockets answer carries it.
+    fn data_with_admin(&self) -> Value {
+        let mut data = match &self.data {
+            Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        data.insert(
+            "_admin".to_owned(),
+            json!({ "clientId": self.client_id, "transport": self.transport }),
+        );
+        Value::Object(data)
+    }
+
+    /// The socket as the admin UI's `all_sockets` and `socket_connected` carry it.
+    pub fn serialize(&self, id: &str) -> Value {
+        json!({
+            "id": id,
+            "clientId": self.client_id,
+            "transport": self.transport,
+            "nsp": self.nsp,
+            "data": self.data,
+            "handshake": self.handshake(),
+            "rooms": self.rooms,
+        })
+    }
+}
+
+/// Every local socket by id.
+#[derive(Default)]
+pub struct Directory {
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+impl Directory {
+    pub fn insert(&self, id: &str, entry: Entry) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(id.to_owned(), entry);
+        }
+    }
+
+    pub fn remove(&self, id: &str) -> Option<Entry> {
+        self.entries.write().ok()?.remove(id)
+    }
+
+    /// Sets the transport of every socket of the session `client_id`; returns their ids and
+    /// namespaces.
+    pub fn set_transport(&self, ids: &[String], transport: &'static str) -> Vec<(String, String)> {
+        let Ok(mut entries) = self.entries.write() else {
+            return Vec::new();
+        };
+        ids.iter()
+            .filter_map(|id| {
+                let entry = entries.get_mut(id)?;
+                entry.transport = transport;
+                Some((id.clone(), entry.nsp.clone()))
+            })
+            .collect()
+    }
+
+    /// Every socket of `nsp` serialized, or of every namespace when `nsp` is `None`.
+    pub fn serialize_all(&self) -> Vec<Value> {
+        let Ok(entries) = self.entries.read() else {
+            return Vec::new();
+        };
+        entries.iter().map(|(id, e)| e.serialize(id)).collect()
+    }
+
+    /// Sockets per namespace.
+    pub fn counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        if let Ok(entries) = self.entries.read() {
+            for entry in entries.values() {
+                *counts.entry(entry.nsp.clone()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// The sockets of `nsp` in any of `rooms` (all of `nsp` when empty) and in none of
+    /// `except`: their ids and connections.
+    pub fn select(
+        &self,
+        nsp: &str,
+        rooms: &[String],
+        except: &[String],
+    ) -> Vec<(String, Recipient<AdminOrder>)> {
+        let Ok(entries) = self.entries.read() else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter(|(_, e)| e.nsp == nsp)
+            .filter(|(_, e)| rooms.is_empty() || e.rooms.iter().any(|r| rooms.contains(r)))
+            .filter(|(_, e)| !e.rooms.iter().any(|r| except.contains(r)))
+            .map(|(id, e)| (id.clone(), e.order.clone()))
+            .collect()
+    }
+
+    /// `id` joins (`true`) or leaves `room`; returns whether that changed anything. A socket
+    /// never leaves its own room.
+    pub fn change_room(&self, id: &str, room: &str, join: bool) -> bool {
+        let Ok(mut entries) = self.entries.write() else {
+            return false;
+        };
+        let Some(entry) = entries.get_mut(id) else {
+            return false;
+        };
+        let present = entry.rooms.iter().any(|r| r == room);
+        match (join, present) {
+            (true, false) => {
+                entry.rooms.push(room.to_owned());
+                true
+            }
+            (false, true) if room != id => {
+                entry.rooms.retain(|r| r != room);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The rooms of `id` (empty when unknown).
+    pub fn rooms_of(&self, id: &str) -> Vec<String> {
+        self.entries
+            .read()
+            .ok()
+            .and_then(|entries| entries.get(id).map(|e| e.rooms.clone()))
+            .unwrap_or_default()
+    }
+
+    /// `(handshake, data)` of `id` for a fetch-sockets answer to another node.
+    pub fn describe(&self, id: &str) -> Option<(Value, Value)> {
+        let entries = self.entries.read().ok()?;
+        let entry = entries.get(id)?;
+        Some((entry.handshake(), entry.data_with_admin()))
+    }
+}
