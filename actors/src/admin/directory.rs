@@ -8,6 +8,7 @@ use super::time::iso_now;
 use actix::Recipient;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 /// One local socket.
@@ -21,6 +22,9 @@ pub struct Entry {
     pub data: Value,
     /// Its own id first, then the rooms it joined.
     pub rooms: Vec<String>,
+    /// Those of `rooms` joined by a dashboard's command: the chat's routing does not know
+    /// them, so broadcasts from other nodes to them are delivered from here.
+    pub extra: Vec<String>,
     /// ISO time of the handshake.
     pub issued_at: String,
     pub issued_ms: u64,
@@ -43,6 +47,7 @@ impl Entry {
             transport,
             data,
             rooms: vec![socket_id.to_owned()],
+            extra: Vec::new(),
             issued_at,
             issued_ms,
             order,
@@ -95,6 +100,9 @@ impl Entry {
 #[derive(Default)]
 pub struct Directory {
     entries: RwLock<HashMap<String, Entry>>,
+    /// Memberships joined by dashboard commands, all sockets together (0: nothing to look up
+    /// on a broadcast).
+    extra_memberships: AtomicUsize,
 }
 
 impl Directory {
@@ -105,7 +113,10 @@ impl Directory {
     }
 
     pub fn remove(&self, id: &str) -> Option<Entry> {
-        self.entries.write().ok()?.remove(id)
+        let entry = self.entries.write().ok()?.remove(id)?;
+        self.extra_memberships
+            .fetch_sub(entry.extra.len(), Ordering::Relaxed);
+        Some(entry)
     }
 
     /// Sets the transport of every socket of the session `client_id`; returns their ids and
@@ -162,9 +173,9 @@ impl Directory {
             .collect()
     }
 
-    /// `id` joins (`true`) or leaves `room`; returns whether that changed anything. A socket
-    /// never leaves its own room.
-    pub fn change_room(&self, id: &str, room: &str, join: bool) -> bool {
+    /// `id` joins (`true`) or leaves `room`, `by_admin` when a dashboard's command says so;
+    /// returns whether that changed anything. A socket never leaves its own room.
+    pub fn change_room(&self, id: &str, room: &str, join: bool, by_admin: bool) -> bool {
         let Ok(mut entries) = self.entries.write() else {
             return false;
         };
@@ -175,14 +186,46 @@ impl Directory {
         match (join, present) {
             (true, false) => {
                 entry.rooms.push(room.to_owned());
+                if by_admin {
+                    entry.extra.push(room.to_owned());
+                    self.extra_memberships.fetch_add(1, Ordering::Relaxed);
+                }
                 true
             }
             (false, true) if room != id => {
                 entry.rooms.retain(|r| r != room);
+                let before = entry.extra.len();
+                entry.extra.retain(|r| r != room);
+                self.extra_memberships
+                    .fetch_sub(before - entry.extra.len(), Ordering::Relaxed);
                 true
             }
             _ => false,
         }
+    }
+
+    /// The sockets of `/` that a broadcast to `rooms` (except `except`) reaches only through
+    /// rooms joined by a dashboard: in one of those, in none of `except`, and in none of
+    /// `rooms` by the chat's own rooms (those the chat's routing delivered to already).
+    pub fn extra_targets(&self, rooms: &[String], except: &[String]) -> Vec<Recipient<AdminOrder>> {
+        if rooms.is_empty() || self.extra_memberships.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let Ok(entries) = self.entries.read() else {
+            return Vec::new();
+        };
+        entries
+            .values()
+            .filter(|e| e.nsp == "/" && e.extra.iter().any(|r| rooms.contains(r)))
+            .filter(|e| !e.rooms.iter().any(|r| except.contains(r)))
+            .filter(|e| {
+                !e.rooms
+                    .iter()
+                    .filter(|r| !e.extra.contains(r))
+                    .any(|r| rooms.contains(r))
+            })
+            .map(|e| e.order.clone())
+            .collect()
     }
 
     /// The rooms of `id` (empty when unknown).

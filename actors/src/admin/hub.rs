@@ -122,7 +122,7 @@ impl AdminHub {
             Action::Join(room) | Action::Leave(room) => {
                 let join = matches!(action, Action::Join(_));
                 for (id, _) in targets {
-                    if self.directory.change_room(&id, room, join) {
+                    if self.directory.change_room(&id, room, join, true) {
                         let event = if join { "room_joined" } else { "room_left" };
                         self.room_event(event, nsp, room, &id);
                     }
@@ -253,7 +253,10 @@ impl Handler<SocketConnected> for AdminHub {
         let nsp = entry["nsp"].as_str().unwrap_or("/").to_owned();
         self.emit(json!(["socket_connected", entry, iso_now().0]));
         for room in msg.rooms {
-            if self.directory.change_room(&msg.socket_id, &room, true) {
+            if self
+                .directory
+                .change_room(&msg.socket_id, &room, true, false)
+            {
                 self.room_event("room_joined", &nsp, &room, &msg.socket_id);
             }
         }

@@ -35,8 +35,10 @@
 //! that a dashboard on a Node node shows our sockets as well as we show its. On a Redis
 //! Cluster (sharded pub/sub) the dashboard events and commands stay on their node.
 //!
-//! Rooms joined from the dashboard are the dashboard's view and `emit`'s: the chat still
-//! routes private messages by user id.
+//! Rooms joined from the dashboard are kept here (the [`Directory`]), not in the chat's
+//! routing (which routes private messages by user id): `emit` to such a room reaches its
+//! members on every node (broadcasts from other nodes to it are delivered from the
+//! directory), and the chat's own traffic never targets one.
 //!
 //! | file | what |
 //! |---|---|

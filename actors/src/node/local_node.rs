@@ -4,7 +4,7 @@
 //! (`crate::presence::learn_from_remote`); their questions about local sockets are answered
 //! from the same table.
 
-use crate::admin::{Directory, RemoteRequest};
+use crate::admin::{AdminOrder, Directory, RemoteRequest};
 use crate::cluster::{Describer, LocalNode, SocketRooms};
 use crate::event::OutboundEvent;
 use crate::hub::{local_socket_details, Delivery};
@@ -25,6 +25,18 @@ pub struct HubNode {
 impl LocalNode for HubNode {
     fn deliver(&self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>) {
         self.delivery.deliver(&rooms, &except, &event);
+        if let Some((directory, _)) = &self.admin {
+            let extra = directory.extra_targets(&rooms, &except);
+            if !extra.is_empty() {
+                let data = Arc::new(event.data().clone());
+                for order in extra {
+                    order.do_send(AdminOrder::Emit {
+                        nsp: "/".to_owned(),
+                        data: data.clone(),
+                    });
+                }
+            }
+        }
         learn_from_remote(&self.sessions, event.data());
     }
 
