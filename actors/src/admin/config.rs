@@ -38,7 +38,7 @@ pub struct AdminConfig {
     /// The `serverId` of this node's `server_stats` (the node id by default).
     pub server_id: String,
     /// Send the chat sockets' incoming events, message contents included, to the dashboard
-    /// (`event_received`, the UI's "all events" feature). Off by default.
+    /// (`event_received`). Off by default.
     pub show_events: bool,
 }
 

@@ -23,7 +23,10 @@ use std::time::Duration;
 /// How often `server_stats` goes out (as the admin UI's server side).
 pub const STATS_EVERY: Duration = Duration::from_secs(2);
 
-/// The features the UI enables buttons for.
+/// The features the UI enables its pages and buttons for. `ALL_EVENTS` is what makes the UI
+/// show its sockets, rooms and clients pages (its "development mode"), which our events feed
+/// whatever the settings; the chat events' contents (`event_received`) follow only with
+/// `show_events`.
 fn supported_features(config: &AdminConfig) -> Vec<&'static str> {
     let mut features = if config.read_only {
         Vec::new()
@@ -38,10 +41,7 @@ fn supported_features(config: &AdminConfig) -> Vec<&'static str> {
             "MDISCONNECT",
         ]
     };
-    features.push("AGGREGATED_EVENTS");
-    if config.show_events {
-        features.push("ALL_EVENTS");
-    }
+    features.extend(["AGGREGATED_EVENTS", "ALL_EVENTS"]);
     features
 }
 

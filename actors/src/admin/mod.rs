@@ -13,8 +13,8 @@
 //!
 //! # Events (`hub.rs`, `stats.rs`, `directory.rs`)
 //! A dashboard gets `config` (the supported features: the four commands and their
-//! multi-socket forms unless read-only, aggregated events, and all events only when the
-//! operator shows message contents), then `all_sockets`: the local sockets from the
+//! multi-socket forms unless read-only, aggregated events, and "all events", which is what
+//! makes the UI show its sockets, rooms and clients pages), then `all_sockets`: the local sockets from the
 //! [`Directory`] plus every other node's, asked with the bridge's fetch-sockets request.
 //! Then it hears `server_stats` of every node every 2 s, `socket_connected`,
 //! `socket_updated` (the upgrade to WebSocket), `socket_disconnected`, `room_joined` and
