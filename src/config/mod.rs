@@ -138,7 +138,11 @@ impl Settings {
                     pick!(admin_read_only, false),
                     pick!(admin_show_events, false),
                 ),
-                pick!(admin_server_id, node_id.clone()),
+                cli.admin_server_id
+                    .clone()
+                    .or(file.admin_server_id.clone())
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| node_id.clone()),
             )?),
         };
         let settings = Settings {
