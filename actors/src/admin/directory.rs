@@ -25,6 +25,8 @@ pub struct Entry {
     /// Those of `rooms` joined by a dashboard's command: the chat's routing does not know
     /// them, so broadcasts from other nodes to them are delivered from here.
     pub extra: Vec<String>,
+    /// The client's address (`ip` of its first request).
+    pub address: String,
     /// ISO time of the handshake.
     pub issued_at: String,
     pub issued_ms: u64,
@@ -34,9 +36,8 @@ pub struct Entry {
 impl Entry {
     pub fn new(
         nsp: &str,
-        socket_id: &str,
-        sid: &str,
-        transport: &'static str,
+        (socket_id, sid): (&str, &str),
+        (transport, address): (&'static str, String),
         data: Value,
         order: Recipient<AdminOrder>,
     ) -> Entry {
@@ -48,6 +49,7 @@ impl Entry {
             data,
             rooms: vec![socket_id.to_owned()],
             extra: Vec::new(),
+            address,
             issued_at,
             issued_ms,
             order,
@@ -57,7 +59,7 @@ impl Entry {
     /// The `handshake` of Node's serialized socket (what the hub keeps of it).
     fn handshake(&self) -> Value {
         json!({
-            "address": "",
+            "address": self.address,
             "headers": {},
             "query": {},
             "auth": {},
@@ -242,5 +244,100 @@ impl Directory {
         let entries = self.entries.read().ok()?;
         let entry = entries.get(id)?;
         Some((entry.handshake(), entry.data_with_admin()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix::prelude::*;
+
+    struct Sink;
+    impl Actor for Sink {
+        type Context = Context<Self>;
+    }
+    impl Handler<AdminOrder> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: AdminOrder, _: &mut Context<Self>) {}
+    }
+
+    fn entry(id: &str, rooms: &[&str]) -> Entry {
+        let mut entry = Entry::new(
+            "/",
+            (id, "sessionid-of-20-chars"),
+            ("websocket", "127.0.0.1".into()),
+            json!({}),
+            Sink.start().recipient(),
+        );
+        entry.rooms.extend(rooms.iter().map(|r| r.to_string()));
+        entry
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[actix::test]
+    async fn selects_by_room_and_except() {
+        let directory = Directory::default();
+        directory.insert("a", entry("a", &["alice"]));
+        directory.insert("b", entry("b", &["bob"]));
+        let ids = |rooms: &[&str], except: &[&str]| {
+            let mut ids: Vec<String> = directory
+                .select("/", &strings(rooms), &strings(except))
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(&[], &[]), ["a", "b"]);
+        assert_eq!(ids(&["alice"], &[]), ["a"]);
+        assert_eq!(ids(&[], &["b"]), ["a"]);
+        assert!(directory.select("/admin", &[], &[]).is_empty());
+        assert_eq!(directory.counts()["/"], 2);
+        let serialized = directory.serialize_all();
+        let a = serialized.iter().find(|s| s["id"] == "a").expect("a");
+        assert_eq!(a["clientId"], "sessionid-of");
+        assert_eq!(a["handshake"]["address"], "127.0.0.1");
+        assert_eq!(a["rooms"], json!(["a", "alice"]));
+    }
+
+    #[actix::test]
+    async fn rooms_joined_by_a_dashboard_are_delivered_from_here_once() {
+        let directory = Directory::default();
+        directory.insert("a", entry("a", &["alice"]));
+        directory.insert("b", entry("b", &["bob"]));
+        assert!(directory.extra_targets(&strings(&["ops"]), &[]).is_empty());
+        assert!(directory.change_room("a", "ops", true, true));
+        assert!(!directory.change_room("a", "ops", true, true), "already in");
+        assert!(directory.change_room("b", "ops", true, true));
+        assert_eq!(directory.extra_targets(&strings(&["ops"]), &[]).len(), 2);
+        // b is reached by its own room already: only a is left to deliver.
+        assert_eq!(
+            directory.extra_targets(&strings(&["ops", "b"]), &[]).len(),
+            1
+        );
+        assert_eq!(
+            directory
+                .extra_targets(&strings(&["ops"]), &strings(&["alice"]))
+                .len(),
+            1
+        );
+        assert!(directory.change_room("a", "ops", false, true));
+        assert!(
+            !directory.change_room("a", "a", false, true),
+            "never leaves its own room"
+        );
+        assert_eq!(directory.extra_targets(&strings(&["ops"]), &[]).len(), 1);
+        directory.remove("b");
+        assert!(directory.extra_targets(&strings(&["ops"]), &[]).is_empty());
+        let (handshake, data) = directory.describe("a").expect("a");
+        assert_eq!(handshake["address"], "127.0.0.1");
+        assert_eq!(
+            data["_admin"],
+            json!({"clientId": "sessionid-of", "transport": "websocket"})
+        );
+        assert_eq!(directory.rooms_of("a"), ["a", "alice"]);
     }
 }

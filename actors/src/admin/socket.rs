@@ -62,8 +62,12 @@ impl<A: AdminApp> Connection<A> {
                 Ok(Err(refusal)) => return act.refuse_admin(&nsp, refusal, ctx),
                 Err(_) => return act.refuse_admin(&nsp, AuthError::InvalidCredentials, ctx),
             };
-            if act.is_closing() || act.sio.any_namespace() {
+            if act.is_closing() {
                 return;
+            }
+            // The chat's handshake finished meanwhile on this session.
+            if act.sio.any_namespace() {
+                return act.refuse_admin(&nsp, AuthError::ChatSession, ctx);
             }
             let id = socket_id();
             act.sio.insert(&nsp, id.clone());
@@ -77,9 +81,8 @@ impl<A: AdminApp> Connection<A> {
             }
             let entry = Entry::new(
                 &nsp,
-                &id,
-                act.sid(),
-                act.transport(),
+                (&id, act.sid()),
+                (act.transport(), act.address()),
                 json!({}),
                 ctx.address().recipient(),
             );
@@ -154,9 +157,8 @@ impl<A: AdminApp> Connection<A> {
         };
         let entry = Entry::new(
             nsp,
-            socket_id,
-            self.sid(),
-            self.transport(),
+            (socket_id, self.sid()),
+            (self.transport(), self.address()),
             data,
             ctx.address().recipient(),
         );
@@ -186,6 +188,13 @@ impl<A: AdminApp> Connection<A> {
             reason: reason.to_owned(),
             rooms: entry.rooms,
         });
+    }
+
+    /// The client's IP address as text (empty when unknown).
+    fn address(&self) -> String {
+        self.peer()
+            .map(|peer| peer.ip().to_string())
+            .unwrap_or_default()
     }
 
     /// Why a socket of this session is leaving, in Node's words.

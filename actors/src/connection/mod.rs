@@ -42,6 +42,7 @@ use bytes::Bytes;
 use chat_protocol::engineio::Handshake;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -70,6 +71,8 @@ pub struct Connection<A: SocketApp> {
     pong_deadline: Option<SpawnHandle>,
     /// The Socket.IO namespaces of the session.
     pub sio: SocketIo,
+    /// The client's address, as the session's first request came (the admin UI shows it).
+    peer: Option<SocketAddr>,
     /// The app's state of this session.
     pub app: A,
     closing: bool,
@@ -94,6 +97,7 @@ impl<A: SocketApp> Connection<A> {
     pub fn open(
         server: Arc<ServerContext<A>>,
         initial: InitialTransport,
+        peer: Option<SocketAddr>,
     ) -> (String, Addr<Connection<A>>, String) {
         let sid = socket_id();
         let upgrades = match initial {
@@ -130,6 +134,7 @@ impl<A: SocketApp> Connection<A> {
             first_reader,
             pong_deadline: None,
             sio: SocketIo::default(),
+            peer,
             app,
             closing: false,
             close_reason: None,
@@ -149,6 +154,11 @@ impl<A: SocketApp> Connection<A> {
     /// The name of the session's transport (`polling` or `websocket`).
     pub fn transport(&self) -> &'static str {
         self.transport_name()
+    }
+
+    /// The client's address (of its first request), when known.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
     }
 
     /// Why the session is closing, once it is.

@@ -63,6 +63,8 @@ describe("admin namespace: authentication", () => {
     assert.equal(chat.clientId, alice.socket.io.engine.id.slice(0, 12));
     assert.deepEqual(chat.rooms, [alice.socket.id, alice.session.userID]);
     assert.deepEqual(chat.data, { userID: alice.session.userID, username: "alice-auth" });
+    assert.equal(chat.handshake.address, "127.0.0.1");
+    assert.ok(!Number.isNaN(Date.parse(chat.handshake.time)));
     assert.ok(sockets.some((s) => s.id === admin.id && s.nsp === "/admin"), "the dashboard itself");
 
     const stats = await statsOf(admin, "solo", 3000);
