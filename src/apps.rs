@@ -78,5 +78,6 @@ fn node_config(settings: &Settings) -> NodeConfig {
         presence_grace: settings.presence_grace,
         cluster,
         liveness: Default::default(),
+        admin: settings.admin.clone(),
     }
 }

@@ -7,6 +7,7 @@
 //! | a session's transport (polling, WebSocket, upgrade, byte bounds) | `Connection` | [`transport`] (frames, queues, socket tasks), [`connection`] (the actor shell) |
 //! | the chat: handshake, private messages, validation | `Connection` (its [`SocketApp`](connection::SocketApp)) | [`chat`] |
 //! | the protocol conformance servers | `Connection` | [`conformance`] |
+//! | the Socket.IO Admin UI: auth, dashboard events, commands, across the cluster | `AdminHub`, `Connection` (its app's [`AdminApp`](admin::AdminApp)) | [`admin`] |
 //! | membership and routing on a node | `ChatHub` | [`hub`] |
 //! | presence: last tab, the question to other nodes, liveness, peers, reaper, resync | `ChatHub`, `Membership`, `NodeLiveness`, `DeadNodeReaper` | [`presence`] |
 //! | connection state recovery: log, parking, replay, across nodes | `ChatHub` (its `HubRecovery`), `Connection` | [`recovery`] |
@@ -16,11 +17,13 @@
 //! | what a broadcast carries; ids; metrics | – | [`event`], [`ids`], [`metrics`] |
 //!
 //! Dependencies run one way, from the top of this list down: the chat uses the connection,
-//! the hub, presence and recovery; presence extends the hub and uses the cluster; the hub and
-//! the cluster never name each other (each has a port, [`hub::ClusterPort`] and
-//! [`cluster::LocalNode`], which [`node`] implements); recovery and the transport name
-//! neither.
+//! the admin namespace, the hub, presence and recovery; the admin namespace uses the
+//! connection and the cluster (and [`node`] hands it the bridge's remote requests); presence
+//! extends the hub and uses the cluster; the hub and the cluster never name each other (each
+//! has a port, [`hub::ClusterPort`] and [`cluster::LocalNode`], which [`node`] implements);
+//! recovery and the transport name neither.
 
+pub mod admin;
 pub mod chat;
 pub mod cluster;
 pub mod conformance;

@@ -41,6 +41,12 @@ pub struct Metrics {
     pub redis_errors: IntCounterVec,
     /// Broadcasts published to / received from other nodes.
     pub bridge_messages: IntCounterVec,
+    /// Admin UI sockets currently connected to this node's admin namespace.
+    pub admin_connections_active: IntGauge,
+    /// Connections to the admin namespace, by result (`accepted` or the refusal).
+    pub admin_connections: IntCounterVec,
+    /// Admin UI commands, by `command` and `result` (`applied`, `read_only`, `invalid`).
+    pub admin_commands: IntCounterVec,
 }
 
 /// Registers a freshly built metric and hands it back. Names and labels are literals of this
@@ -100,7 +106,32 @@ impl Metrics {
                 ]),
             ),
         );
+        let admin_connections_active = registered(
+            &registry,
+            IntGauge::new(
+                "chat_admin_connections_active",
+                "Admin UI sockets connected to this node",
+            ),
+        );
+        let admin_commands = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "chat_admin_commands_total",
+                    "Admin UI commands, by command and result",
+                ),
+                &["command", "result"],
+            ),
+        );
         Metrics {
+            admin_connections_active,
+            admin_commands,
+            admin_connections: counter_vec(
+                &registry,
+                "chat_admin_connections_total",
+                "Connections to the admin namespace, by result",
+                "result",
+            ),
             connections_active,
             connections_by_transport,
             message_latency,

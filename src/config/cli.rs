@@ -138,6 +138,38 @@ pub struct Cli {
     #[arg(long, env = "CHAT_RECOVERY_MAX_EVENTS")]
     pub recovery_max_events: Option<usize>,
 
+    /// Serve the Socket.IO Admin UI's server side on the admin namespace (needs --admin-password-hash or --admin-no-auth) [default: false]
+    #[arg(long, env = "CHAT_ADMIN", num_args = 0..=1, default_missing_value = "true")]
+    pub admin: Option<bool>,
+
+    /// The admin namespace the Admin UI connects to [default: /admin]
+    #[arg(long, env = "CHAT_ADMIN_NAMESPACE")]
+    pub admin_namespace: Option<String>,
+
+    /// Admin UI login: the username [default: admin]
+    #[arg(long, env = "CHAT_ADMIN_USERNAME")]
+    pub admin_username: Option<String>,
+
+    /// Admin UI login: bcrypt hash of the password ($2b$...) [default: none]
+    #[arg(long, env = "CHAT_ADMIN_PASSWORD_HASH")]
+    pub admin_password_hash: Option<String>,
+
+    /// Admin UI without authentication: anyone reaching the node may watch and command it [default: false]
+    #[arg(long, env = "CHAT_ADMIN_NO_AUTH", num_args = 0..=1, default_missing_value = "true")]
+    pub admin_no_auth: Option<bool>,
+
+    /// Admin UI read-only: every command (emit, join, leave, disconnect) is refused [default: false]
+    #[arg(long, env = "CHAT_ADMIN_READ_ONLY", num_args = 0..=1, default_missing_value = "true")]
+    pub admin_read_only: Option<bool>,
+
+    /// The server id this node shows in the Admin UI [default: the node id]
+    #[arg(long, env = "CHAT_ADMIN_SERVER_ID")]
+    pub admin_server_id: Option<String>,
+
+    /// Send chat sockets' incoming events, message contents included, to the Admin UI [default: false]
+    #[arg(long, env = "CHAT_ADMIN_SHOW_EVENTS", num_args = 0..=1, default_missing_value = "true")]
+    pub admin_show_events: Option<bool>,
+
     /// HTTP worker threads [default: number of CPUs]
     #[arg(long, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,

@@ -34,4 +34,12 @@ pub struct FileConfig {
     pub recovery_window_secs: Option<u64>,
     pub recovery_max_events: Option<usize>,
     pub workers: Option<usize>,
+    pub admin: Option<bool>,
+    pub admin_namespace: Option<String>,
+    pub admin_username: Option<String>,
+    pub admin_password_hash: Option<String>,
+    pub admin_no_auth: Option<bool>,
+    pub admin_read_only: Option<bool>,
+    pub admin_server_id: Option<String>,
+    pub admin_show_events: Option<bool>,
 }

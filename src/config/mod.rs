@@ -7,6 +7,7 @@ mod file;
 pub use self::cli::{Cli, Conformance, SubscriptionMode};
 use self::file::FileConfig;
 
+use chat_actors::admin::{AdminAuth, AdminConfig};
 use chat_actors::chat::ChatLimits;
 use chat_actors::recovery::RecoveryConfig;
 use chat_actors::transport::EngineConfig;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub recovery: RecoveryConfig,
     pub workers: Option<usize>,
     pub conformance: Option<Conformance>,
+    /// The Admin UI's namespace; `None`: off.
+    pub admin: Option<AdminConfig>,
 }
 
 /// `socket.io`, `/socket.io` and `/socket.io/` all mean `/socket.io` (as Node's engine.io
@@ -120,6 +123,28 @@ impl Settings {
             engine.connect_timeout = Duration::from_millis(1000);
             cors = CorsOrigins::Any;
         }
+        let node_id = pick!(node_id, chat_actors::ids::random_hex(3));
+        let admin = match pick!(admin, false) {
+            false => None,
+            true => Some(admin_config(
+                pick!(admin_namespace, "/admin".to_owned()),
+                pick!(admin_username, "admin".to_owned()),
+                cli.admin_password_hash
+                    .clone()
+                    .or(file.admin_password_hash.clone())
+                    .filter(|h| !h.is_empty()),
+                pick!(admin_no_auth, false),
+                (
+                    pick!(admin_read_only, false),
+                    pick!(admin_show_events, false),
+                ),
+                cli.admin_server_id
+                    .clone()
+                    .or(file.admin_server_id.clone())
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| node_id.clone()),
+            )?),
+        };
         let settings = Settings {
             host: pick!(host, "0.0.0.0".to_owned()),
             port: pick!(port, 3000),
@@ -133,7 +158,7 @@ impl Settings {
                     .as_deref()
                     .or(file.redis_cluster_urls.as_deref()),
             ),
-            node_id: pick!(node_id, chat_actors::ids::random_hex(3)),
+            node_id,
             channel_prefix: pick!(channel_prefix, "socket.io".to_owned()),
             subscription_mode: pick!(subscription_mode, SubscriptionMode::Rooms),
             engine,
@@ -162,6 +187,7 @@ impl Settings {
             },
             workers: cli.workers.or(file.workers),
             conformance: cli.conformance,
+            admin,
         };
         settings.validate()?;
         Ok(settings)
@@ -260,6 +286,57 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The admin namespace's settings, checked: a namespace below `/`, and either a bcrypt hash or
+/// the explicit choice of no authentication.
+fn admin_config(
+    namespace: String,
+    username: String,
+    password_hash: Option<String>,
+    no_auth: bool,
+    (read_only, show_events): (bool, bool),
+    server_id: String,
+) -> Result<AdminConfig, ConfigError> {
+    let invalid = |name, reason| Err(ConfigError::Invalid { name, reason });
+    if !namespace.starts_with('/') || namespace == "/" || namespace.contains(['#', '?', ' ']) {
+        return invalid(
+            "admin-namespace",
+            "must be a namespace other than / (e.g. /admin), without '#', '?' or spaces",
+        );
+    }
+    let auth = match (password_hash, no_auth) {
+        (Some(_), true) => {
+            return invalid(
+                "admin-password-hash/admin-no-auth",
+                "give either a password hash or no authentication, not both",
+            )
+        }
+        (None, false) => return invalid(
+            "admin-password-hash",
+            "the admin namespace needs a bcrypt password hash (or, explicitly, --admin-no-auth)",
+        ),
+        (None, true) => AdminAuth::None,
+        (Some(hash), false) if !AdminConfig::is_bcrypt_hash(&hash) => {
+            return invalid("admin-password-hash", "must be a bcrypt hash ($2b$10$...)")
+        }
+        (Some(password_hash), false) => {
+            if username.is_empty() {
+                return invalid("admin-username", "must not be empty");
+            }
+            AdminAuth::Basic {
+                username,
+                password_hash,
+            }
+        }
+    };
+    Ok(AdminConfig {
+        namespace,
+        auth,
+        read_only,
+        server_id,
+        show_events,
+    })
 }
 
 /// `a, b,,c` → `["a", "b", "c"]`: a comma-separated list, blanks dropped.
@@ -403,5 +480,31 @@ mod tests {
         assert_eq!(s.recovery.max_events, 5000);
         let off = settings(&["--recovery-window-secs", "0"]).unwrap();
         assert!(!off.recovery.enabled());
+    }
+
+    #[test]
+    fn admin_is_off_unless_asked_and_needs_a_hash_or_no_auth() {
+        assert!(settings(&[]).expect("defaults").admin.is_none());
+        let hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS";
+        let on = settings(&["--admin", "--admin-password-hash", hash]).expect("admin");
+        let admin = on.admin.expect("on");
+        assert_eq!(admin.namespace, "/admin");
+        assert_eq!(admin.server_id, on.node_id);
+        assert!(!admin.read_only && !admin.show_events);
+        assert!(matches!(admin.auth, AdminAuth::Basic { ref username, .. } if username == "admin"));
+        let open = settings(&["--admin", "--admin-no-auth", "--admin-read-only"]).expect("open");
+        let admin = open.admin.expect("on");
+        assert_eq!(admin.auth, AdminAuth::None);
+        assert!(admin.read_only);
+        assert!(settings(&["--admin"]).is_err(), "no auth chosen");
+        assert!(settings(&["--admin", "--admin-password-hash", "plain"]).is_err());
+        assert!(settings(&["--admin", "--admin-no-auth", "--admin-password-hash", hash]).is_err());
+        assert!(settings(&["--admin", "--admin-no-auth", "--admin-namespace", "/"]).is_err());
+        assert!(
+            settings(&["--admin=false", "--admin-password-hash", "plain"])
+                .expect("off")
+                .admin
+                .is_none()
+        );
     }
 }

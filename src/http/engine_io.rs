@@ -95,7 +95,9 @@ pub async fn handle<A: SocketApp>(
     match checked.sid {
         Some(sid) => existing_session(req, body, &state, &sid).await,
         None => {
-            let (_, _, open) = Connection::open(state.server.clone(), InitialTransport::Polling);
+            let peer = req.peer_addr();
+            let (_, _, open) =
+                Connection::open(state.server.clone(), InitialTransport::Polling, peer);
             Ok(text(open))
         }
     }

@@ -64,9 +64,11 @@ pub async fn handle<A: SocketApp>(
     let (stream, read) = (parts.io, parts.read_buf.freeze());
     match session {
         None => {
+            let peer = stream.peer_addr().ok();
             Connection::open(
                 state.server.clone(),
                 InitialTransport::WebSocket { stream, read },
+                peer,
             );
         }
         Some(session) => {

@@ -19,7 +19,7 @@ use crate::store::{
 };
 use actix::prelude::*;
 use chat_protocol::socketio::Packet as SioPacket;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Why a handshake was refused; the text is the CONNECT_ERROR message.
@@ -167,6 +167,13 @@ impl ChatConnection {
             return;
         }
         self.send_connect_reply(&connect_reply(&socket_id, pid.as_deref()), ctx);
+        self.admin_socket_connected(
+            "/",
+            &socket_id,
+            json!({ "userID": identity.user_id, "username": identity.username }),
+            vec![identity.user_id.clone()],
+            ctx,
+        );
         let state = identity.parked_state(&socket_id);
         self.app
             .recovery
@@ -234,6 +241,13 @@ impl ChatConnection {
             missed.len()
         );
         self.send_connect_reply(&connect_reply(&session.socket_id, Some(&pid)), ctx);
+        self.admin_socket_connected(
+            "/",
+            &session.socket_id,
+            json!({ "userID": session.user_id, "username": session.username }),
+            vec![session.user_id.clone()],
+            ctx,
+        );
         let state = identity.parked_state(&session.socket_id);
         self.app
             .recovery

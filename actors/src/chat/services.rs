@@ -3,6 +3,7 @@
 //! `Arc`: a connection holds a pointer, not copies of a dozen actor addresses).
 
 use super::KnownUsers;
+use crate::admin::AdminServices;
 use crate::hub::{ChatHub, ClusterPort, Delivery};
 use crate::recovery::RecoveryServices;
 use crate::store::{MessageBackend, MessageStore, SessionStore};
@@ -25,6 +26,8 @@ pub struct ChatServices {
     pub known_users: KnownUsers,
     /// Connection state recovery (its settings say whether it is on).
     pub recovery: RecoveryServices,
+    /// The admin namespace, when the operator turned it on.
+    pub admin: Option<Arc<AdminServices>>,
 }
 
 /// Per-socket limits on what a client may send.

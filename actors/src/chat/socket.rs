@@ -3,11 +3,14 @@
 //! handshake (`handshake.rs`) and to private messaging (`private_message.rs`).
 
 use super::{ChatServices, RateLimiter};
+use crate::admin::{is_admin_namespace, AdminApp, AdminServices};
 use crate::connection::{Connection, Event, SocketApp};
+use crate::metrics::METRICS;
 use crate::presence::Leave;
 use crate::recovery::{ParkedSession, SocketRecovery};
 use crate::store::Session;
 use actix::Context;
+use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -65,7 +68,17 @@ impl SocketApp for ChatSocket {
         auth: Option<Value>,
         ctx: &mut Context<ChatConnection>,
     ) {
-        if nsp == "/" {
+        if is_admin_namespace(conn, &nsp) {
+            conn.admin_connect(nsp, auth, ctx);
+        } else if nsp == "/" && conn.sio.any_namespace() {
+            // A dashboard's session never becomes a chat user.
+            METRICS
+                .handshakes
+                .with_label_values(&["admin_session"])
+                .inc();
+            let packet = SioPacket::connect_error("/", "not a chat session", None);
+            conn.send_packet(&packet, &[], ctx);
+        } else if nsp == "/" {
             conn.chat_connect(auth, ctx);
         } else {
             conn.refuse_namespace(&nsp, ctx);
@@ -73,12 +86,25 @@ impl SocketApp for ChatSocket {
     }
 
     fn on_event(conn: &mut ChatConnection, event: Event, ctx: &mut Context<ChatConnection>) {
+        if event.nsp != "/" {
+            return conn.admin_event(event, ctx);
+        }
+        conn.admin_event_received(&event.nsp, &event.socket_id, &event.data);
         conn.chat_event(&event.socket_id, event.data, event.id, ctx);
+    }
+
+    fn on_upgrade(conn: &mut ChatConnection) {
+        conn.admin_upgraded();
     }
 
     /// The socket left: the hub decides whether its user is now gone. When the reason may be
     /// recovered, the hub first parks the socket under its pid.
-    fn on_leave(conn: &mut ChatConnection, _nsp: &str, socket_id: &str, recoverable: bool) {
+    fn on_leave(conn: &mut ChatConnection, nsp: &str, socket_id: &str, recoverable: bool) {
+        let reason = conn.leave_reason();
+        conn.admin_socket_left(nsp, socket_id, reason);
+        if nsp != "/" {
+            return;
+        }
         let chat = &mut conn.app;
         let Some(identity) = chat.identity.take() else {
             return;
@@ -107,5 +133,11 @@ impl SocketApp for ChatSocket {
         let ping_interval = conn.config().ping_interval;
         let chat = &mut conn.app;
         chat.recovery.extend(&chat.services.recovery, ping_interval);
+    }
+}
+
+impl AdminApp for ChatSocket {
+    fn admin(&self) -> Option<&Arc<AdminServices>> {
+        self.services.admin.as_ref()
     }
 }

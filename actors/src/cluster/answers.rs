@@ -53,19 +53,26 @@ pub fn answer(
             ..
         } => {
             let sockets = local.socket_details(rooms, except);
+            let described = local.describer();
             async move {
                 let sockets = sockets.await?;
                 Some(Response::FetchedSockets {
                     request_id,
                     sockets: sockets
                         .into_iter()
-                        .map(|(id, rooms)| SocketDetails {
-                            id,
-                            rooms,
-                            // The hub keeps no handshake; the empty objects Node code reads
-                            // (`handshake.auth.x`) without throwing, and Node's default `data`.
-                            handshake: json!({ "headers": {}, "query": {}, "auth": {} }),
-                            data: json!({}),
+                        .map(|(id, rooms)| {
+                            // The hub keeps no handshake; the admin namespace's directory
+                            // does (and `data._admin`); otherwise the empty objects Node code
+                            // reads (`handshake.auth.x`) without throwing, and Node's `data`.
+                            let (handshake, data) = described(&id).unwrap_or_else(|| {
+                                (json!({ "headers": {}, "query": {}, "auth": {} }), json!({}))
+                            });
+                            SocketDetails {
+                                id,
+                                rooms,
+                                handshake,
+                                data,
+                            }
                         })
                         .collect(),
                 })

@@ -19,6 +19,7 @@ use super::{
 use crate::metrics::METRICS;
 use crate::store::{RedisConnection, Replay};
 use actix::prelude::*;
+use chat_protocol::adapter::Request;
 use std::time::Duration;
 
 pub struct RedisBridge {
@@ -59,7 +60,7 @@ impl RedisBridge {
         }
     }
 
-    fn on_request(&mut self, request: chat_protocol::adapter::Request, ctx: &mut Context<Self>) {
+    fn on_request(&mut self, request: Request, ctx: &mut Context<Self>) {
         let (uid, request_id) = answers::origin(&request);
         let own = uid == Some(self.uid.as_str())
             || request_id.is_some_and(|id| self.pending.contains(id));
@@ -112,6 +113,9 @@ impl RedisBridge {
             let request_id = crate::ids::random_hex(8);
             let Publication { channel, payload } = act.wire.request(&request_id, &query);
             let answers = act.pending.register(&request_id, expected, known);
+            if matches!(query, PeerQuery::SocketDetails { .. }) {
+                act.pending.keep_details(&request_id);
+            }
             let conn = act.conn.clone();
             let mut publish = redis::cmd(conn.publish_command());
             publish.arg(channel).arg(payload);
@@ -214,6 +218,14 @@ impl Handler<Inbound> for RedisBridge {
                 METRICS.bridge_messages.with_label_values(&["in"]).inc();
                 METRICS.broadcasts.with_label_values(&["remote"]).inc();
                 self.local.deliver(rooms, except, event);
+            }
+            // The adapter's remote join, leave and disconnect (requests 2, 3, 4): for the
+            // node, which applies them when it has an admin namespace.
+            Received::Request(Request::Other {
+                kind: 2..=4, uid, ..
+            }) if uid.as_deref() != Some(self.uid.as_str()) => {
+                METRICS.bridge_messages.with_label_values(&["in"]).inc();
+                self.local.remote_command(&msg.payload);
             }
             Received::Request(request) => self.on_request(request, ctx),
             Received::Response(response) => {

@@ -4,7 +4,11 @@
 
 use crate::event::OutboundEvent;
 use futures_util::future::BoxFuture;
+use serde_json::Value;
 use std::sync::Arc;
+
+/// A local socket's `(handshake, data)` by id, when known.
+pub type Describer = Box<dyn Fn(&str) -> Option<(Value, Value)> + Send>;
 
 /// Each local socket's id and rooms.
 pub type SocketRooms = Vec<(String, Vec<String>)>;
@@ -27,4 +31,14 @@ pub trait LocalNode: 'static {
         rooms: Vec<String>,
         except: Vec<String>,
     ) -> BoxFuture<'static, Option<SocketRooms>>;
+
+    /// What gives `(handshake, data)` of a local socket for a fetch-sockets answer, when the
+    /// node keeps them (its admin namespace does); otherwise the answer carries empty ones.
+    fn describer(&self) -> Describer {
+        Box::new(|_| None)
+    }
+
+    /// Another node's remote join, leave or disconnect request (adapter types 2, 3, 4), as
+    /// received: ignored unless the node has an admin namespace.
+    fn remote_command(&self, _request: &[u8]) {}
 }

@@ -38,6 +38,9 @@ pub enum PeerQuery {
     SocketIds { rooms: Vec<String> },
     /// Type 5: ids and rooms of the sockets in any of `rooms`.
     SocketRooms { rooms: Vec<String> },
+    /// Type 5 as well, keeping every socket's whole `{id, handshake, rooms, data}` (for the
+    /// admin UI's `all_sockets`).
+    SocketDetails { rooms: Vec<String> },
 }
 
 /// Asks every other node. `None` when nobody could be asked (Redis down, not subscribed).
@@ -62,6 +65,8 @@ pub struct PeerReport {
     pub answered: usize,
     /// Socket id → its rooms (empty for type 0 answers, which carry ids only).
     pub sockets: HashMap<String, Vec<String>>,
+    /// For [`PeerQuery::SocketDetails`]: each socket as answered, `{id, handshake, rooms, data}`.
+    pub details: Vec<serde_json::Value>,
 }
 
 impl PeerReport {

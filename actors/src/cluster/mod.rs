@@ -54,7 +54,7 @@ pub mod wire;
 pub use self::bridge::RedisBridge;
 pub use self::channels::Channels;
 pub use self::error::BridgeError;
-pub use self::local_node::{LocalNode, SocketRooms};
+pub use self::local_node::{Describer, LocalNode, SocketRooms};
 pub use self::messages::{
     AskPeers, BridgeStatus, Inbound, NodesHolding, PeerQuery, PeerReport, Publish, StatusReport,
     SubscriptionChanged,

@@ -17,6 +17,8 @@ pub struct PendingRequests {
 
 struct Waiting {
     report: PeerReport,
+    /// Keep each fetched socket whole ([`PeerQuery::SocketDetails`]).
+    details: bool,
     done: oneshot::Sender<PeerReport>,
 }
 
@@ -39,9 +41,17 @@ impl PendingRequests {
                     ..PeerReport::default()
                 },
                 done,
+                details: false,
             },
         );
         receiver
+    }
+
+    /// Keeps the whole sockets of the answers to `request_id`.
+    pub fn keep_details(&mut self, request_id: &str) {
+        if let Some(waiting) = self.waiting.get_mut(request_id) {
+            waiting.details = true;
+        }
     }
 
     pub fn contains(&self, request_id: &str) -> bool {
@@ -70,6 +80,14 @@ impl PendingRequests {
             }
             Response::FetchedSockets { sockets, .. } => {
                 for socket in sockets {
+                    if waiting.details {
+                        report.details.push(serde_json::json!({
+                            "id": socket.id,
+                            "handshake": socket.handshake,
+                            "rooms": socket.rooms,
+                            "data": socket.data,
+                        }));
+                    }
                     report.sockets.insert(socket.id, socket.rooms);
                 }
             }
@@ -99,12 +117,14 @@ pub fn build_request(uid: &str, request_id: &str, query: &PeerQuery) -> Request 
             request_id: request_id.to_owned(),
             rooms: rooms.clone(),
         },
-        PeerQuery::SocketRooms { rooms } => Request::FetchSockets {
-            uid: uid.to_owned(),
-            request_id: request_id.to_owned(),
-            rooms: rooms.clone(),
-            except: Vec::new(),
-        },
+        PeerQuery::SocketRooms { rooms } | PeerQuery::SocketDetails { rooms } => {
+            Request::FetchSockets {
+                uid: uid.to_owned(),
+                request_id: request_id.to_owned(),
+                rooms: rooms.clone(),
+                except: Vec::new(),
+            }
+        }
     }
 }
 

@@ -53,6 +53,9 @@ pub trait SocketApp: Sized + Unpin + 'static {
     /// when it ended for a reason connection state recovery covers.
     fn on_leave(_conn: &mut Connection<Self>, _nsp: &str, _socket_id: &str, _recoverable: bool) {}
 
+    /// The session moved from long-polling to WebSocket.
+    fn on_upgrade(_conn: &mut Connection<Self>) {}
+
     /// The client answered a heartbeat ping.
     fn on_pong(_conn: &mut Connection<Self>) {}
 }

@@ -42,6 +42,7 @@ use bytes::Bytes;
 use chat_protocol::engineio::Handshake;
 use chat_protocol::socketio::Packet as SioPacket;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -77,6 +78,8 @@ pub struct Connection<A: SocketApp> {
     opened_at: std::time::Instant,
     /// The Socket.IO namespaces of the session.
     pub sio: SocketIo,
+    /// The client's address, as the session's first request came (the admin UI shows it).
+    peer: Option<SocketAddr>,
     /// The app's state of this session.
     pub app: A,
     closing: bool,
@@ -101,6 +104,7 @@ impl<A: SocketApp> Connection<A> {
     pub fn open(
         server: Arc<ServerContext<A>>,
         initial: InitialTransport,
+        peer: Option<SocketAddr>,
     ) -> (String, Addr<Connection<A>>, String) {
         let sid = socket_id();
         let upgrades = match initial {
@@ -139,6 +143,7 @@ impl<A: SocketApp> Connection<A> {
             heartbeat_due: None,
             opened_at: std::time::Instant::now(),
             sio: SocketIo::default(),
+            peer,
             app,
             closing: false,
             close_reason: None,
@@ -153,6 +158,21 @@ impl<A: SocketApp> Connection<A> {
         // this sid always finds it (`started` runs later, on the actor's own turn).
         registry.insert(&sid, addr.clone());
         (sid, addr, open)
+    }
+
+    /// The name of the session's transport (`polling` or `websocket`).
+    pub fn transport(&self) -> &'static str {
+        self.transport_name()
+    }
+
+    /// The client's address (of its first request), when known.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Why the session is closing, once it is.
+    pub fn close_reason(&self) -> Option<&'static str> {
+        self.close_reason
     }
 
     /// The name of the session's transport, for metrics and logs.

@@ -45,6 +45,19 @@ impl SocketIo {
         self.namespaces.remove(nsp)
     }
 
+    /// The socket ids of every connected namespace.
+    pub fn socket_ids(&self) -> Vec<String> {
+        self.namespaces.values().cloned().collect()
+    }
+
+    /// The namespace of socket `socket_id`.
+    pub fn namespace_of(&self, socket_id: &str) -> Option<String> {
+        self.namespaces
+            .iter()
+            .find(|(_, id)| *id == socket_id)
+            .map(|(nsp, _)| nsp.clone())
+    }
+
     pub fn drain(&mut self) -> Vec<(String, String)> {
         self.namespaces.drain().collect()
     }

@@ -113,6 +113,7 @@ impl<A: SocketApp> Connection<A> {
             .with_label_values(&[self.transport_name()])
             .inc();
         log::debug!("session {} upgraded to websocket", self.sid);
+        A::on_upgrade(self);
     }
 
     pub(super) fn abandon_upgrade(&mut self, ctx: &mut Context<Self>) {

@@ -10,6 +10,7 @@ mod local_node;
 
 use self::hub_port::BridgePort;
 use self::local_node::HubNode;
+use crate::admin::{admin_channel, AdminCluster, AdminConfig, AdminHub, AdminServices, Directory};
 use crate::chat::{ChatLimits, ChatServices};
 use crate::cluster::{self, ClusterConfig, Listener, RedisBridge};
 use crate::hub::{ChatHub, ClusterPort, Delivery, SingleNode};
@@ -44,6 +45,17 @@ pub struct NodeConfig {
     /// With Redis: how the node takes part in the cluster.
     pub cluster: Option<ClusterConfig>,
     pub liveness: LivenessConfig,
+    /// The admin namespace for the Socket.IO Admin UI; `None`: off.
+    pub admin: Option<AdminConfig>,
+}
+
+/// The admin hub of a node, before it starts (its address is known, so that the cluster
+/// can be joined with it).
+struct AdminStart {
+    context: Context<AdminHub>,
+    directory: Arc<Directory>,
+    config: AdminConfig,
+    cluster: Option<AdminCluster>,
 }
 
 /// A running node.
@@ -90,9 +102,22 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
         .map(|conn| SharedRecovery::new(conn, config.recovery.window));
     let hub_context: Context<ChatHub> = Context::new();
     let hub = hub_context.address();
+    let mut admin = config.admin.clone().map(|config| AdminStart {
+        context: Context::new(),
+        directory: Arc::default(),
+        config,
+        cluster: None,
+    });
     let port: Arc<dyn ClusterPort> = match (redis, &config.cluster) {
         (Some(conn), Some(cluster)) => {
-            match join_cluster(cluster, config.liveness, conn, &hub, &sessions, &delivery) {
+            let joined = join_cluster(
+                cluster,
+                config.liveness,
+                conn,
+                (&hub, &sessions, &delivery),
+                admin.as_mut(),
+            );
+            match joined {
                 Ok((port, bridge, membership)) => {
                     return finish(
                         hub_context,
@@ -103,6 +128,7 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
                             history,
                             delivery,
                             shared,
+                            admin,
                         },
                         Arc::new(port),
                         (Some(bridge), Some(membership)),
@@ -125,6 +151,7 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
             history,
             delivery,
             shared,
+            admin,
         },
         port,
         (None, None),
@@ -139,6 +166,7 @@ struct Parts {
     history: Arc<dyn MessageBackend>,
     delivery: Arc<Delivery>,
     shared: Option<SharedRecovery>,
+    admin: Option<AdminStart>,
 }
 
 /// Starts the hub with its cluster port, and gathers what the connections share.
@@ -155,8 +183,24 @@ fn finish(
         history,
         delivery,
         shared,
+        admin,
     } = parts;
     let hub = hub_context.address();
+    let admin = admin.map(|admin| {
+        let services = Arc::new(AdminServices {
+            config: admin.config.clone(),
+            hub: admin.context.address(),
+            directory: admin.directory.clone(),
+            sessions: Default::default(),
+        });
+        admin.context.run(AdminHub::new(
+            admin.config,
+            admin.directory,
+            bridge.clone(),
+            admin.cluster,
+        ));
+        services
+    });
     let node = Node {
         services: Arc::new(ChatServices {
             hub: hub.clone(),
@@ -176,6 +220,7 @@ fn finish(
                 messages: messages.clone(),
                 sessions: sessions.clone(),
             },
+            admin,
         }),
         bridge,
         membership,
@@ -196,24 +241,44 @@ fn join_cluster(
     config: &ClusterConfig,
     liveness: LivenessConfig,
     conn: RedisConnection,
-    hub: &Addr<ChatHub>,
-    sessions: &Addr<SessionStore>,
-    delivery: &Arc<Delivery>,
+    (hub, sessions, delivery): (&Addr<ChatHub>, &Addr<SessionStore>, &Arc<Delivery>),
+    admin: Option<&mut AdminStart>,
 ) -> Result<(BridgePort, Addr<RedisBridge>, Addr<Membership>), cluster::BridgeError> {
     let sharded = config.is_sharded();
     let instance = keys::new_instance(&config.node_id, sharded);
     let heartbeat = heartbeat_channel(&config.channel_prefix, sharded);
     let membership = Membership::new(&instance, conn.clone(), hub.clone(), liveness).start();
-    let local = HubNode {
+    let mut local = HubNode {
         delivery: delivery.clone(),
         sessions: sessions.clone(),
+        admin: None,
     };
-    let listener = Listener {
+    let mut listeners = vec![Listener {
         channel: heartbeat.clone(),
         inbound: membership.clone().recipient(),
         changes: membership.clone().recipient(),
-    };
-    let joined = cluster::start(config, Box::new(local), conn.clone(), vec![listener])?;
+    }];
+    if let Some(admin) = admin {
+        let hub = admin.context.address();
+        local.admin = Some((admin.directory.clone(), hub.clone().recipient()));
+        // The admin channels are classic pub/sub: on a Redis Cluster the dashboards watch
+        // their own node (and fetch every node's sockets through the bridge).
+        if !sharded {
+            let namespace = admin.config.namespace.clone();
+            listeners.push(Listener {
+                channel: admin_channel(&config.channel_prefix, &namespace),
+                inbound: hub.clone().recipient(),
+                changes: hub.recipient(),
+            });
+            admin.cluster = Some(AdminCluster {
+                conn: conn.clone(),
+                uid: config.node_id.clone(),
+                prefix: config.channel_prefix.clone(),
+                namespace,
+            });
+        }
+    }
+    let joined = cluster::start(config, Box::new(local), conn.clone(), listeners)?;
     let node_liveness = NodeLiveness::new(
         instance.clone(),
         config.node_id.clone(),

@@ -62,6 +62,7 @@ pub fn node_config(url: &str, node_id: &str) -> NodeConfig {
             ..ClusterConfig::new(url, node_id, PREFIX)
         }),
         liveness: fast_liveness(),
+        admin: None,
     }
 }
 

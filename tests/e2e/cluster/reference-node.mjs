@@ -15,6 +15,19 @@ export function startReference(redisUrl, adapter) {
 }
 
 /**
+ * The reference server with the Admin UI's server side (`instrument()`), on
+ * @socket.io/redis-adapter 8; `adminHash` is the bcrypt hash of the admin password.
+ */
+export function startAdminReference(redisUrl, adminHash, serverId = "node-reference") {
+  return startFixture("admin-reference-server.mjs", {
+    REDIS_URL: redisUrl,
+    ADAPTER: "v8",
+    ADMIN_HASH: adminHash,
+    ADMIN_SERVER_ID: serverId,
+  });
+}
+
+/**
  * The reference server on a Redis Cluster with createShardedAdapter (dynamic mode).
  * @param {string[]} clusterUrls seed nodes
  */

@@ -143,7 +143,9 @@ impl WireFormat for Sharded {
     /// A `FETCH_SOCKETS` (both kinds of query read the sockets' ids and rooms).
     fn request(&self, request_id: &str, query: &PeerQuery) -> Publication {
         let rooms = match query {
-            PeerQuery::SocketIds { rooms } | PeerQuery::SocketRooms { rooms } => rooms.clone(),
+            PeerQuery::SocketIds { rooms }
+            | PeerQuery::SocketRooms { rooms }
+            | PeerQuery::SocketDetails { rooms } => rooms.clone(),
         };
         let payload = self.message(Body::FetchSockets {
             request_id: request_id.to_owned(),
