@@ -195,6 +195,7 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
       it(`${name}: the client recovers on the other node by itself, with what it missed`, async () => {
         const nodes = [await startNode(redis, uniqueName("a")), await startNode(redis, uniqueName("b"))];
         const nginx = await startNginx(nodes.map((node) => node.port));
+        let alice;
         try {
           // The node nginx pins 127.0.0.1 to goes away; Bob is on the other.
           const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
@@ -207,7 +208,7 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
           assert.ok(victimInstance, `the victim ${ids[at]} in chat:nodes: ${instances}`);
 
           // A slow, fixed reconnection delay: Bob's message is surely sent while Alice is away.
-          const alice = createSocket(nginx.url, {
+          alice = createSocket(nginx.url, {
             ...clientOpts,
             reconnection: true,
             reconnectionDelay: 1000,
@@ -257,8 +258,9 @@ describe("cluster: recovery behind nginx when the client's node goes away", () =
               return entry?.connected === true;
             });
           }
-          alice.disconnect();
         } finally {
+          // Also when the case failed: a reconnecting client would keep the file from ending.
+          alice?.disconnect();
           await nginx.stop();
           for (const node of nodes) await node.stop();
         }
