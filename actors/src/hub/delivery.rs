@@ -21,7 +21,7 @@ use super::rooms::Rooms;
 use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
 use crate::recovery::{BroadcastLog, Offset, RecoveryConfig, Unrecoverable, LOG_CAPACITY};
-use crate::transport::{Frame, Outbox};
+use crate::transport::{Flush, Frame, Outbox};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -91,9 +91,15 @@ impl Delivery {
         let message_id = event.message_id.as_ref();
         let bytes: usize = frames.iter().map(Frame::len).sum();
         let mut delivered = 0;
+        // A broadcast to everyone is written by each recipient's own task (see `Flush`).
+        let flush = if rooms.is_empty() {
+            Flush::ByOwner
+        } else {
+            Flush::Now
+        };
         self.routes().visit(rooms, except, |outbox| {
             // A recipient that cannot take it ends its outbox; its session closes itself.
-            if outbox.push_routed(&frames, seq, message_id).is_ok() {
+            if outbox.push_routed(&frames, seq, message_id, flush).is_ok() {
                 delivered += 1;
             }
         });

@@ -10,6 +10,11 @@
 //! waiting for the socket to be writable (`poll_socket`). Nothing here keeps a write buffer: a
 //! frame is written from its own bytes, with its WebSocket header built on the stack.
 //!
+//! A broadcast to everyone (presence) is the exception: written inline, a connect storm of
+//! N users would make the one thread that delivers them do N² single-frame `writev`s. Such a
+//! frame is queued for the session's own task instead ([`Flush::ByOwner`]), which is woken
+//! once and writes everything queued meanwhile in one go, on its own thread.
+//!
 //! On long-polling the frames wait until a GET takes them all as one payload (a GET waiting
 //! is answered by whoever queues the next frame).
 //!
@@ -44,6 +49,17 @@ const KEEP_CAPACITY: usize = 8;
 
 /// Frames written by one `writev` at most (the kernel takes 1024 iovecs, two per frame).
 const MAX_BATCH: usize = 256;
+
+/// Who writes a routed frame to a WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Whoever queued it, at once, unless a write is under way (a private message: one or two
+    /// recipients, latency first).
+    Now,
+    /// The session's own task, woken if it was not already (a broadcast to many: frames queued
+    /// meanwhile share its write, and the writes spread over the sessions' threads).
+    ByOwner,
+}
 
 /// How the actor answers a long-polling GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +323,7 @@ impl Outbox {
         frames: &Arc<[Frame]>,
         seq: Option<u64>,
         message_id: Option<&Arc<str>>,
+        flush: Flush,
     ) -> Result<(), QueueError> {
         let mut state = self.lock();
         if let Some(held) = state.held.as_mut() {
@@ -346,7 +363,17 @@ impl Outbox {
                 alone: false,
             });
         }
-        self.flush(state);
+        match (flush, &state.sink) {
+            (Flush::ByOwner, Sink::WebSocket { .. }) => {
+                if !state.writing && !state.blocked {
+                    // The owner's task writes it once it finds the socket writable (at once,
+                    // usually), with whatever else was queued by then.
+                    state.blocked = true;
+                    wake_owner(state);
+                }
+            }
+            _ => self.flush(state),
+        }
         Ok(())
     }
 
@@ -862,8 +889,41 @@ mod tests {
         let rest = read_texts(&mut client, 2).await;
         assert_eq!(rest, ["2", "42a"], "after the pause: the ping first");
         let routed: Arc<[Frame]> = vec![text("42b")].into();
-        outbox.push_routed(&routed, None, None).unwrap();
+        outbox.push_routed(&routed, None, None, Flush::Now).unwrap();
         assert_eq!(read_texts(&mut client, 1).await, ["42b"]);
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_is_written_by_the_owner_with_what_was_queued_meanwhile() {
+        let (server, mut client) = pair().await;
+        let outbox = Outbox::websocket(1 << 20, server);
+        let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let waker = futures_util::task::waker(Arc::new(CountingWaker(woken.clone())));
+        let mut cx = Context::from_waker(&waker);
+        assert!(outbox.poll_socket(&mut cx).is_pending(), "the owner waits");
+        for name in ["a", "b", "c"] {
+            let routed: Arc<[Frame]> = vec![text(&format!("42{name}"))].into();
+            outbox
+                .push_routed(&routed, None, None, Flush::ByOwner)
+                .unwrap();
+        }
+        assert_eq!(
+            woken.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "woken once for the three"
+        );
+        assert_eq!(outbox.queued_bytes(), 9, "nothing written by the pusher");
+        let _ = outbox.poll_socket(&mut cx);
+        assert_eq!(read_texts(&mut client, 3).await, ["42a", "42b", "42c"]);
+        assert_eq!(outbox.queued_bytes(), 0);
+    }
+
+    struct CountingWaker(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl futures_util::task::ArcWake for CountingWaker {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     #[tokio::test]
