@@ -20,12 +20,23 @@
 //!   cluster (no cross-slot transaction, `SPUBLISH` instead of `PUBLISH`) are asked of
 //!   [`RedisConnection::is_cluster`]. If the first connection fails (no seed answers), the next
 //!   command tries again, as with a single Redis.
+//! - An `ASK` redirection (a slot being migrated: the key is already on the importing master)
+//!   is followed by the crate with an `ASKING` and then the command, two separate writes on the
+//!   importing master's multiplexed connection: a command of another caller sent in between
+//!   takes the one-shot `ASKING` flag, the importing master then answers `MOVED` back to the
+//!   migrating one, which answers `ASK` again, until the crate's retries are spent and the
+//!   caller gets the `ASK` (under traffic, a few percent of the writes to a migrating slot were
+//!   refused that way). So when a request still ends in `ASK`, it is sent once more to the
+//!   importing master as one pipeline `ASKING` + the request (`MULTI` … `EXEC` for a
+//!   transaction, during which Redis keeps the flag): one write, which nothing can split. An
+//!   `ASK` means the request did not run, so resending it cannot run it twice.
 
 use crate::store::StoreError;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult};
+use ::redis::cluster_routing::SingleNodeRoutingInfo;
+use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,6 +262,24 @@ impl RedisConnection {
                 result => result,
             }
         };
+        let attempts = async {
+            let mut result = attempts.await;
+            for _ in 0..ASK_FOLLOWS {
+                let (Err(error), Connected::Cluster(conn)) = (&result, self.manager().await?)
+                else {
+                    break;
+                };
+                let Some(target) = ask_target(error) else {
+                    break;
+                };
+                let mut asking = Asking {
+                    conn: conn.clone(),
+                    target,
+                };
+                result = self.send_to(&mut asking, request).await;
+            }
+            result
+        };
         let result = match tokio::time::timeout(self.inner.timeout, attempts).await {
             Ok(result) => result.map_err(store_error),
             Err(_elapsed) => Err(StoreError::Timeout),
@@ -276,13 +305,22 @@ impl RedisConnection {
         connected: &mut Connected,
         request: Request<'_>,
     ) -> RedisResult<T> {
+        match connected {
+            Connected::Single(c) => self.send_to(c, request).await,
+            Connected::Cluster(c) => self.send_to(c, request).await,
+        }
+    }
+
+    async fn send_to<T: FromRedisValue>(
+        &self,
+        conn: &mut impl ConnectionLike,
+        request: Request<'_>,
+    ) -> RedisResult<T> {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         crate::metrics::METRICS.redis_round_trips.inc();
-        match (connected, request) {
-            (Connected::Single(c), Request::Command(cmd)) => cmd.query_async(c).await,
-            (Connected::Single(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
-            (Connected::Cluster(c), Request::Command(cmd)) => cmd.query_async(c).await,
-            (Connected::Cluster(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
+        match request {
+            Request::Command(cmd) => cmd.query_async(conn).await,
+            Request::Pipeline(pipeline) => pipeline.query_async(conn).await,
         }
     }
 
@@ -306,6 +344,83 @@ impl RedisConnection {
                 }
             })
             .await
+    }
+}
+
+/// How many times a request still answered `ASK` is sent with its own `ASKING` (the slot may
+/// finish moving, or move on, in between).
+const ASK_FOLLOWS: usize = 2;
+
+/// The master an `ASK` error sends the request to.
+fn ask_target(error: &RedisError) -> Option<SingleNodeRoutingInfo> {
+    if error.kind() != ::redis::ErrorKind::Server(::redis::ServerErrorKind::Ask) {
+        return None;
+    }
+    let (address, _slot) = error.redirect_node()?;
+    let (host, port) = address.rsplit_once(':')?;
+    Some(SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port: port.parse().ok()?,
+    })
+}
+
+/// The cluster connection, as seen by one request that was answered `ASK`: every request goes
+/// to the importing master as one pipeline, `ASKING` first (see the module documentation).
+struct Asking {
+    conn: ClusterConnection,
+    target: SingleNodeRoutingInfo,
+}
+
+impl Asking {
+    /// `ASKING`, then `commands` (wrapped in `MULTI` … `EXEC` for a transaction).
+    fn pipeline<'a>(commands: impl Iterator<Item = &'a Cmd>, transaction: bool) -> Pipeline {
+        let mut pipeline = ::redis::pipe();
+        pipeline.cmd("ASKING");
+        if transaction {
+            pipeline.cmd("MULTI");
+        }
+        for cmd in commands {
+            pipeline.add_command(cmd.clone());
+        }
+        if transaction {
+            pipeline.cmd("EXEC");
+        }
+        pipeline
+    }
+}
+
+impl ConnectionLike for Asking {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let pipeline = Asking::pipeline(std::iter::once(cmd), false);
+        Box::pin(async move {
+            let mut replies = self
+                .conn
+                .route_pipeline(pipeline, 1, 1, self.target.clone())
+                .await?;
+            replies
+                .pop()
+                .ok_or_else(|| RedisError::from((::redis::ErrorKind::Client, "no reply")))
+        })
+    }
+
+    /// `offset` skips the replies the caller does not want (a transaction's `OK` and
+    /// `QUEUED`s); one more skips the `ASKING`'s.
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let asking = Asking::pipeline(pipeline.cmd_iter(), pipeline.is_transaction());
+        Box::pin(async move {
+            self.conn
+                .route_pipeline(asking, offset + 1, count, self.target.clone())
+                .await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
     }
 }
 
