@@ -48,6 +48,14 @@ impl Channels {
         broadcast_channel(&self.prefix, NAMESPACE, rooms)
     }
 
+    /// The room of a one-room broadcast channel (`<p>#/#<room>#`).
+    pub fn room_of<'a>(&self, channel: &'a str) -> Option<&'a str> {
+        channel
+            .strip_prefix(self.broadcast.as_str())?
+            .strip_suffix('#')
+            .filter(|room| !room.is_empty())
+    }
+
     pub fn classify(&self, channel: &str) -> ChannelKind {
         if channel == self.request {
             ChannelKind::Request

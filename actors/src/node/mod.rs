@@ -81,7 +81,12 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
         };
     let sessions = SessionStore::new(session_backend).start();
     let messages = MessageStore::new(history.clone()).start();
-    let delivery = Delivery::new(config.recovery);
+    let on_cluster = redis.as_ref().is_some_and(RedisConnection::is_cluster);
+    let delivery = if on_cluster {
+        Delivery::tracking_recent(config.recovery)
+    } else {
+        Delivery::new(config.recovery)
+    };
     // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
     // recover on any node.
     let shared = redis
@@ -207,6 +212,7 @@ fn join_cluster(
     let local = HubNode {
         delivery: delivery.clone(),
         sessions: sessions.clone(),
+        histories: sharded.then(|| conn.clone()),
     };
     let listener = Listener {
         channel: heartbeat.clone(),

@@ -21,7 +21,8 @@ pub use self::classic::ClassicConnector;
 pub use self::sharded::ShardedConnector;
 
 use super::room_subscriptions::{RoomChange, RoomSubscriptions, SyncPlan};
-use super::{Inbound, SubscriptionChanged};
+use super::{CatchUp, Inbound, SubscriptionChanged};
+use crate::recovery::now_millis;
 use actix::Recipient;
 use rand::Rng;
 use std::future::Future;
@@ -77,6 +78,9 @@ pub struct Forward {
     pub listeners: Vec<(String, Recipient<Inbound>)>,
     /// Told every time the subscriptions come up or go down.
     pub watchers: Vec<Recipient<SubscriptionChanged>>,
+    /// Told, when the subscriptions are back after a loss, which rooms may have missed
+    /// messages since when (`None`: nobody catches up).
+    pub catch_up: Option<Recipient<CatchUp>>,
 }
 
 impl Forward {
@@ -92,6 +96,14 @@ impl Forward {
     fn changed(&self, up: bool) {
         for watcher in &self.watchers {
             watcher.do_send(SubscriptionChanged(up));
+        }
+    }
+
+    fn catch_up(&self, rooms: Vec<String>, since_ms: u64) {
+        if let Some(catch_up) = &self.catch_up {
+            if !rooms.is_empty() {
+                catch_up.do_send(CatchUp { rooms, since_ms });
+            }
         }
     }
 }
@@ -114,6 +126,9 @@ pub(super) struct Subscriber<C> {
 pub(super) async fn keep_subscribed<C: Connector>(mut subscriber: Subscriber<C>) {
     let mut backoff = FIRST_BACKOFF;
     let mut failing = false;
+    // Since when (ms since the epoch) messages may have been missed, once subscriptions were
+    // lost.
+    let mut lost_since: Option<u64> = None;
     while subscriber.forward.bridge.connected() {
         match connect(&mut subscriber).await {
             Ok(live) => {
@@ -123,7 +138,14 @@ pub(super) async fn keep_subscribed<C: Connector>(mut subscriber: Subscriber<C>)
                 failing = false;
                 backoff = FIRST_BACKOFF;
                 subscriber.forward.changed(true);
-                let reason = pump(&mut subscriber, live).await;
+                if let Some(since_ms) = lost_since.take() {
+                    subscriber
+                        .forward
+                        .catch_up(subscriber.rooms.wanted_rooms(), since_ms);
+                }
+                let mut alive_at = now_millis();
+                let reason = pump(&mut subscriber, live, &mut alive_at).await;
+                lost_since = Some(alive_at);
                 subscriber.forward.changed(false);
                 log::warn!("bridge: redis subscription lost ({reason}); resubscribing");
             }
@@ -173,8 +195,13 @@ async fn connect<C: Connector>(subscriber: &mut Subscriber<C>) -> Result<C::Live
 }
 
 /// Forwards messages and applies room changes until the subscription may be lost; returns
-/// why it stopped.
-async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -> &'static str {
+/// why it stopped. `alive_at` is kept at the last time the subscriptions were known to be in
+/// place (a message, a `PING` answered, the server's notice that it dropped a channel).
+async fn pump<C: Connector>(
+    subscriber: &mut Subscriber<C>,
+    mut live: C::Live,
+    alive_at: &mut u64,
+) -> &'static str {
     let timeout = subscriber.timeout;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -184,6 +211,7 @@ async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -
             next = live.next() => match next {
                 Next::Message { channel, payload } => {
                     ping.reset();
+                    *alive_at = now_millis();
                     if !subscriber.forward.bridge.connected() {
                         return "bridge stopped";
                     }
@@ -194,6 +222,7 @@ async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -
                     let wanted =
                         subscriber.fixed.contains(&channel) || subscriber.rooms.wants(&channel);
                     if wanted {
+                        *alive_at = now_millis();
                         return "a slot moved to another shard";
                     }
                 }
@@ -218,8 +247,9 @@ async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -
                 subscriber.rooms.synced(plan);
             }
             _ = ping.tick() => {
+                let sent_at = now_millis();
                 match tokio::time::timeout(timeout, live.ping()).await {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => *alive_at = sent_at,
                     Ok(Err(_)) => return "ping failed",
                     Err(_) => return "ping timed out",
                 }
