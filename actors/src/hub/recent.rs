@@ -17,11 +17,14 @@ pub const KEEP: Duration = Duration::from_secs(120);
 /// Most deliveries remembered (the oldest are forgotten first).
 pub const CAPACITY: usize = 200_000;
 
+/// A room and a message id.
+type Key = (Arc<str>, Arc<str>);
+
 /// (room, message id) pairs, oldest first.
 #[derive(Default)]
 pub struct RecentDeliveries {
-    seen: HashSet<(Arc<str>, Arc<str>)>,
-    order: VecDeque<(Instant, (Arc<str>, Arc<str>))>,
+    seen: HashSet<Key>,
+    order: VecDeque<(Instant, Key)>,
 }
 
 impl RecentDeliveries {

@@ -228,13 +228,9 @@ fn join_cluster(
         heartbeat,
     )
     .start();
-    if !sharded {
-        // Recovery from a Redis restarted empty reads `chat:users`, a single Redis's key; the
-        // import of Node nodes' users is one SCAN, which a cluster would need per shard (there
-        // they are learned from their broadcasts only).
-        watch_redis(conn.clone(), hub.clone(), REDIS_CHECK_EVERY);
-        learn_at_start(conn.clone());
-    }
+    // On a cluster both ask every master (`run_id`s, one SCAN each).
+    watch_redis(conn.clone(), hub.clone(), REDIS_CHECK_EVERY);
+    learn_at_start(conn.clone());
     // It runs a timer, which keeps it alive for the life of the node.
     DeadNodeReaper::new(
         instance,

@@ -33,6 +33,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// A pub/sub connection with no traffic is checked this often.
 const PING_EVERY: Duration = Duration::from_secs(3);
+/// How often [`LiveSubscription::still_valid`] is asked.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Room changes turned into one `SUBSCRIBE` / `UNSUBSCRIBE` at most (a connect storm's joins
 /// batch up while the previous command is in flight).
 const MAX_CHANGES: usize = 4096;
@@ -68,6 +70,11 @@ pub(super) trait LiveSubscription {
     fn apply(&mut self, plan: &SyncPlan) -> impl Future<Output = redis::RedisResult<()>>;
     /// The keep-alive check.
     fn ping(&mut self) -> impl Future<Output = redis::RedisResult<()>>;
+    /// Whether the subscriptions can still be where they were made (checked every
+    /// [`CHECK_EVERY`], traffic or not); false starts over.
+    fn still_valid(&mut self) -> impl Future<Output = redis::RedisResult<bool>> {
+        async { Ok(true) }
+    }
 }
 
 /// Where received messages go.
@@ -205,6 +212,8 @@ async fn pump<C: Connector>(
     let timeout = subscriber.timeout;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut check = tokio::time::interval(CHECK_EVERY);
+    check.tick().await;
     let mut batch = Vec::new();
     loop {
         tokio::select! {
@@ -245,6 +254,14 @@ async fn pump<C: Connector>(
                     }
                 }
                 subscriber.rooms.synced(plan);
+            }
+            _ = check.tick() => {
+                match tokio::time::timeout(timeout, live.still_valid()).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => return "the cluster's slot layout changed",
+                    Ok(Err(_)) => return "layout check failed",
+                    Err(_) => return "layout check timed out",
+                }
             }
             _ = ping.tick() => {
                 let sent_at = now_millis();
