@@ -100,4 +100,13 @@ mod tests {
         assert_eq!(c.classify("socket.io#/other#"), ChannelKind::Foreign);
         assert_eq!(Channels::new("a*[b]").pattern, "a\\*\\[b\\]#/#*");
     }
+
+    #[test]
+    fn the_room_of_a_room_channel() {
+        let c = Channels::new("socket.io");
+        assert_eq!(c.room_of(&c.broadcast_to(&["alice".into()])), Some("alice"));
+        assert_eq!(c.room_of("socket.io#/#"), None);
+        assert_eq!(c.room_of("socket.io#/##"), None);
+        assert_eq!(c.room_of("other#/#alice#"), None);
+    }
 }

@@ -200,3 +200,45 @@ async fn ssubscribe_each(
     });
     try_join_all(commands).await.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn the_layout_names_each_range_by_its_master_id_sorted() {
+        let node = |port, id: Option<&str>| {
+            let mut fields = vec![bulk("127.0.0.1"), Value::Int(port)];
+            fields.extend(id.map(bulk));
+            Value::Array(fields)
+        };
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                Value::Int(5461),
+                Value::Int(10922),
+                node(7001, Some("b")),
+            ]),
+            Value::Array(vec![
+                Value::Int(0),
+                Value::Int(5460),
+                node(7000, Some("a")),
+                node(7003, Some("r")),
+            ]),
+            Value::Array(vec![Value::Int(10923), Value::Int(16383), node(7002, None)]),
+            Value::Array(vec![bulk("junk")]),
+        ]);
+        assert_eq!(
+            parse_layout(&reply),
+            [
+                (0, 5460, "a".to_owned()),
+                (5461, 10922, "b".to_owned()),
+                (10923, 16383, "127.0.0.1:7002".to_owned())
+            ]
+        );
+        assert!(parse_layout(&Value::Nil).is_empty());
+    }
+}
