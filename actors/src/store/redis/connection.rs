@@ -26,10 +26,13 @@
 //!   takes the one-shot `ASKING` flag, the importing master then answers `MOVED` back to the
 //!   migrating one, which answers `ASK` again, until the crate's retries are spent and the
 //!   caller gets the `ASK` (under traffic, a few percent of the writes to a migrating slot were
-//!   refused that way). So when a request still ends in `ASK`, it is sent once more to the
-//!   importing master as one pipeline `ASKING` + the request (`MULTI` … `EXEC` for a
-//!   transaction, during which Redis keeps the flag): one write, which nothing can split. An
-//!   `ASK` means the request did not run, so resending it cannot run it twice.
+//!   refused that way). A transaction (`MULTI` … `EXEC`, a session save) whose commands were
+//!   answered `ASK` or `MOVED` is not redirected at all: its `EXEC` fails with `EXECABORT`.
+//!   So when a request still ends in `ASK` or `MOVED`, or in a transaction aborted by one, it
+//!   is sent again to the master named, as one pipeline: `ASKING` (after an `ASK`) + the
+//!   request (`MULTI` … `EXEC` for a transaction, during which Redis keeps the flag): one
+//!   write, which nothing can split. A redirected request did not run, so resending it cannot
+//!   run it twice.
 
 use crate::store::StoreError;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -269,12 +272,13 @@ impl RedisConnection {
                 else {
                     break;
                 };
-                let Some(target) = ask_target(error) else {
+                let Some((target, asking)) = ask_target(error) else {
                     break;
                 };
                 let mut asking = Asking {
                     conn: conn.clone(),
                     target,
+                    asking,
                 };
                 result = self.send_to(&mut asking, request).await;
             }
@@ -347,35 +351,59 @@ impl RedisConnection {
     }
 }
 
-/// How many times a request still answered `ASK` is sent with its own `ASKING` (the slot may
-/// finish moving, or move on, in between).
-const ASK_FOLLOWS: usize = 2;
+/// How many times a request still answered `ASK` or `MOVED` is sent to the master named (the
+/// slot may finish moving, or move on, in between; a `MOVED` back to the migrating master is
+/// answered `ASK` again).
+const ASK_FOLLOWS: usize = 3;
 
-/// The master an `ASK` error sends the request to.
-fn ask_target(error: &RedisError) -> Option<SingleNodeRoutingInfo> {
-    if error.kind() != ::redis::ErrorKind::Server(::redis::ServerErrorKind::Ask) {
-        return None;
-    }
-    let (address, _slot) = error.redirect_node()?;
+/// Where an `ASK` error sends the request (`asking`), or a `MOVED` (the last answer of the
+/// crate's retries when the importing master, its `ASKING` lost, sent the request back), also
+/// inside an aborted transaction, which the crate does not follow (the `EXEC` answers
+/// `EXECABORT` with the queued commands' redirections).
+fn ask_target(error: &RedisError) -> Option<(SingleNodeRoutingInfo, bool)> {
+    use ::redis::{ErrorKind, ServerErrorKind};
+    let (detail, asking) = match error.kind() {
+        ErrorKind::Server(ServerErrorKind::Ask) => (error.detail()?.to_owned(), true),
+        ErrorKind::Server(ServerErrorKind::Moved) => (error.detail()?.to_owned(), false),
+        ErrorKind::Server(ServerErrorKind::ExecAbort) => {
+            let errors = error.clone().into_server_errors()?;
+            let (_, redirect) = errors.iter().find(|(_, e)| {
+                matches!(
+                    e.kind(),
+                    Some(ServerErrorKind::Ask | ServerErrorKind::Moved)
+                )
+            })?;
+            let asking = redirect.kind() == Some(ServerErrorKind::Ask);
+            (redirect.details()?.to_owned(), asking)
+        }
+        _ => return None,
+    };
+    // "<slot> <host>:<port>"
+    let address = detail.split_ascii_whitespace().nth(1)?;
     let (host, port) = address.rsplit_once(':')?;
-    Some(SingleNodeRoutingInfo::ByAddress {
+    let target = SingleNodeRoutingInfo::ByAddress {
         host: host.to_owned(),
         port: port.parse().ok()?,
-    })
+    };
+    Some((target, asking))
 }
 
-/// The cluster connection, as seen by one request that was answered `ASK`: every request goes
-/// to the importing master as one pipeline, `ASKING` first (see the module documentation).
+/// The cluster connection, as seen by one request that was redirected: every request goes to
+/// the master named as one pipeline, `ASKING` first after an `ASK` (see the module
+/// documentation).
 struct Asking {
     conn: ClusterConnection,
     target: SingleNodeRoutingInfo,
+    asking: bool,
 }
 
 impl Asking {
-    /// `ASKING`, then `commands` (wrapped in `MULTI` … `EXEC` for a transaction).
-    fn pipeline<'a>(commands: impl Iterator<Item = &'a Cmd>, transaction: bool) -> Pipeline {
+    /// `ASKING` (when asking), then `commands` (wrapped in `MULTI` … `EXEC` for a transaction).
+    fn pipeline<'a>(&self, commands: impl Iterator<Item = &'a Cmd>, transaction: bool) -> Pipeline {
         let mut pipeline = ::redis::pipe();
-        pipeline.cmd("ASKING");
+        if self.asking {
+            pipeline.cmd("ASKING");
+        }
         if transaction {
             pipeline.cmd("MULTI");
         }
@@ -391,11 +419,12 @@ impl Asking {
 
 impl ConnectionLike for Asking {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let pipeline = Asking::pipeline(std::iter::once(cmd), false);
+        let pipeline = self.pipeline(std::iter::once(cmd), false);
+        let skip = usize::from(self.asking);
         Box::pin(async move {
             let mut replies = self
                 .conn
-                .route_pipeline(pipeline, 1, 1, self.target.clone())
+                .route_pipeline(pipeline, skip, 1, self.target.clone())
                 .await?;
             replies
                 .pop()
@@ -411,10 +440,11 @@ impl ConnectionLike for Asking {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        let asking = Asking::pipeline(pipeline.cmd_iter(), pipeline.is_transaction());
+        let redirected = self.pipeline(pipeline.cmd_iter(), pipeline.is_transaction());
+        let skip = offset + usize::from(self.asking);
         Box::pin(async move {
             self.conn
-                .route_pipeline(asking, offset + 1, count, self.target.clone())
+                .route_pipeline(redirected, skip, count, self.target.clone())
                 .await
         })
     }
