@@ -29,6 +29,8 @@ pub struct Metrics {
     pub message_latency: Histogram,
     /// Frames handed to local sockets (one per recipient socket).
     pub deliveries: IntCounter,
+    /// Private messages delivered from the histories after a lost subscription (Redis Cluster).
+    pub caught_up: IntCounter,
     /// Bytes received from clients (WebSocket frames and polling bodies).
     pub bytes_received: IntCounter,
     /// Bytes queued to clients.
@@ -174,6 +176,11 @@ impl Metrics {
                 &registry,
                 "chat_deliveries_total",
                 "Broadcast packets handed to local sockets",
+            ),
+            caught_up: counter(
+                &registry,
+                "chat_caught_up_messages_total",
+                "Private messages missed while unsubscribed, delivered from the histories",
             ),
             bytes_received: counter(
                 &registry,

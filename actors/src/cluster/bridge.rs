@@ -13,8 +13,8 @@ use super::requests::PendingRequests;
 use super::room_subscriptions::SubscriptionMode;
 use super::wire::{Publication, Received, WireFormat};
 use super::{
-    AskPeers, BridgeStatus, Inbound, LocalNode, NodesHolding, PeerQuery, PeerReport, Publish,
-    StatusReport, SubscriptionChanged,
+    AskPeers, BridgeStatus, CatchUp, Inbound, LocalNode, NodesHolding, PeerQuery, PeerReport,
+    Publish, StatusReport, SubscriptionChanged,
 };
 use crate::metrics::METRICS;
 use crate::store::{RedisConnection, Replay};
@@ -236,6 +236,13 @@ impl Handler<Inbound> for RedisBridge {
             Received::Ignored(Some(kind)) => METRICS.error(kind),
             Received::Ignored(None) => {}
         }
+    }
+}
+
+impl Handler<CatchUp> for RedisBridge {
+    type Result = ();
+    fn handle(&mut self, msg: CatchUp, _: &mut Context<Self>) {
+        self.local.catch_up(msg.rooms, msg.since_ms);
     }
 }
 

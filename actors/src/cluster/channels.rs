@@ -48,6 +48,14 @@ impl Channels {
         broadcast_channel(&self.prefix, NAMESPACE, rooms)
     }
 
+    /// The room of a one-room broadcast channel (`<p>#/#<room>#`).
+    pub fn room_of<'a>(&self, channel: &'a str) -> Option<&'a str> {
+        channel
+            .strip_prefix(self.broadcast.as_str())?
+            .strip_suffix('#')
+            .filter(|room| !room.is_empty())
+    }
+
     pub fn classify(&self, channel: &str) -> ChannelKind {
         if channel == self.request {
             ChannelKind::Request
@@ -91,5 +99,14 @@ mod tests {
         assert_eq!(c.classify("socket.io-response#/#"), ChannelKind::Response);
         assert_eq!(c.classify("socket.io#/other#"), ChannelKind::Foreign);
         assert_eq!(Channels::new("a*[b]").pattern, "a\\*\\[b\\]#/#*");
+    }
+
+    #[test]
+    fn the_room_of_a_room_channel() {
+        let c = Channels::new("socket.io");
+        assert_eq!(c.room_of(&c.broadcast_to(&["alice".into()])), Some("alice"));
+        assert_eq!(c.room_of("socket.io#/#"), None);
+        assert_eq!(c.room_of("socket.io#/##"), None);
+        assert_eq!(c.room_of("other#/#alice#"), None);
     }
 }

@@ -19,6 +19,10 @@ pub trait LocalNode: 'static {
     /// A broadcast of another node: delivered to the local sockets it selects.
     fn deliver(&self, rooms: Vec<String>, except: Vec<String>, event: Arc<OutboundEvent>);
 
+    /// The subscriptions of `rooms` are back after a loss that began at `since_ms` (ms since
+    /// the epoch): deliver what their local sockets missed, if the node can tell.
+    fn catch_up(&self, _rooms: Vec<String>, _since_ms: u64) {}
+
     /// Ids of the local sockets in any of `rooms` (all when empty).
     fn sockets(&self, rooms: Vec<String>) -> BoxFuture<'static, Option<Vec<String>>>;
 

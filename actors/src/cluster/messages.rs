@@ -31,6 +31,17 @@ pub struct Inbound {
 #[rtype(result = "()")]
 pub struct SubscriptionChanged(pub bool);
 
+/// From the subscriber, to the bridge: the subscriptions are back after they were lost (a slot
+/// moved, a master failed over, Redis was unreachable); what was published meanwhile to the
+/// channels of `rooms` reached no socket here. `since_ms` (ms since the epoch): when the
+/// subscriber last knew it was subscribed.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct CatchUp {
+    pub rooms: Vec<String>,
+    pub since_ms: u64,
+}
+
 /// What to ask the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerQuery {

@@ -56,8 +56,8 @@ pub use self::channels::Channels;
 pub use self::error::BridgeError;
 pub use self::local_node::{Describer, LocalNode, SocketRooms};
 pub use self::messages::{
-    AskPeers, BridgeStatus, Inbound, NodesHolding, PeerQuery, PeerReport, Publish, StatusReport,
-    SubscriptionChanged,
+    AskPeers, BridgeStatus, CatchUp, Inbound, NodesHolding, PeerQuery, PeerReport, Publish,
+    StatusReport, SubscriptionChanged,
 };
 pub use self::room_subscriptions::{RoomWatch, SubscriptionMode};
 
@@ -179,6 +179,9 @@ pub fn start(
             .map(|l| (l.channel, l.inbound))
             .collect(),
         watchers,
+        // On a cluster a slot move drops room channels now and then: the histories tell what
+        // the local sockets missed (`Delivery::tracking_recent`).
+        catch_up: config.is_sharded().then(|| bridge.clone().recipient()),
     };
     let rooms = RoomSubscriptions::new(channels.clone());
     if let Some(client) = client {

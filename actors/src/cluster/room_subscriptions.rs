@@ -176,6 +176,15 @@ impl RoomSubscriptions {
         }
     }
 
+    /// The rooms whose channels are wanted.
+    pub fn wanted_rooms(&self) -> Vec<String> {
+        self.wanted
+            .iter()
+            .filter_map(|channel| self.channels.room_of(channel))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Whether `channel` is a room channel this node wants subscribed.
     pub fn wants(&self, channel: &str) -> bool {
         self.wanted.contains(channel)

@@ -17,6 +17,7 @@
 //! live copy, if it found the socket joined, dropped) or was routed before the join; an event
 //! logged after it finds the socket joined and is kept.
 
+use super::recent::RecentDeliveries;
 use super::rooms::Rooms;
 use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
@@ -39,17 +40,49 @@ pub struct Delivery {
     routes: RwLock<Routes>,
     /// With recovery on.
     log: Option<Mutex<BroadcastLog>>,
+    /// On a Redis Cluster: the private messages delivered lately, by room (`recent.rs`).
+    recent: Option<Mutex<RecentDeliveries>>,
 }
 
 impl Delivery {
     /// An empty table; with `recovery` on, a log kept for its window.
     pub fn new(recovery: RecoveryConfig) -> Arc<Delivery> {
+        Self::build(recovery, false)
+    }
+
+    /// The same, also remembering which private messages it delivered to which room, so that
+    /// [`Delivery::deliver`] delivers none twice to a room and a catch-up can tell what the
+    /// local sockets missed (on a Redis Cluster, `crate::node`).
+    pub fn tracking_recent(recovery: RecoveryConfig) -> Arc<Delivery> {
+        Self::build(recovery, true)
+    }
+
+    fn build(recovery: RecoveryConfig, track: bool) -> Arc<Delivery> {
         Arc::new(Delivery {
             routes: RwLock::new(Rooms::default()),
             log: recovery
                 .enabled()
                 .then(|| Mutex::new(BroadcastLog::new(recovery.window, LOG_CAPACITY))),
+            recent: track.then(|| Mutex::new(RecentDeliveries::default())),
         })
+    }
+
+    /// With [`Delivery::tracking_recent`]: the rooms of `rooms` that private message `id` was
+    /// not delivered to yet, recorded as delivered now. `None` when nothing is tracked.
+    fn first_deliveries(&self, rooms: &[String], id: &Arc<str>) -> Option<Vec<String>> {
+        let mut recent = self
+            .recent
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        Some(
+            rooms
+                .iter()
+                .filter(|room| recent.first_time(room, id, now))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// The routing table, to read.
@@ -80,6 +113,27 @@ impl Delivery {
         except: &[String],
         event: &OutboundEvent,
     ) -> Option<Offset> {
+        self.deliver_new(rooms, except, event).flatten()
+    }
+
+    /// [`Delivery::deliver`], saying whether anything was delivered: `None` when the event is
+    /// a private message already delivered to every one of `rooms` (with
+    /// [`Delivery::tracking_recent`]: caught up before it came live, or the other way round).
+    pub fn deliver_new(
+        &self,
+        rooms: &[String],
+        except: &[String],
+        event: &OutboundEvent,
+    ) -> Option<Option<Offset>> {
+        let fresh = match &event.message_id {
+            Some(id) if !rooms.is_empty() => self.first_deliveries(rooms, id),
+            _ => None,
+        };
+        let rooms = match &fresh {
+            Some(fresh) if fresh.is_empty() => return None,
+            Some(fresh) => fresh.as_slice(),
+            None => rooms,
+        };
         let logged = self.lock_log().map(|mut log| {
             let (seq, frames) = log.push(rooms, except, event);
             (seq, frames, log.offset_at(seq))
@@ -105,7 +159,7 @@ impl Delivery {
         });
         METRICS.deliveries.inc_by(delivered);
         METRICS.bytes_sent.inc_by(delivered * bytes as u64);
-        offset
+        Some(offset)
     }
 
     /// Joins a socket to its own room and `others` with `outbox`; with recovery on, returns the

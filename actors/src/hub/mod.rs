@@ -15,6 +15,7 @@
 //! |---|---|
 //! | `mod.rs` | the actor: joining a socket, broadcasting |
 //! | `delivery.rs` | [`Delivery`]: the routing table and the broadcast log, read from any thread |
+//! | `recent.rs` | the private messages delivered lately, by room (on a Redis Cluster) |
 //! | `messages.rs` | its messages (join, broadcasts, what other nodes ask about local sockets) |
 //! | `rooms.rs` | room membership of the local sockets |
 //! | `route.rs` | routing one private message; whether a user is online |
@@ -25,6 +26,7 @@
 mod cluster_port;
 mod delivery;
 mod messages;
+mod recent;
 mod recovery;
 mod rooms;
 mod route;

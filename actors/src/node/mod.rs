@@ -93,7 +93,12 @@ pub fn start(config: NodeConfig, redis: Option<RedisConnection>) -> Node {
         };
     let sessions = SessionStore::new(session_backend).start();
     let messages = MessageStore::new(history.clone()).start();
-    let delivery = Delivery::new(config.recovery);
+    let on_cluster = redis.as_ref().is_some_and(RedisConnection::is_cluster);
+    let delivery = if on_cluster {
+        Delivery::tracking_recent(config.recovery)
+    } else {
+        Delivery::new(config.recovery)
+    };
     // With Redis, parked sockets and broadcasts to everyone are shared, so that a client can
     // recover on any node.
     let shared = redis
@@ -252,6 +257,7 @@ fn join_cluster(
         delivery: delivery.clone(),
         sessions: sessions.clone(),
         admin: None,
+        histories: sharded.then(|| conn.clone()),
     };
     let mut listeners = vec![Listener {
         channel: heartbeat.clone(),
@@ -287,13 +293,9 @@ fn join_cluster(
         heartbeat,
     )
     .start();
-    if !sharded {
-        // Recovery from a Redis restarted empty reads `chat:users`, a single Redis's key; the
-        // import of Node nodes' users is one SCAN, which a cluster would need per shard (there
-        // they are learned from their broadcasts only).
-        watch_redis(conn.clone(), hub.clone(), REDIS_CHECK_EVERY);
-        learn_at_start(conn.clone());
-    }
+    // On a cluster both ask every master (`run_id`s, one SCAN each).
+    watch_redis(conn.clone(), hub.clone(), REDIS_CHECK_EVERY);
+    learn_at_start(conn.clone());
     // It runs a timer, which keeps it alive for the life of the node.
     DeadNodeReaper::new(
         instance,

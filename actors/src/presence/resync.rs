@@ -2,11 +2,12 @@
 //! replica): the live users of this node are written back, so their sessions resume and the
 //! user directory lists them again. Detected by a periodic check: Redis was unreachable and
 //! is back, Redis restarted (its `run_id` changed, however short the outage), or the user
-//! directory vanished (a flush).
+//! directory vanished (a flush). On a Redis Cluster the same, per master: every master's
+//! `run_id` (a master restarted, the cluster re-created, a replica promoted), and every bucket
+//! of the directory.
 
 use crate::hub::ChatHub;
-use crate::store::redis_keys::USER_DIRECTORY_KEY;
-use crate::store::{RedisConnection, Replay};
+use crate::store::{RedisConnection, Replay, StoreError};
 use actix::prelude::*;
 use std::time::Duration;
 
@@ -30,32 +31,22 @@ impl Handler<ResaveLiveSessions> for ChatHub {
 pub fn watch_redis(conn: RedisConnection, hub: Addr<ChatHub>, every: Duration) {
     actix::spawn(async move {
         let mut was_down = false;
-        let mut last_run_id: Option<String> = None;
-        // The first check runs at once, so that the run_id of the Redis this node started
-        // with is known before any restart.
+        let mut last_run_ids: Option<Vec<String>> = None;
+        // The first check runs at once, so that the run_ids of the Redis this node started
+        // with are known before any restart.
         let mut first = true;
         loop {
             if !first {
                 actix::clock::sleep(every).await;
             }
             first = false;
-            let info: Result<String, _> = conn
-                .query(redis::cmd("INFO").arg("server"), Replay::Safe)
-                .await;
-            let Ok(info) = info else {
+            let Ok(run_ids) = run_ids(&conn).await else {
                 was_down = true;
                 continue;
             };
-            let run_id = info
-                .lines()
-                .find_map(|line| line.strip_prefix("run_id:"))
-                .map(|id| id.trim().to_owned());
-            let restarted = last_run_id.is_some() && run_id != last_run_id;
-            last_run_id = run_id;
-            let directory_exists: bool = conn
-                .query(redis::cmd("EXISTS").arg(USER_DIRECTORY_KEY), Replay::Safe)
-                .await
-                .unwrap_or(true);
+            let restarted = last_run_ids.as_ref().is_some_and(|last| *last != run_ids);
+            last_run_ids = Some(run_ids);
+            let directory_exists = directory_exists(&conn).await.unwrap_or(true);
             if was_down || restarted || !directory_exists {
                 match hub.send(ResaveLiveSessions).await {
                     Ok(0) | Err(_) => {}
@@ -65,4 +56,46 @@ pub fn watch_redis(conn: RedisConnection, hub: Addr<ChatHub>, every: Duration) {
             was_down = false;
         }
     });
+}
+
+/// The `run_id` of the Redis, or of every master of a cluster (sorted): it changes when a
+/// server restarted (or a master was replaced), however short the outage. Fails when any
+/// master does not answer.
+async fn run_ids(conn: &RedisConnection) -> Result<Vec<String>, StoreError> {
+    let mut info = redis::cmd("INFO");
+    info.arg("server");
+    let replies: Vec<String> = if conn.is_cluster() {
+        let masters = conn.masters().await?;
+        let asks = masters
+            .iter()
+            .map(|master| conn.query_on::<String>(master, &info));
+        futures_util::future::try_join_all(asks).await?
+    } else {
+        vec![conn.query(&info, Replay::Safe).await?]
+    };
+    let mut ids: Vec<String> = replies
+        .iter()
+        .map(|reply| {
+            reply
+                .lines()
+                .find_map(|line| line.strip_prefix("run_id:"))
+                .map(|id| id.trim().to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Whether any hash of the user directory exists (one key on a single Redis, the buckets of a
+/// cluster, each on its own shard).
+async fn directory_exists(conn: &RedisConnection) -> Result<bool, StoreError> {
+    let checks = conn.directory_keys().into_iter().map(|key| async move {
+        conn.query::<bool>(redis::cmd("EXISTS").arg(key), Replay::Safe)
+            .await
+    });
+    Ok(futures_util::future::try_join_all(checks)
+        .await?
+        .into_iter()
+        .any(|exists| exists))
 }

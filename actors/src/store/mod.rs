@@ -17,8 +17,8 @@ pub use self::memory::{MemoryMessages, MemorySessions};
 pub use self::message_store::{AppendMessage, ConversationsOf, MessageStore};
 pub(crate) use self::redis::cluster_client;
 pub use self::redis::{
-    RedisConnection, RedisMessages, RedisSessions, Replay, ShardStatus, DEFAULT_MESSAGE_TTL_SECS,
-    DEFAULT_SESSION_TTL_SECS,
+    Master, RedisConnection, RedisMessages, RedisSessions, Replay, ShardStatus,
+    DEFAULT_MESSAGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
 };
 pub use self::session_store::{
     FindSession, ListUsers, RememberUser, SaveSession, SessionStore, SetConnected,

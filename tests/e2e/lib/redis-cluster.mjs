@@ -1,7 +1,9 @@
 // A private Redis Cluster per test file: `masters` redis-server processes (plus `replicas` per
 // master) on free ports whose cluster bus ports (+10000) are free too, joined with
 // `redis-cli --cluster create`. No persistence; every process is killed when the test process
-// exits. A master can be killed (SIGKILL) to make its replica take over.
+// exits. A master can be killed (SIGKILL) to make its replica take over, a slot can be moved
+// to another master as `redis-cli --cluster reshard` moves it (`migrateSlot`), and the whole
+// cluster can be restarted empty on the same ports (`restartEmpty`).
 //
 // A missing redis-server or redis-cli is a test FAILURE, not a skip (apt-get install -y
 // redis-server, which ships both).
@@ -131,10 +133,11 @@ export async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
   for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await freeClusterPort(taken));
   const nodes = new Map(ports.map((port) => [port, launch(port, dir)]));
   await Promise.all([...nodes.values()].map((node) => node.ready));
-  await run("redis-cli", [
+  const create = () => run("redis-cli", [
     "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`),
     "--cluster-replicas", String(replicas), "--cluster-yes",
   ], { timeout: 30_000 });
+  await create();
   const alive = () => ports.filter((port) => nodes.get(port).proc.exitCode === null && nodes.get(port).proc.signalCode === null);
   // Healthy: on every live node's view, the masters serving slots are all alive and as many
   // as asked for, and every live replica is attached to one of them.
@@ -155,6 +158,17 @@ export async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
       return true;
     });
   await waitHealthy();
+  const myId = async (port) => (await cli(port, "CLUSTER", "MYID")).trim();
+  const slotOf = async (key) => Number((await cli(alive()[0], "CLUSTER", "KEYSLOT", key)).trim());
+  const ownerOfSlot = async (slot, port = alive()[0]) => {
+    const owner = (await clusterNodes(port)).find((n) => n.flags.includes("master") && !n.flags.includes("fail") &&
+      n.slots.some((range) => {
+        const [from, to = from] = range.split("-").map(Number);
+        return slot >= from && slot <= to;
+      }));
+    if (!owner) throw new Error(`no master serves slot ${slot}`);
+    return owner.port;
+  };
   return {
     urls: ports.slice(0, masters).map((p) => `redis://127.0.0.1:${p}`),
     ports,
@@ -183,6 +197,57 @@ export async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
       await node.exited;
     },
     waitHealthy,
+    slotOf,
+    ownerOfSlot,
+    /** Ports of the masters, in the order they were created. */
+    masters: () => ports.slice(0, masters),
+    /**
+     * Moves `slot` to the master on `toPort` step by step, as `redis-cli --cluster reshard`
+     * does: `SETSLOT IMPORTING` on the target, `SETSLOT MIGRATING` on the source, its keys
+     * `MIGRATE`d in batches, then `SETSLOT NODE` on the target, the source and every other
+     * master. `hold(stage)` is awaited once the slot is migrating (its keys still on the
+     * source: a missing key is answered with ASK) and once its keys moved (every key of it
+     * now answered with ASK), so that traffic can run against each stage. Returns the source's
+     * port.
+     */
+    async migrateSlot(slot, toPort, { hold = async () => {} } = {}) {
+      const fromPort = await ownerOfSlot(slot);
+      if (fromPort === toPort) return fromPort;
+      const [fromId, toId] = [await myId(fromPort), await myId(toPort)];
+      await cli(toPort, "CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
+      await cli(fromPort, "CLUSTER", "SETSLOT", slot, "MIGRATING", toId);
+      await hold("migrating");
+      for (;;) {
+        const keys = (await cli(fromPort, "CLUSTER", "GETKEYSINSLOT", slot, 100)).trim().split("\n").filter(Boolean);
+        if (keys.length === 0) break;
+        const reply = (await cli(fromPort, "MIGRATE", "127.0.0.1", toPort, "", 0, 5000, "KEYS", ...keys)).trim();
+        if (reply !== "OK" && reply !== "NOKEY") throw new Error(`MIGRATE of slot ${slot}: ${reply}`);
+      }
+      await hold("migrated");
+      for (const port of [toPort, fromPort, ...alive().filter((p) => p !== toPort && p !== fromPort)]) {
+        const view = await clusterNodes(port);
+        if (!view.find((n) => n.port === port)?.flags.includes("master")) continue;
+        await cli(port, "CLUSTER", "SETSLOT", slot, "NODE", toId);
+      }
+      await waitFor(`slot ${slot} served by ${toPort} on every node`, async () => {
+        for (const port of alive()) if ((await ownerOfSlot(slot, port)) !== toPort) return false;
+        return true;
+      });
+      return fromPort;
+    },
+    /**
+     * Every server killed (SIGKILL, no data kept: no persistence), started again empty on the
+     * same ports, the cluster created anew (new node ids, the default slot layout); resolves
+     * once it is healthy.
+     */
+    async restartEmpty() {
+      for (const port of ports) await this.kill(port);
+      for (const port of ports) rmSync(join(dir, `nodes-${port}.conf`), { force: true });
+      for (const port of ports) nodes.set(port, launch(port, dir));
+      await Promise.all([...nodes.values()].map((node) => node.ready));
+      await create();
+      await waitHealthy();
+    },
     async stop() {
       for (const node of nodes.values()) if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill("SIGTERM");
       await Promise.all([...nodes.values()].map((node) => node.exited));

@@ -21,7 +21,8 @@ pub use self::classic::ClassicConnector;
 pub use self::sharded::ShardedConnector;
 
 use super::room_subscriptions::{RoomChange, RoomSubscriptions, SyncPlan};
-use super::{Inbound, SubscriptionChanged};
+use super::{CatchUp, Inbound, SubscriptionChanged};
+use crate::recovery::now_millis;
 use actix::Recipient;
 use rand::Rng;
 use std::future::Future;
@@ -32,6 +33,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// A pub/sub connection with no traffic is checked this often.
 const PING_EVERY: Duration = Duration::from_secs(3);
+/// How often [`LiveSubscription::still_valid`] is asked.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Room changes turned into one `SUBSCRIBE` / `UNSUBSCRIBE` at most (a connect storm's joins
 /// batch up while the previous command is in flight).
 const MAX_CHANGES: usize = 4096;
@@ -67,6 +70,11 @@ pub(super) trait LiveSubscription {
     fn apply(&mut self, plan: &SyncPlan) -> impl Future<Output = redis::RedisResult<()>>;
     /// The keep-alive check.
     fn ping(&mut self) -> impl Future<Output = redis::RedisResult<()>>;
+    /// Whether the subscriptions can still be where they were made (checked every
+    /// [`CHECK_EVERY`], traffic or not); false starts over.
+    fn still_valid(&mut self) -> impl Future<Output = redis::RedisResult<bool>> {
+        async { Ok(true) }
+    }
 }
 
 /// Where received messages go.
@@ -77,6 +85,9 @@ pub struct Forward {
     pub listeners: Vec<(String, Recipient<Inbound>)>,
     /// Told every time the subscriptions come up or go down.
     pub watchers: Vec<Recipient<SubscriptionChanged>>,
+    /// Told, when the subscriptions are back after a loss, which rooms may have missed
+    /// messages since when (`None`: nobody catches up).
+    pub catch_up: Option<Recipient<CatchUp>>,
 }
 
 impl Forward {
@@ -92,6 +103,14 @@ impl Forward {
     fn changed(&self, up: bool) {
         for watcher in &self.watchers {
             watcher.do_send(SubscriptionChanged(up));
+        }
+    }
+
+    fn catch_up(&self, rooms: Vec<String>, since_ms: u64) {
+        if let Some(catch_up) = &self.catch_up {
+            if !rooms.is_empty() {
+                catch_up.do_send(CatchUp { rooms, since_ms });
+            }
         }
     }
 }
@@ -114,6 +133,9 @@ pub(super) struct Subscriber<C> {
 pub(super) async fn keep_subscribed<C: Connector>(mut subscriber: Subscriber<C>) {
     let mut backoff = FIRST_BACKOFF;
     let mut failing = false;
+    // Since when (ms since the epoch) messages may have been missed, once subscriptions were
+    // lost.
+    let mut lost_since: Option<u64> = None;
     while subscriber.forward.bridge.connected() {
         match connect(&mut subscriber).await {
             Ok(live) => {
@@ -123,7 +145,14 @@ pub(super) async fn keep_subscribed<C: Connector>(mut subscriber: Subscriber<C>)
                 failing = false;
                 backoff = FIRST_BACKOFF;
                 subscriber.forward.changed(true);
-                let reason = pump(&mut subscriber, live).await;
+                if let Some(since_ms) = lost_since.take() {
+                    subscriber
+                        .forward
+                        .catch_up(subscriber.rooms.wanted_rooms(), since_ms);
+                }
+                let mut alive_at = now_millis();
+                let reason = pump(&mut subscriber, live, &mut alive_at).await;
+                lost_since = Some(alive_at);
                 subscriber.forward.changed(false);
                 log::warn!("bridge: redis subscription lost ({reason}); resubscribing");
             }
@@ -173,17 +202,25 @@ async fn connect<C: Connector>(subscriber: &mut Subscriber<C>) -> Result<C::Live
 }
 
 /// Forwards messages and applies room changes until the subscription may be lost; returns
-/// why it stopped.
-async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -> &'static str {
+/// why it stopped. `alive_at` is kept at the last time the subscriptions were known to be in
+/// place (a message, a `PING` answered, the server's notice that it dropped a channel).
+async fn pump<C: Connector>(
+    subscriber: &mut Subscriber<C>,
+    mut live: C::Live,
+    alive_at: &mut u64,
+) -> &'static str {
     let timeout = subscriber.timeout;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut check = tokio::time::interval(CHECK_EVERY);
+    check.tick().await;
     let mut batch = Vec::new();
     loop {
         tokio::select! {
             next = live.next() => match next {
                 Next::Message { channel, payload } => {
                     ping.reset();
+                    *alive_at = now_millis();
                     if !subscriber.forward.bridge.connected() {
                         return "bridge stopped";
                     }
@@ -194,6 +231,7 @@ async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -
                     let wanted =
                         subscriber.fixed.contains(&channel) || subscriber.rooms.wants(&channel);
                     if wanted {
+                        *alive_at = now_millis();
                         return "a slot moved to another shard";
                     }
                 }
@@ -217,9 +255,18 @@ async fn pump<C: Connector>(subscriber: &mut Subscriber<C>, mut live: C::Live) -
                 }
                 subscriber.rooms.synced(plan);
             }
+            _ = check.tick() => {
+                match tokio::time::timeout(timeout, live.still_valid()).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => return "the cluster's slot layout changed",
+                    Ok(Err(_)) => return "layout check failed",
+                    Err(_) => return "layout check timed out",
+                }
+            }
             _ = ping.tick() => {
+                let sent_at = now_millis();
                 match tokio::time::timeout(timeout, live.ping()).await {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => *alive_at = sent_at,
                     Ok(Err(_)) => return "ping failed",
                     Err(_) => return "ping timed out",
                 }

@@ -20,12 +20,26 @@
 //!   cluster (no cross-slot transaction, `SPUBLISH` instead of `PUBLISH`) are asked of
 //!   [`RedisConnection::is_cluster`]. If the first connection fails (no seed answers), the next
 //!   command tries again, as with a single Redis.
+//! - An `ASK` redirection (a slot being migrated: the key is already on the importing master)
+//!   is followed by the crate with an `ASKING` and then the command, two separate writes on the
+//!   importing master's multiplexed connection: a command of another caller sent in between
+//!   takes the one-shot `ASKING` flag, the importing master then answers `MOVED` back to the
+//!   migrating one, which answers `ASK` again, until the crate's retries are spent and the
+//!   caller gets the `ASK` (under traffic, a few percent of the writes to a migrating slot were
+//!   refused that way). A transaction (`MULTI` … `EXEC`, a session save) whose commands were
+//!   answered `ASK` or `MOVED` is not redirected at all: its `EXEC` fails with `EXECABORT`.
+//!   So when a request still ends in `ASK` or `MOVED`, or in a transaction aborted by one, it
+//!   is sent again to the master named, as one pipeline: `ASKING` (after an `ASK`) + the
+//!   request (`MULTI` … `EXEC` for a transaction, during which Redis keeps the flag): one
+//!   write, which nothing can split. A redirected request did not run, so resending it cannot
+//!   run it twice.
 
 use crate::store::StoreError;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisResult};
+use ::redis::cluster_routing::SingleNodeRoutingInfo;
+use ::redis::{Client, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,6 +265,25 @@ impl RedisConnection {
                 result => result,
             }
         };
+        let attempts = async {
+            let mut result = attempts.await;
+            for _ in 0..ASK_FOLLOWS {
+                let (Err(error), Connected::Cluster(conn)) = (&result, self.manager().await?)
+                else {
+                    break;
+                };
+                let Some((target, asking)) = ask_target(error) else {
+                    break;
+                };
+                let mut asking = Asking {
+                    conn: conn.clone(),
+                    target,
+                    asking,
+                };
+                result = self.send_to(&mut asking, request).await;
+            }
+            result
+        };
         let result = match tokio::time::timeout(self.inner.timeout, attempts).await {
             Ok(result) => result.map_err(store_error),
             Err(_elapsed) => Err(StoreError::Timeout),
@@ -276,13 +309,22 @@ impl RedisConnection {
         connected: &mut Connected,
         request: Request<'_>,
     ) -> RedisResult<T> {
+        match connected {
+            Connected::Single(c) => self.send_to(c, request).await,
+            Connected::Cluster(c) => self.send_to(c, request).await,
+        }
+    }
+
+    async fn send_to<T: FromRedisValue>(
+        &self,
+        conn: &mut impl ConnectionLike,
+        request: Request<'_>,
+    ) -> RedisResult<T> {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         crate::metrics::METRICS.redis_round_trips.inc();
-        match (connected, request) {
-            (Connected::Single(c), Request::Command(cmd)) => cmd.query_async(c).await,
-            (Connected::Single(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
-            (Connected::Cluster(c), Request::Command(cmd)) => cmd.query_async(c).await,
-            (Connected::Cluster(c), Request::Pipeline(pipeline)) => pipeline.query_async(c).await,
+        match request {
+            Request::Command(cmd) => cmd.query_async(conn).await,
+            Request::Pipeline(pipeline) => pipeline.query_async(conn).await,
         }
     }
 
@@ -306,6 +348,109 @@ impl RedisConnection {
                 }
             })
             .await
+    }
+}
+
+/// How many times a request still answered `ASK` or `MOVED` is sent to the master named (the
+/// slot may finish moving, or move on, in between; a `MOVED` back to the migrating master is
+/// answered `ASK` again).
+const ASK_FOLLOWS: usize = 3;
+
+/// Where an `ASK` error sends the request (`asking`), or a `MOVED` (the last answer of the
+/// crate's retries when the importing master, its `ASKING` lost, sent the request back), also
+/// inside an aborted transaction, which the crate does not follow (the `EXEC` answers
+/// `EXECABORT` with the queued commands' redirections).
+fn ask_target(error: &RedisError) -> Option<(SingleNodeRoutingInfo, bool)> {
+    use ::redis::{ErrorKind, ServerErrorKind};
+    let (detail, asking) = match error.kind() {
+        ErrorKind::Server(ServerErrorKind::Ask) => (error.detail()?.to_owned(), true),
+        ErrorKind::Server(ServerErrorKind::Moved) => (error.detail()?.to_owned(), false),
+        ErrorKind::Server(ServerErrorKind::ExecAbort) => {
+            let errors = error.clone().into_server_errors()?;
+            let (_, redirect) = errors.iter().find(|(_, e)| {
+                matches!(
+                    e.kind(),
+                    Some(ServerErrorKind::Ask | ServerErrorKind::Moved)
+                )
+            })?;
+            let asking = redirect.kind() == Some(ServerErrorKind::Ask);
+            (redirect.details()?.to_owned(), asking)
+        }
+        _ => return None,
+    };
+    // "<slot> <host>:<port>"
+    let address = detail.split_ascii_whitespace().nth(1)?;
+    let (host, port) = address.rsplit_once(':')?;
+    let target = SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port: port.parse().ok()?,
+    };
+    Some((target, asking))
+}
+
+/// The cluster connection, as seen by one request that was redirected: every request goes to
+/// the master named as one pipeline, `ASKING` first after an `ASK` (see the module
+/// documentation).
+struct Asking {
+    conn: ClusterConnection,
+    target: SingleNodeRoutingInfo,
+    asking: bool,
+}
+
+impl Asking {
+    /// `ASKING` (when asking), then `commands` (wrapped in `MULTI` … `EXEC` for a transaction).
+    fn pipeline<'a>(&self, commands: impl Iterator<Item = &'a Cmd>, transaction: bool) -> Pipeline {
+        let mut pipeline = ::redis::pipe();
+        if self.asking {
+            pipeline.cmd("ASKING");
+        }
+        if transaction {
+            pipeline.cmd("MULTI");
+        }
+        for cmd in commands {
+            pipeline.add_command(cmd.clone());
+        }
+        if transaction {
+            pipeline.cmd("EXEC");
+        }
+        pipeline
+    }
+}
+
+impl ConnectionLike for Asking {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let pipeline = self.pipeline(std::iter::once(cmd), false);
+        let skip = usize::from(self.asking);
+        Box::pin(async move {
+            let mut replies = self
+                .conn
+                .route_pipeline(pipeline, skip, 1, self.target.clone())
+                .await?;
+            replies
+                .pop()
+                .ok_or_else(|| RedisError::from((::redis::ErrorKind::Client, "no reply")))
+        })
+    }
+
+    /// `offset` skips the replies the caller does not want (a transaction's `OK` and
+    /// `QUEUED`s); one more skips the `ASKING`'s.
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let redirected = self.pipeline(pipeline.cmd_iter(), pipeline.is_transaction());
+        let skip = offset + usize::from(self.asking);
+        Box::pin(async move {
+            self.conn
+                .route_pipeline(redirected, skip, count, self.target.clone())
+                .await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
     }
 }
 

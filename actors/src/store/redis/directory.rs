@@ -9,6 +9,7 @@
 //! reads every bucket (`HVALS` each, concurrently): a fixed number of key reads, never a scan
 //! of the keyspace.
 
+use super::connection::RedisConnection;
 use super::keys::USER_DIRECTORY_KEY;
 
 /// Hashes the user directory is spread over on a cluster. Fixed: changing it would orphan
@@ -39,6 +40,29 @@ impl Directory {
             Directory::Single => vec![USER_DIRECTORY_KEY.to_owned()],
             Directory::Bucketed => (0..CLUSTER_BUCKETS).map(bucket_key).collect(),
         }
+    }
+}
+
+impl Directory {
+    /// The layout on `conn`: bucketed on a cluster.
+    pub fn of(conn: &RedisConnection) -> Directory {
+        if conn.is_cluster() {
+            Directory::Bucketed
+        } else {
+            Directory::Single
+        }
+    }
+}
+
+impl RedisConnection {
+    /// The hash of the user directory holding `user_id`'s entry on this Redis.
+    pub fn directory_key_of(&self, user_id: &str) -> String {
+        Directory::of(self).key_of(user_id)
+    }
+
+    /// Every hash of the user directory on this Redis.
+    pub fn directory_keys(&self) -> Vec<String> {
+        Directory::of(self).all_keys()
     }
 }
 

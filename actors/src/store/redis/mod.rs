@@ -34,7 +34,7 @@ pub(crate) use self::connection::cluster_client;
 pub use self::connection::{RedisConnection, Replay};
 pub use self::messages::RedisMessages;
 pub use self::sessions::RedisSessions;
-pub use self::shards::ShardStatus;
+pub use self::shards::{Master, ShardStatus};
 
 /// Default lifetime of a `session:<sessionID>` hash after its last save, as in the reference
 /// design.

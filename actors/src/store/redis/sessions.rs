@@ -22,11 +22,7 @@ impl RedisSessions {
     /// Sessions expiring `ttl_secs` after their last save (at least one second: `EXPIRE 0`
     /// would delete the session as it is written).
     pub fn new(conn: RedisConnection, ttl_secs: u64) -> RedisSessions {
-        let directory = if conn.is_cluster() {
-            Directory::Bucketed
-        } else {
-            Directory::Single
-        };
+        let directory = Directory::of(&conn);
         RedisSessions {
             conn,
             ttl_secs: ttl_secs.max(1),

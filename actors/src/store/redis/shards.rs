@@ -1,9 +1,12 @@
 //! The health of each shard of a Redis Cluster, for `/health`: the masters and their slot
-//! ranges as the cluster reports them (`CLUSTER SLOTS`), each `PING`ed directly.
+//! ranges as the cluster reports them (`CLUSTER SLOTS`), each `PING`ed directly. And what must
+//! be asked of every master rather than of a key's shard (a `SCAN` of the keyspace, each
+//! master's `run_id`): [`RedisConnection::masters`] and [`RedisConnection::query_on`].
 
 use super::connection::RedisConnection;
+use crate::store::StoreError;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::Value;
+use redis::{Cmd, FromRedisValue, Value};
 use serde::Serialize;
 
 /// One shard: its master and whether it answered.
@@ -55,6 +58,62 @@ impl RedisConnection {
         }
         report.sort_by(|a, b| a.slots.cmp(&b.slots));
         Some(report)
+    }
+}
+
+/// A master of the cluster: host and port.
+pub type Master = (String, u16);
+
+impl RedisConnection {
+    /// The masters serving slots now (`CLUSTER SLOTS` of any node), each once, in slot order.
+    /// Fails on a single Redis.
+    pub async fn masters(&self) -> Result<Vec<Master>, StoreError> {
+        let unavailable = || StoreError::Redis("no cluster node answers".to_owned());
+        let mut conn = self.cluster_connection().await.ok_or_else(unavailable)?;
+        let slots = tokio::time::timeout(
+            self.timeout(),
+            conn.route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").to_owned(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            ),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout)?
+        .map_err(|e| StoreError::Redis(e.to_string()))?;
+        let mut ranges = masters_of(&slots);
+        ranges.sort_by_key(|(from, ..)| *from);
+        let mut masters: Vec<Master> = Vec::new();
+        for (_, _, host, port) in ranges {
+            if !masters.iter().any(|(h, p)| *h == host && *p == port) {
+                masters.push((host, port));
+            }
+        }
+        if masters.is_empty() {
+            return Err(unavailable());
+        }
+        Ok(masters)
+    }
+
+    /// Sends `cmd` to the cluster node `master` (whatever keys it names) and converts its
+    /// reply, within the timeout. Fails on a single Redis.
+    pub async fn query_on<T: FromRedisValue>(
+        &self,
+        (host, port): &Master,
+        cmd: &Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .cluster_connection()
+            .await
+            .ok_or_else(|| StoreError::Redis("no cluster node answers".to_owned()))?;
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: host.clone(),
+            port: *port,
+        });
+        let reply = tokio::time::timeout(self.timeout(), conn.route_command(cmd.clone(), route))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| StoreError::Redis(e.to_string()))?;
+        T::from_redis_value(reply).map_err(|e| StoreError::Redis(e.to_string()))
     }
 }
 
