@@ -12,8 +12,8 @@
 //!
 //! Dead nodes come from two sources: the registry (`chat:nodes` members whose `alive` key
 //! expired) and the peer table (peers silent on the heartbeat channel for a whole TTL, see
-//! `peers.rs`), which survives Redis restarting empty. For the latter the user list is the
-//! one Redis still has, or else the last one this node read. Once reaped, a node gets a
+//! `peers.rs`), which survives Redis restarting empty. For either, the users are those of the
+//! list Redis still has plus those of the last list this node knew that Redis lacks. Once reaped, a node gets a
 //! `reaped` mark (`chat:node:<instance>:reaped`, 1 h), so that the other survivors, which
 //! remember it too, forget it instead of announcing its users a second time.
 //!
@@ -200,16 +200,22 @@ impl ReapJob {
         let raw: HashMap<String, String> = self.conn.query(&read, Replay::Safe).await?;
         let mut settled: Vec<String> = Vec::new();
         let mut users: Vec<(String, LiveUserEntry)> = Vec::with_capacity(raw.len());
-        if raw.is_empty() && !remembered.is_empty() {
-            // Redis lost its list (restarted empty before the node could write it again):
-            // what its heartbeats told us is all there is.
+        // Redis may have lost the list or part of it (restarted empty, then the node wrote
+        // only its latest changes again, or nothing, before it died): what its heartbeats told
+        // us counts too.
+        let missing: Vec<(String, LiveUserEntry)> = remembered
+            .iter()
+            .filter(|(id, _)| !raw.contains_key(*id))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect();
+        if !missing.is_empty() {
             log::info!(
-                "reaper: {users_key} is gone from redis; using the {} users node {node} last listed",
-                remembered.len()
+                "reaper: {} users node {node} last listed are missing from {users_key}; using them",
+                missing.len()
             );
-            users.extend(remembered.iter().map(|(id, e)| (id.clone(), e.clone())));
         }
-        let total = raw.len().max(users.len());
+        let total = raw.len() + missing.len();
+        users.extend(missing);
         for (user_id, json) in raw {
             match serde_json::from_str::<LiveUserEntry>(&json) {
                 Ok(entry) => users.push((user_id, entry)),

@@ -9,7 +9,8 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll } from "../lib/client.mjs";
 import { connectUser, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { eventually, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { eventually } from "../lib/signals.mjs";
 import { startShardedReference } from "./reference-node.mjs";
 
 const opts = { transports: ["websocket"] };

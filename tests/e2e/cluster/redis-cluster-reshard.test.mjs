@@ -11,7 +11,9 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, sleep } from "../lib/client.mjs";
 import { connectTab, connectUser, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, eventually, health, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { connectOf } from "../lib/chat.mjs";
+import { eventually, health } from "../lib/signals.mjs";
 
 const opts = { transports: ["websocket"] };
 /** How long each stage of a slot's migration is held under traffic (ms). */

@@ -8,7 +8,10 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, once, recorded } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { cli, startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, eventually, health, nextEventWhere, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { connectOf, disconnectOf } from "../lib/chat.mjs";
+import { nextEventWhere } from "../lib/client.mjs";
+import { eventually, health } from "../lib/signals.mjs";
 
 const opts = { transports: ["websocket"] };
 

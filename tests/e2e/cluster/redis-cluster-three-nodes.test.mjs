@@ -7,7 +7,8 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { disconnectAll, expectNoEvent, once } from "../lib/client.mjs";
 import { assertAckOk, connectTab, connectUser, coreMessage, sendPrivateMessage, userEntry } from "../lib/chat.mjs";
 import { startRedisCluster } from "../lib/redis-cluster.mjs";
-import { connectOf, disconnectOf, startClusterNode } from "./cluster.mjs";
+import { startClusterNode } from "./cluster.mjs";
+import { connectOf, disconnectOf } from "../lib/chat.mjs";
 
 const opts = { transports: ["websocket"] };
 
