@@ -5,6 +5,7 @@
 
 use super::connection::RedisConnection;
 use crate::store::StoreError;
+use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Value};
 use serde::Serialize;
@@ -25,16 +26,7 @@ impl RedisConnection {
     /// or when the cluster cannot be asked at all (no node answers).
     pub async fn shards(&self) -> Option<Vec<ShardStatus>> {
         let mut conn = self.cluster_connection().await?;
-        let slots = tokio::time::timeout(
-            self.timeout(),
-            conn.route_command(
-                redis::cmd("CLUSTER").arg("SLOTS").to_owned(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-            ),
-        )
-        .await
-        .ok()?
-        .ok()?;
+        let slots = self.cluster_slots(&mut conn).await.ok()?;
         let mut shards: Vec<(String, u16, Vec<String>)> = Vec::new();
         for (from, to, host, port) in masters_of(&slots) {
             let master = format!("{host}:{port}");
@@ -70,16 +62,7 @@ impl RedisConnection {
     pub async fn masters(&self) -> Result<Vec<Master>, StoreError> {
         let unavailable = || StoreError::Redis("no cluster node answers".to_owned());
         let mut conn = self.cluster_connection().await.ok_or_else(unavailable)?;
-        let slots = tokio::time::timeout(
-            self.timeout(),
-            conn.route_command(
-                redis::cmd("CLUSTER").arg("SLOTS").to_owned(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-            ),
-        )
-        .await
-        .map_err(|_| StoreError::Timeout)?
-        .map_err(|e| StoreError::Redis(e.to_string()))?;
+        let slots = self.cluster_slots(&mut conn).await?;
         let mut ranges = masters_of(&slots);
         ranges.sort_by_key(|(from, ..)| *from);
         let mut masters: Vec<Master> = Vec::new();
@@ -92,6 +75,20 @@ impl RedisConnection {
             return Err(unavailable());
         }
         Ok(masters)
+    }
+
+    /// Any node's `CLUSTER SLOTS` reply, within the timeout.
+    async fn cluster_slots(&self, conn: &mut ClusterConnection) -> Result<Value, StoreError> {
+        tokio::time::timeout(
+            self.timeout(),
+            conn.route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").to_owned(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            ),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout)?
+        .map_err(|e| StoreError::Redis(e.to_string()))
     }
 
     /// Sends `cmd` to the cluster node `master` (whatever keys it names) and converts its
