@@ -33,18 +33,23 @@ pub fn admin_channel(prefix: &str, namespace: &str) -> String {
 }
 
 impl AdminCluster {
-    /// Publishes `data` (`[event, ...args]`) to every other node's dashboards.
-    pub fn publish_event(&self, data: &Value) {
-        let payload = encode_broadcast(&Broadcast {
+    /// The adapter's broadcast of EVENT `data` on `nsp` from this node.
+    fn event_broadcast(&self, nsp: &str, data: &Value, opts: BroadcastOpts) -> Vec<u8> {
+        encode_broadcast(&Broadcast {
             uid: self.uid.clone(),
             packet: BroadcastPacket {
                 kind: 2,
                 data: data.clone(),
                 attachments: Vec::new(),
-                nsp: self.namespace.clone(),
+                nsp: nsp.to_owned(),
             },
-            opts: BroadcastOpts::default(),
-        });
+            opts,
+        })
+    }
+
+    /// Publishes `data` (`[event, ...args]`) to every other node's dashboards.
+    pub fn publish_event(&self, data: &Value) {
+        let payload = self.event_broadcast(&self.namespace, data, BroadcastOpts::default());
         self.publish(admin_channel(&self.prefix, &self.namespace), payload);
     }
 
@@ -53,19 +58,11 @@ impl AdminCluster {
         let rooms = command.rooms();
         let (channel, payload) = match &command.action {
             Action::Emit(data) => {
-                let payload = encode_broadcast(&Broadcast {
-                    uid: self.uid.clone(),
-                    packet: BroadcastPacket {
-                        kind: 2,
-                        data: data.clone(),
-                        attachments: Vec::new(),
-                        nsp: command.nsp.clone(),
-                    },
-                    opts: BroadcastOpts {
-                        rooms,
-                        ..BroadcastOpts::default()
-                    },
-                });
+                let opts = BroadcastOpts {
+                    rooms,
+                    ..BroadcastOpts::default()
+                };
+                let payload = self.event_broadcast(&command.nsp, data, opts);
                 // On the namespace's own channel even for one room: our nodes in room
                 // subscription mode subscribe user rooms only, Node nodes every channel.
                 (format!("{}#{}#", self.prefix, command.nsp), payload)
