@@ -123,10 +123,19 @@ export function once(socket, event, timeoutMs = DEFAULT_TIMEOUT_MS) {
       });
     });
   }
+  return nextEntry(socket, event, () => true, timeoutMs, `no "${event}" within ${timeoutMs} ms`);
+}
+
+/**
+ * Waits for the next recorded `event` whose argument array satisfies `matches`, consuming
+ * only that entry; rejects with `timeoutMessage` after `timeoutMs`.
+ */
+function nextEntry(socket, event, matches, timeoutMs, timeoutMessage) {
   return new Promise((resolve, reject) => {
     const waiter = {
       event,
       take(entry) {
+        if (!matches(entry.args)) return;
         entry.consumed = true;
         clearTimeout(timer);
         socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
@@ -135,7 +144,7 @@ export function once(socket, event, timeoutMs = DEFAULT_TIMEOUT_MS) {
     };
     const timer = setTimeout(() => {
       socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
-      reject(new Error(`no "${event}" within ${timeoutMs} ms`));
+      reject(new Error(timeoutMessage));
     }, timeoutMs);
     socket.__waiters.push(waiter);
   });
@@ -151,23 +160,7 @@ export function onceWhere(socket, event, matches, timeoutMs = DEFAULT_TIMEOUT_MS
     pending.consumed = true;
     return Promise.resolve(pending.args);
   }
-  return new Promise((resolve, reject) => {
-    const waiter = {
-      event,
-      take(entry) {
-        if (!matches(entry.args)) return;
-        entry.consumed = true;
-        clearTimeout(timer);
-        socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
-        resolve(entry.args);
-      },
-    };
-    const timer = setTimeout(() => {
-      socket.__waiters.splice(socket.__waiters.indexOf(waiter), 1);
-      reject(new Error(`no matching "${event}" within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.__waiters.push(waiter);
-  });
+  return nextEntry(socket, event, matches, timeoutMs, `no matching "${event}" within ${timeoutMs} ms`);
 }
 
 /**
