@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { after, afterEach, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { disconnectAll, recorded, sleep } from "../lib/client.mjs";
-import { connectOf, connectTab, connectUser, disconnectOf, presenceSyncPoint } from "../lib/chat.mjs";
+import { connectOf, connectTab, connectUser, disconnectOf, disconnectsOf, presenceSyncPoint } from "../lib/chat.mjs";
 import { startRedis } from "../lib/redis.mjs";
 import { startTcpProxy } from "../lib/tcp-proxy.mjs";
 import { startNode } from "./cluster.mjs";
@@ -205,6 +205,40 @@ describe("presence: a peer's users are known the moment it lists them", () => {
     // its node die just after Redis lost the list.
     await connectUser(c.n2.url, opts, "late-listed");
     await peersKnown(c.n1, ["n2"], { n2: 2 }, 1000);
+  });
+});
+
+describe("presence: a user who joined just before Redis restarted empty, on a node SIGKILLed 0.3 s later", () => {
+  const c = useSurvivorAndDoomed("survivor2", "doomed2");
+
+  /** The doomed node's user list in Redis holds `count` users. */
+  const doomedListHolds = (count) =>
+    eventually(`the doomed node's list of ${count}`, async () => {
+      for (const node of await c.client.smembers("chat:nodes")) {
+        if (node.startsWith("doomed2.") && (await c.client.hlen(`chat:node:${node}:users`)) === count) return true;
+      }
+      return false;
+    });
+
+  it("the survivor learnt the user from the heartbeat that listed it, and announces both users once", async () => {
+    const watcher = await connectUser(c.survivor.url, opts, "watcher-hole");
+    const first = await connectUser(c.doomed.url, opts, "first-hole");
+    await doomedListHolds(1);
+    // Well within the survivor's 2 s between two reads of a peer's list.
+    const late = await connectUser(c.doomed.url, opts, "late-hole");
+    await doomedListHolds(2);
+    await c.redis.restart();
+    await sleep(300); // the case's own timing
+    const killedAt = Date.now();
+    assert.equal((await c.doomed.kill()).signal, "SIGKILL");
+    // One reap announces both, in either order.
+    const userIDs = [first.session.userID, late.session.userID];
+    await disconnectsOf(watcher.socket, userIDs, BOUND_MS);
+    const elapsed = Date.now() - killedAt;
+    console.log(`joined < 2 s before an empty restart, node killed 0.3 s after: announced ${elapsed} ms after the kill`);
+    assert.ok(elapsed < BOUND_MS, `announced after ${elapsed} ms`);
+    await presenceSyncPoint(c.survivor.url, opts, [watcher.socket]);
+    for (const id of userIDs) assert.equal(countOf(watcher.socket, "user disconnected", id), 1, "once");
   });
 });
 
