@@ -52,6 +52,13 @@ impl<A: SocketApp> Handler<AttachWebSocket> for Connection<A> {
             late_poll: false,
             timer,
         });
+        // The client saw the handshake's 101 before this message reached the session, so a
+        // GET already waiting may have been sent after the `5` that is still on its way: it
+        // is held like a GET arriving now (the regular poll of a client that is slow to probe
+        // is then ended by the grace's noop, at most 100 ms later, as Node's check does).
+        if self.outbox.is_polled() {
+            self.hold_late_poll(ctx);
+        }
         Ok(())
     }
 }

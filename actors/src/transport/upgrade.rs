@@ -27,8 +27,8 @@ pub struct UpgradeProbe {
     /// Its own outbox (`3probe`, pongs), retired when the session's outbox takes the socket.
     pub outbox: Arc<Outbox>,
     pub probed: bool,
-    /// The waiting GET arrived after this WebSocket did (see [`LATE_POLL_GRACE`]); a GET that
-    /// was already waiting is the client's regular poll, ended with a noop at the probe.
+    /// The waiting GET is held (see [`LATE_POLL_GRACE`]): it arrived after this WebSocket
+    /// did, or was waiting when it did. Otherwise the probe ends the waiting poll at once.
     pub late_poll: bool,
     /// Abandons the upgrade once `upgradeTimeout` passed.
     pub timer: SpawnHandle,
