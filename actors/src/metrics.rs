@@ -45,6 +45,10 @@ pub struct Metrics {
     pub bridge_messages: IntCounterVec,
     /// Admin UI sockets currently connected to this node's admin namespace.
     pub admin_connections_active: IntGauge,
+    /// Broadcasts in the connection state recovery log.
+    pub recovery_log_entries: IntGauge,
+    /// Bytes of the frames those broadcasts hold (what a replay would send).
+    pub recovery_log_frame_bytes: IntGauge,
     /// Connections to the admin namespace, by result (`accepted` or the refusal).
     pub admin_connections: IntCounterVec,
     /// Admin UI commands, by `command` and `result` (`applied`, `read_only`, `invalid`).
@@ -125,8 +129,24 @@ impl Metrics {
                 &["command", "result"],
             ),
         );
+        let recovery_log_entries = registered(
+            &registry,
+            IntGauge::new(
+                "chat_recovery_log_entries",
+                "Broadcasts kept in the connection state recovery log",
+            ),
+        );
+        let recovery_log_frame_bytes = registered(
+            &registry,
+            IntGauge::new(
+                "chat_recovery_log_frame_bytes",
+                "Bytes of the frames of the broadcasts kept in the recovery log",
+            ),
+        );
         Metrics {
             admin_connections_active,
+            recovery_log_entries,
+            recovery_log_frame_bytes,
             admin_commands,
             admin_connections: counter_vec(
                 &registry,

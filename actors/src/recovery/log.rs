@@ -4,7 +4,10 @@
 //!
 //! An entry keeps the frames exactly as they were delivered, offset stamped: the very frames
 //! the live delivery sent (shared, not copied), plus the rooms that selected its recipients.
-//! A logged broadcast therefore costs its frame and a few dozen bytes.
+//! A logged broadcast therefore costs its frame and a few dozen bytes: 64 in the queue (the
+//! frame itself inline when it is one, as almost every broadcast is), and one allocation for
+//! its room names. Its position follows from its place in the queue, and whether it is a
+//! presence event is read from its frame when a replay needs it.
 //!
 //! A replay carries the net presence change, not every step: of the `user connected` /
 //! `user disconnected` events about one user only the last is replayed, and none when the
@@ -16,6 +19,7 @@ use super::offsets::{stamp_offset, Offset, OffsetEpoch};
 use super::watermark::{now_millis, Watermark};
 use super::Unrecoverable;
 use crate::event::OutboundEvent;
+use crate::metrics::METRICS;
 use crate::transport::Frame;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -26,16 +30,50 @@ use std::time::{Duration, Instant};
 /// connection) rather than memory growing with the traffic.
 pub const LOG_CAPACITY: usize = 100_000;
 
-/// One logged broadcast, with the selection it was delivered with.
+/// One logged broadcast, with the selection it was delivered with. Kept small: a node holds
+/// up to [`LOG_CAPACITY`] of them.
 #[derive(Debug)]
-pub struct LoggedEvent {
-    seq: u64,
-    at: Instant,
+struct LoggedEvent {
+    /// When it was logged, in ms since the log was created (wrapping: only differences of
+    /// less than a window are ever taken, and a window is far below 49 days).
+    at_ms: u32,
+    /// How many of the selection's names are rooms (the rest are except-rooms).
+    rooms: u32,
     selection: Selection,
     /// The frames as delivered, offset stamped.
-    pub frames: Arc<[Frame]>,
-    /// For a presence event: which one, and the user it is about.
-    presence: Option<(Presence, Arc<str>)>,
+    frames: LoggedFrames,
+}
+
+/// The frames of a logged broadcast: the one frame (sharing its bytes with the live delivery),
+/// or, for a broadcast with binary attachments, all of them.
+#[derive(Debug)]
+enum LoggedFrames {
+    One(Frame),
+    Many(Arc<[Frame]>),
+}
+
+impl LoggedFrames {
+    fn of(frames: &Arc<[Frame]>) -> LoggedFrames {
+        match &**frames {
+            [frame] => LoggedFrames::One(frame.clone()),
+            _ => LoggedFrames::Many(frames.clone()),
+        }
+    }
+
+    fn as_slice(&self) -> &[Frame] {
+        match self {
+            LoggedFrames::One(frame) => std::slice::from_ref(frame),
+            LoggedFrames::Many(frames) => frames,
+        }
+    }
+
+    /// The frames to send again (a replay is rare: the shared slice is built then).
+    fn to_arc(&self) -> Arc<[Frame]> {
+        match self {
+            LoggedFrames::One(frame) => Arc::from([frame.clone()]),
+            LoggedFrames::Many(frames) => frames.clone(),
+        }
+    }
 }
 
 /// The two presence events.
@@ -46,85 +84,117 @@ enum Presence {
 }
 
 impl Presence {
-    /// The presence event `event` is, and the user it is about. Private messages (which carry
-    /// their id) are not looked into: their JSON data is never built for this.
-    fn of(event: &OutboundEvent) -> Option<(Presence, Arc<str>)> {
-        if event.message_id.is_some() {
+    /// The presence event a logged frame is (`42["user connected",{...}]` or
+    /// `42["user disconnected","<userID>"]`, main namespace), and the user it is about. Only
+    /// frames that start like one are parsed: private messages are never looked into.
+    fn of(frames: &[Frame]) -> Option<(Presence, String)> {
+        let Some(Frame::Text(text)) = frames.first() else {
             return None;
-        }
-        let data = event.data();
-        let presence = match data.get(0)?.as_str()? {
-            "user connected" => Presence::Connected,
-            "user disconnected" => Presence::Disconnected,
-            _ => return None,
         };
+        let json = text.strip_prefix("42")?;
+        let presence = if json.starts_with(r#"["user connected","#) {
+            Presence::Connected
+        } else if json.starts_with(r#"["user disconnected","#) {
+            Presence::Disconnected
+        } else {
+            return None;
+        };
+        let data: serde_json::Value = serde_json::from_str(json).ok()?;
         let user = match data.get(1)? {
             serde_json::Value::String(user_id) => user_id.as_str(),
             user => user.get("userID")?.as_str()?,
         };
-        Some((presence, Arc::from(user)))
+        Some((presence, user.to_owned()))
     }
 }
 
 impl LoggedEvent {
+    fn frame_bytes(&self) -> usize {
+        self.frames.as_slice().iter().map(Frame::len).sum()
+    }
+
     /// Whether a socket in `socket_rooms` was selected (Node's `shouldIncludePacket`).
     fn selects(&self, socket_rooms: &[String]) -> bool {
-        let rooms = self.selection.rooms();
+        let rooms = self.selection.rooms(self.rooms);
         let included = rooms.clone().next().is_none()
             || socket_rooms
                 .iter()
-                .any(|r| rooms.clone().any(|room| room == r));
-        let excluded = socket_rooms
-            .iter()
-            .any(|r| self.selection.except().any(|room| room == r));
+                .any(|r| rooms.clone().any(|room| room == r.as_bytes()));
+        let excluded = socket_rooms.iter().any(|r| {
+            self.selection
+                .except(self.rooms)
+                .any(|room| room == r.as_bytes())
+        });
         included && !excluded
     }
 }
 
-/// The rooms and except-rooms of a broadcast, in two allocations however many there are:
-/// every name in one text, and where each ends (a log entry per broadcast, so it is kept
-/// small).
+/// The rooms and except-rooms of a broadcast, in one allocation however many there are (a
+/// log entry per broadcast, so it is kept small): each name as its length followed by its
+/// bytes, the rooms' first (how many are rooms, the entry says). A length is one byte, or for
+/// a name of 255 bytes or more the byte 255 and four bytes (little endian). Compared as bytes,
+/// never decoded.
 #[derive(Debug)]
 struct Selection {
-    names: Box<str>,
-    /// The end of each name in `names`: the rooms', then the except-rooms'.
-    ends: Box<[u32]>,
-    rooms: usize,
+    encoded: Box<[u8]>,
 }
+
+/// The length byte that says four more bytes hold the length (see [`Selection`]).
+const LONG_NAME: u8 = u8::MAX;
 
 impl Selection {
     fn new(rooms: &[String], except: &[String]) -> Selection {
-        let mut names = String::with_capacity(rooms.iter().chain(except).map(String::len).sum());
-        let mut ends = Vec::with_capacity(rooms.len() + except.len());
-        for name in rooms.iter().chain(except) {
-            names.push_str(name);
-            ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
+        let names = || rooms.iter().chain(except);
+        let header = |name: &String| {
+            if name.len() < LONG_NAME as usize {
+                1
+            } else {
+                5
+            }
+        };
+        let mut encoded = Vec::with_capacity(names().map(|name| header(name) + name.len()).sum());
+        for name in names() {
+            match u8::try_from(name.len()) {
+                Ok(len) if len < LONG_NAME => encoded.push(len),
+                _ => {
+                    encoded.push(LONG_NAME);
+                    // A name over 4 GiB cannot reach here (the payload limit is far below).
+                    let len = u32::try_from(name.len()).unwrap_or(u32::MAX);
+                    encoded.extend_from_slice(&len.to_le_bytes());
+                }
+            }
+            encoded.extend_from_slice(name.as_bytes());
         }
         Selection {
-            names: names.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-            rooms: rooms.len(),
+            encoded: encoded.into_boxed_slice(),
         }
     }
 
-    /// The names whose ends are `ends`.
-    fn names<'a>(&'a self, ends: &'a [u32], from: u32) -> impl Iterator<Item = &'a str> + Clone {
-        let mut start = from as usize;
-        ends.iter().map(move |&end| {
-            let end = (end as usize).min(self.names.len());
-            let name = self.names.get(start..end).unwrap_or("");
-            start = end;
-            name
+    /// Every name, the rooms' then the except-rooms'.
+    fn names(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        let mut rest: &[u8] = &self.encoded;
+        std::iter::from_fn(move || {
+            let (&short, after) = rest.split_first()?;
+            let (len, after) = if short == LONG_NAME {
+                let (long, after) = after.split_first_chunk::<4>()?;
+                (u32::from_le_bytes(*long) as usize, after)
+            } else {
+                (short as usize, after)
+            };
+            let (name, after) = after.split_at(len.min(after.len()));
+            rest = after;
+            Some(name)
         })
     }
 
-    fn rooms(&self) -> impl Iterator<Item = &str> + Clone {
-        self.names(&self.ends[..self.rooms], 0)
+    /// The rooms, the first `rooms` names.
+    fn rooms(&self, rooms: u32) -> impl Iterator<Item = &[u8]> + Clone {
+        self.names().take(rooms as usize)
     }
 
-    fn except(&self) -> impl Iterator<Item = &str> + Clone {
-        let from = self.rooms.checked_sub(1).map_or(0, |last| self.ends[last]);
-        self.names(&self.ends[self.rooms..], from)
+    /// The except-rooms, the names after the first `rooms`.
+    fn except(&self, rooms: u32) -> impl Iterator<Item = &[u8]> + Clone {
+        self.names().skip(rooms as usize)
     }
 }
 
@@ -136,6 +206,10 @@ pub struct BroadcastLog {
     next_seq: u64,
     window: Duration,
     capacity: usize,
+    /// What the entries' times count from.
+    created: Instant,
+    /// Bytes of the frames of `entries` (exported with their count, see [`BroadcastLog::count`]).
+    frame_bytes: usize,
 }
 
 impl BroadcastLog {
@@ -147,7 +221,24 @@ impl BroadcastLog {
             next_seq: 1,
             window,
             capacity: capacity.max(1),
+            created: Instant::now(),
+            frame_bytes: 0,
         }
+    }
+
+    /// Drops the oldest entry.
+    fn pop_front(&mut self) {
+        if let Some(entry) = self.entries.pop_front() {
+            self.frame_bytes -= entry.frame_bytes();
+        }
+    }
+
+    /// Exports the log's size (the metrics are process-wide: a node has one log).
+    fn count(&self) {
+        METRICS.recovery_log_entries.set(self.entries.len() as i64);
+        METRICS
+            .recovery_log_frame_bytes
+            .set(i64::try_from(self.frame_bytes).unwrap_or(i64::MAX));
     }
 
     /// Logs a broadcast; returns its position and its frames with its offset (watermark
@@ -159,22 +250,24 @@ impl BroadcastLog {
         event: &OutboundEvent,
     ) -> (u64, Arc<[Frame]>) {
         let now = Instant::now();
-        self.trim(now);
+        self.drop_expired(now);
         if self.entries.len() >= self.capacity {
-            self.entries.pop_front();
+            self.pop_front();
         }
         let seq = self.next_seq;
         self.next_seq += 1;
         let watermark = Watermark::of(event, now_millis());
         let offset = self.epoch.offset(seq).with_watermark(&watermark);
         let frames = stamp_offset(&event.frames, offset.as_str());
-        self.entries.push_back(LoggedEvent {
-            seq,
-            at: now,
+        let entry = LoggedEvent {
+            at_ms: self.ms_since_created(now),
+            rooms: u32::try_from(rooms.len()).unwrap_or(u32::MAX),
             selection: Selection::new(rooms, except),
-            frames: frames.clone(),
-            presence: Presence::of(event),
-        });
+            frames: LoggedFrames::of(&frames),
+        };
+        self.frame_bytes += entry.frame_bytes();
+        self.entries.push_back(entry);
+        self.count();
         (seq, frames)
     }
 
@@ -205,12 +298,29 @@ impl BroadcastLog {
 
     /// Drops the entries older than the window.
     pub fn trim(&mut self, now: Instant) {
+        self.drop_expired(now);
+        self.count();
+    }
+
+    fn drop_expired(&mut self, now: Instant) {
+        let now_ms = self.ms_since_created(now);
+        let window_ms = u32::try_from(self.window.as_millis()).unwrap_or(u32::MAX);
         while let Some(front) = self.entries.front() {
-            if now.duration_since(front.at) <= self.window {
+            if now_ms.wrapping_sub(front.at_ms) <= window_ms {
                 break;
             }
-            self.entries.pop_front();
+            self.pop_front();
         }
+    }
+
+    /// `now` in ms since the log was created, wrapping (see [`LoggedEvent::at_ms`]).
+    fn ms_since_created(&self, now: Instant) -> u32 {
+        now.saturating_duration_since(self.created).as_millis() as u32
+    }
+
+    /// The position of the oldest entry (`next_seq` when empty): positions are consecutive.
+    fn oldest_seq(&self) -> u64 {
+        self.next_seq - self.entries.len() as u64
     }
 
     pub fn len(&self) -> usize {
@@ -234,7 +344,7 @@ impl BroadcastLog {
             .parse(offset)
             .filter(|seq| *seq < self.next_seq)
             .ok_or(Unrecoverable::MalformedOffset)?;
-        let oldest = self.entries.front().map_or(self.next_seq, |e| e.seq);
+        let oldest = self.oldest_seq();
         // Entries after `after` must all still be here: the one right after it at least.
         if after + 1 < oldest {
             return Err(Unrecoverable::OffsetTooOld);
@@ -254,7 +364,7 @@ impl BroadcastLog {
             if missed.len() == max {
                 return Err(Unrecoverable::Overflow);
             }
-            missed.push(entry.frames.clone());
+            missed.push(entry.frames.to_arc());
         }
         Ok(missed)
     }
@@ -264,9 +374,13 @@ impl BroadcastLog {
 /// leaves out (see the module doc).
 fn net_presence(events: &[&LoggedEvent]) -> Vec<bool> {
     let mut keep = vec![true; events.len()];
+    let presence: Vec<Option<(Presence, String)>> = events
+        .iter()
+        .map(|event| Presence::of(event.frames.as_slice()))
+        .collect();
     let mut about: HashMap<&str, (usize, usize)> = HashMap::new();
-    for (at, event) in events.iter().enumerate() {
-        if let Some((_, user)) = &event.presence {
+    for (at, found) in presence.iter().enumerate() {
+        if let Some((_, user)) = found {
             keep[at] = false;
             about
                 .entry(user)
@@ -274,7 +388,7 @@ fn net_presence(events: &[&LoggedEvent]) -> Vec<bool> {
                 .or_insert((at, at));
         }
     }
-    let kind = |at: usize| events[at].presence.as_ref().map(|(kind, _)| *kind);
+    let kind = |at: usize| presence[at].as_ref().map(|(kind, _)| *kind);
     for (first, last) in about.into_values() {
         let went_and_came_back =
             kind(first) == Some(Presence::Disconnected) && kind(last) == Some(Presence::Connected);
@@ -325,9 +439,14 @@ mod tests {
         );
         let all = log.missed_after(start.as_str(), &me, 10).unwrap();
         assert_eq!(names(&all), ["a1", "all"]);
-        assert!(
-            Arc::ptr_eq(&all[0], &first_frames),
-            "the replay sends the very frames delivered live"
+        let bytes_of = |frames: &Arc<[Frame]>| match &frames[0] {
+            Frame::Text(text) => text.as_ptr(),
+            Frame::Binary(bytes) => bytes.as_ptr(),
+        };
+        assert_eq!(
+            bytes_of(&all[0]),
+            bytes_of(&first_frames),
+            "the replay sends the very bytes delivered live"
         );
         let first = log.offset_at(first);
         let after_first = log.missed_after(first.as_str(), &me, 10).unwrap();
@@ -340,6 +459,53 @@ mod tests {
             log.missed_after(start.as_str(), &me, 1).unwrap_err(),
             Unrecoverable::Overflow
         );
+    }
+
+    #[test]
+    fn selections_keep_short_and_long_names() {
+        let long = "r".repeat(300);
+        let rooms_in = rooms(&["a", &long, ""]);
+        let except_in = rooms(&[&"x".repeat(255), "y"]);
+        let selection = Selection::new(&rooms_in, &except_in);
+        let texts = |names: Vec<&[u8]>| -> Vec<String> {
+            names
+                .into_iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect()
+        };
+        assert_eq!(texts(selection.rooms(3).collect()), rooms_in);
+        assert_eq!(texts(selection.except(3).collect()), except_in);
+    }
+
+    #[test]
+    fn an_entry_stays_small() {
+        // Up to LOG_CAPACITY of them per node: 64 bytes in the queue, the frame inline.
+        assert!(std::mem::size_of::<LoggedEvent>() <= 64);
+        let mut log = BroadcastLog::new(Duration::from_secs(60), 10);
+        log.push(&rooms(&["a"]), &[], &OutboundEvent::new("e", vec![]));
+        assert!(matches!(
+            log.entries.front().map(|e| &e.frames),
+            Some(LoggedFrames::One(_))
+        ));
+    }
+
+    #[test]
+    fn frame_bytes_follow_what_the_log_keeps() {
+        let mut log = BroadcastLog::new(Duration::from_secs(60), 2);
+        let mut kept = std::collections::VecDeque::new();
+        for name in ["a", "bb", "ccc"] {
+            let (_, frames) = log.push(&[], &[], &OutboundEvent::new(name, vec![]));
+            kept.push_back(frames.iter().map(Frame::len).sum::<usize>());
+            if kept.len() > 2 {
+                kept.pop_front();
+            }
+            assert_eq!(log.frame_bytes, kept.iter().sum::<usize>(), "after {name}");
+        }
+        assert_eq!(log.len(), 2, "the capacity holds");
+        log.window = Duration::ZERO;
+        log.trim(Instant::now() + Duration::from_millis(1));
+        assert!(log.is_empty());
+        assert_eq!(log.frame_bytes, 0, "trimmed entries are uncounted");
     }
 
     #[test]

@@ -82,7 +82,7 @@ mod watermark;
 
 pub use self::connection_side::{connect_reply, try_restore, RecoveryAuth, SocketRecovery};
 pub use self::hub_side::{HubRecovery, SWEEP_EVERY};
-pub use self::log::{BroadcastLog, LoggedEvent, LOG_CAPACITY};
+pub use self::log::{BroadcastLog, LOG_CAPACITY};
 pub use self::messages::{Park, Rejoin, Restore, Restored};
 pub use self::offsets::{split_local, stamp_offset, Offset, OffsetEpoch};
 pub use self::parked::{ParkedSession, ParkedSessions};
