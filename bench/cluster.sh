@@ -28,7 +28,6 @@ SERVER=$ROOT/target/release/chat-server
 LOADGEN=$ROOT/target/release/chat-loadgen
 WORK=$(mktemp -d)
 
-log() { echo "# $*" >&2; }
 cargo build --release -p chat-server -p chat-loadgen >&2
 
 trap 'stop_pids "${STARTED[@]}"; rm -rf "$WORK"' EXIT

@@ -64,7 +64,6 @@ SERVER=$ROOT/target/release/chat-server
 LOADGEN=$ROOT/target/release/chat-loadgen
 FLOOR=$ROOT/target/release/chat-floor-relay
 
-log() { echo "# $*" >&2; }
 
 # --- setup -------------------------------------------------------------------------------
 

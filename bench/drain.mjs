@@ -16,12 +16,19 @@
 //
 // Uses target/release/chat-server (or $CHAT_SERVER_BIN) and the e2e helpers; $NODE_ARGS adds
 // flags to both nodes; prints one JSON line. Run both modes in one sitting: bench/drain.sh.
-import { readFileSync } from "node:fs";
+//
+// SERVER=reference drains the reference design instead (the kit's reference-server.mjs, from
+// $KIT, default /tmp/bench, installed by bench/compare.sh): it has no recovery, no /health
+// and no byte counter, so the pinned node is the one holding the users' sockets and the
+// bytes are not reported; SIGTERM ends it at once, as Node's default handler does.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { connect as connectTcp } from "node:net";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { startNginx } from "../tests/e2e/lib/nginx.mjs";
 import { startRedis } from "../tests/e2e/lib/redis.mjs";
-import { REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
+import { freePort, REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
 
 const require = createRequire(join(REPO_ROOT, "tests/e2e/package.json"));
 const { io } = require("socket.io-client");
@@ -34,10 +41,49 @@ const messagesPerUser = Number(process.argv[5] ?? 0);
 process.env.CHAT_SERVER_BIN ??= join(REPO_ROOT, "target/release/chat-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Connecting everyone may take this long; a server that cannot is reported as failed. */
+const CONNECT_TIMEOUT_MS = 120_000;
 const window = mode === "on" ? "120" : "0";
 const graceMs = Number(process.env.GRACE_MS ?? 3000);
+const reference = process.env.SERVER === "reference";
+const kit = process.env.KIT ?? "/tmp/bench";
+
+/** The reference server on a free port, once it accepts connections. */
+async function startReference(redis) {
+  const script = join(kit, "reference-server.mjs");
+  if (!existsSync(join(kit, "node_modules"))) throw new Error(`no benchmark kit in ${kit}: run bench/compare.sh once, or set KIT`);
+  const port = await freePort();
+  const proc = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port), REDIS_URL: redis.url }, stdio: "ignore" });
+  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  for (let i = 0; !(await accepts(port)); i++) {
+    if (i > 200) throw new Error(`reference server on ${port} did not come up`);
+    await sleep(50);
+  }
+  const signal = async (name) => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(name);
+    return exited;
+  };
+  return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => signal("SIGTERM"), kill: () => signal("SIGKILL") };
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Open file descriptors of a process: the node ip_hash pinned holds one per user. */
+function openFiles(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
 
 function startNode(redis, id) {
+  if (reference) return startReference(redis);
   return startServer({
     args: [
       "--redis-url", redis.url, "--node-id", id, "--drain-timeout-secs", "5", "--recovery-window-secs", window,
@@ -49,6 +95,7 @@ function startNode(redis, id) {
 }
 
 async function metric(node, name) {
+  if (reference) return null;
   const text = await (await fetch(`${node.url}/metrics`)).text();
   const match = text.match(new RegExp(`^${name} (\\d+)`, "m"));
   return match ? Number(match[1]) : 0;
@@ -70,15 +117,11 @@ const nodes = [await startNode(redis, "a"), await startNode(redis, "b")];
 const nginx = await startNginx(nodes.map((n) => n.port), { workerConnections: users * 2 + 1024 });
 const redisClient = new Redis(redis.url);
 try {
-  const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
-  const ids = await Promise.all(nodes.map(async (n) => (await (await fetch(`${n.url}/health`)).json()).node));
-  const victim = nodes[ids.indexOf(pinned)];
-  const survivor = nodes[1 - ids.indexOf(pinned)];
-
   const redisBefore = Number((await redisClient.info("memory")).match(/used_memory:(\d+)/)[1]);
-  const rssBefore = rssKiB(victim.proc.pid);
+  const rssBefore = nodes.map((n) => rssKiB(n.proc.pid));
   const sockets = [];
   const state = new Map();
+  const connectDeadline = Date.now() + CONNECT_TIMEOUT_MS;
   for (let i = 0; i < users; i += 100) {
     const batch = [];
     for (let j = i; j < Math.min(users, i + 100); j++) {
@@ -96,7 +139,12 @@ try {
       sockets.push(socket);
       batch.push(new Promise((resolve) => socket.once("users", resolve)));
     }
-    await Promise.all(batch);
+    const left = connectDeadline - Date.now();
+    const connected = await Promise.race([Promise.all(batch).then(() => true), sleep(Math.max(0, left)).then(() => false)]);
+    if (!connected) {
+      const have = [...state.values()].filter((s) => s.usersEvents > 0).length;
+      throw new Error(`only ${have} of ${users} users connected within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    }
   }
   // Conversations: each user writes to the next ones (acknowledged, so all persisted).
   const userIDs = await Promise.all(sockets.map((socket) => new Promise((resolve) => {
@@ -111,6 +159,19 @@ try {
     );
   }
   await sleep(2000);
+  // The node nginx's ip_hash pins 127.0.0.1 to: ours says so on /health; the reference's is
+  // the one holding the users' sockets.
+  let pinnedIndex;
+  if (reference) {
+    const files = nodes.map((n) => openFiles(n.proc.pid));
+    pinnedIndex = files[0] > files[1] ? 0 : 1;
+  } else {
+    const pinned = (await (await fetch(`${nginx.url}/health`)).json()).node;
+    const ids = await Promise.all(nodes.map(async (n) => (await (await fetch(`${n.url}/health`)).json()).node));
+    pinnedIndex = ids.indexOf(pinned);
+  }
+  const victim = nodes[pinnedIndex];
+  const survivor = nodes[1 - pinnedIndex];
   const connectedRss = rssKiB(victim.proc.pid);
   const recoveryKeys = (await redisClient.keys("chat:recovery:pid:*")).length;
   const redisAfter = Number((await redisClient.info("memory")).match(/used_memory:(\d+)/)[1]);
@@ -142,34 +203,41 @@ try {
   // Departures are decided once the grace is over: what clients hear of presence settles then.
   await sleep(Math.max(0, started + graceMs + 1000 - Date.now()) + 1000);
   const presence = [...state.values()].map((s) => s.presence);
-  const bytes = (await metric(survivor, "chat_bytes_sent_total")) - bytesBefore;
+  const bytesAfter = await metric(survivor, "chat_bytes_sent_total");
+  const bytes = bytesAfter === null ? null : bytesAfter - bytesBefore;
   const cpu = cpuSeconds(survivor.proc.pid) - cpuBefore;
   const recovered = [...state.values()].filter((s) => s.recovered).length;
   console.log(
     JSON.stringify({
-      mode: `recovery ${mode}`,
+      server: reference ? "reference" : "ours",
+      mode: reference ? "no recovery" : `recovery ${mode}`,
       node_args: process.env.NODE_ARGS ?? "",
       ending: ending === "kill" ? "SIGKILL" : "SIGTERM",
       users,
       messages_per_user: messagesPerUser,
       all_back_s: allBack,
       recovered,
-      survivor_bytes_sent_MiB: +(bytes / 1048576).toFixed(2),
+      survivor_bytes_sent_MiB: bytes === null ? null : +(bytes / 1048576).toFixed(2),
       survivor_cpu_s: +cpu.toFixed(2),
       survivor_cpu_ms_per_user: +((cpu * 1000) / users).toFixed(2),
-      presence_grace_ms: graceMs,
+      presence_grace_ms: reference ? null : graceMs,
       presence_events_per_client_mean: +(presence.reduce((a, b) => a + b, 0) / users).toFixed(2),
       presence_events_per_client_max: Math.max(...presence),
       redis_recovery_keys: recoveryKeys,
       redis_bytes_per_connected_user: Math.round((redisAfter - redisBefore) / users),
       redis_memory_usage_of_one_pid_key: sample,
-      node_rss_per_connected_user_KiB: +((connectedRss - rssBefore) / users).toFixed(1),
+      node_rss_per_connected_user_KiB: +((connectedRss - rssBefore[pinnedIndex]) / users).toFixed(1),
     }),
   );
   for (const socket of sockets) socket.disconnect();
+} catch (error) {
+  console.log(JSON.stringify({ server: reference ? "reference" : "ours", users, ending: ending === "kill" ? "SIGKILL" : "SIGTERM", failed: error.message }));
+  process.exitCode = 1;
 } finally {
   redisClient.disconnect();
   await nginx.stop();
   for (const node of nodes) await node.stop();
   await redis.stop();
 }
+// Clients still trying to reconnect (after a failure) must not keep the process alive.
+process.exit(process.exitCode ?? 0);

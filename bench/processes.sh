@@ -73,3 +73,6 @@ invocation() {
   done
   echo "$out$script"
 }
+
+# log MESSAGE...: a progress line on stderr (stdout carries the JSON lines).
+log() { echo "# $*" >&2; }

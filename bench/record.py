@@ -53,9 +53,13 @@ COPIED = {
     "lat_p99_ms": "p99_ms",
     "lat_p999_ms": "p999_ms",
     "connect_wall_ms": "connect_all_ms",
+    # bench/drain.mjs
+    "all_back_s": "all_back_s",
+    "survivor_cpu_ms_per_user": "survivor_cpu_ms_per_user",
+    "presence_events_per_client_mean": "presence_events_per_client",
 }
 # Labels of the scripts kept as they are.
-KEPT = ("mode", "user_nodes", "run", "redis_out_bytes_per_msg", "redis_cpu_s", "redis_cpu_s_whole_run")
+KEPT = ("mode", "ending", "user_nodes", "run", "redis_out_bytes_per_msg", "redis_cpu_s", "redis_cpu_s_whole_run")
 
 
 def build_id():
@@ -105,6 +109,13 @@ def normalise(raw, labels, benchmark, command, date, build):
     for key in KEPT:
         if key in raw:
             out[key] = raw[key]
+    # bench/recovery-load.sh: each node's RSS and recovery log at the end, averaged.
+    per_node = raw.get("per_node")
+    if isinstance(per_node, list) and per_node:
+        for src, dst in (("rss_mib", "rss_mib_per_node"), ("log_frame_mib", "log_frame_mib_per_node")):
+            values = [n[src] for n in per_node if isinstance(n.get(src), (int, float))]
+            if values:
+                out[dst] = round(sum(values) / len(values), 1)
     if raw.get("errors"):
         out["errors"] = raw["errors"]
     if raw.get("failed"):
