@@ -234,7 +234,7 @@ async fn users_are_listed_from_the_directory_sorted_without_scanning() {
 
     let listed: Vec<(&str, &str, bool)> = users
         .iter()
-        .map(|u| (u.user_id.as_str(), u.username.as_str(), u.connected))
+        .map(|u| (&*u.user_id, &*u.username, u.connected))
         .collect();
     assert_eq!(
         listed,

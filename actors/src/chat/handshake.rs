@@ -338,18 +338,18 @@ async fn list_users_with_history(services: &ChatServices, me: &Identity) -> Vec<
         by_peer.entry(peer).or_default().push(message);
     }
     let mut listed = users;
-    if !listed.iter().any(|u| u.user_id == me.user_id) {
+    if !listed.iter().any(|u| *u.user_id == *me.user_id) {
         listed.push(UserEntry {
-            user_id: me.user_id.clone(),
-            username: me.username.clone(),
+            user_id: me.user_id.as_str().into(),
+            username: me.username.as_str().into(),
             connected: true,
         });
     }
     listed
         .into_iter()
         .map(|user| UserEvent {
-            connected: user.connected || user.user_id == me.user_id,
-            messages: by_peer.remove(&user.user_id).unwrap_or_default(),
+            connected: user.connected || *user.user_id == *me.user_id,
+            messages: by_peer.remove(&*user.user_id).unwrap_or_default(),
             user_id: user.user_id,
             username: user.username,
         })

@@ -4,6 +4,7 @@ use crate::store::StoredMessage;
 use crate::transport::Frame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The handshake `auth` object. Fields are kept as raw JSON: their types are validated (a
 /// numeric username is refused, not coerced).
@@ -30,12 +31,13 @@ pub struct SessionEvent<'a> {
     pub user_id: &'a str,
 }
 
-/// One entry of `users`, and the payload of `user connected` (with no messages).
+/// One entry of `users`, and the payload of `user connected` (with no messages). The id and
+/// the name are the directory's own (see [`UserEntry`](crate::store::UserEntry)).
 #[derive(Debug, Serialize)]
 pub struct UserEvent {
     #[serde(rename = "userID")]
-    pub user_id: String,
-    pub username: String,
+    pub user_id: Arc<str>,
+    pub username: Arc<str>,
     pub connected: bool,
     pub messages: Vec<StoredMessage>,
 }
@@ -96,8 +98,8 @@ mod tests {
     fn event_frame_matches_the_json_stringify_of_the_value_tree() {
         let awkward = "quote \" backslash \\ tab \t nul \u{0} unit \u{1f} del \u{7f} é 😀 \u{2028}";
         let users = vec![UserEvent {
-            user_id: "0123456789abcdef".to_owned(),
-            username: awkward.to_owned(),
+            user_id: "0123456789abcdef".into(),
+            username: awkward.into(),
             connected: true,
             messages: vec![StoredMessage {
                 content: awkward.to_owned(),

@@ -2,6 +2,11 @@
 //! socket id (that is how a sender excludes itself from a broadcast) and, in the chat, in the
 //! room named by its userID.
 //!
+//! A socket's own room is not stored as a room: its one member is the socket of that id, so
+//! `sockets` answers for it, and every idle user saved a one-member set and an entry of the
+//! room map (about 200 bytes of the hub's memory per connection). `rooms` holds the other
+//! rooms only; a room's members are those of its set plus the socket named like it, if any.
+//!
 //! The maps hash with foldhash instead of SipHash: every routed message looks up its rooms and
 //! sockets here, and SipHash was 5 % of a delivered message's instructions (callgrind). Every
 //! key is an id the server generated (socket ids, userIDs), so a client cannot choose keys to
@@ -13,10 +18,12 @@ use std::sync::Arc;
 /// Room membership of the local sockets of one namespace.
 pub struct Rooms<S> {
     sockets: HashMap<Arc<str>, Member<S>>,
+    /// Every room but the sockets' own: a socket is never in the set of its own id.
     rooms: HashMap<Arc<str>, HashSet<Arc<str>>>,
 }
 
 struct Member<S> {
+    /// Its own room first, then the others.
     rooms: Vec<Arc<str>>,
     handle: S,
 }
@@ -43,7 +50,7 @@ impl<S> Rooms<S> {
                 .filter(|r| **r != socket_id)
                 .map(|r| Arc::from(*r)),
         );
-        for room in &member_rooms {
+        for room in &member_rooms[1..] {
             self.rooms
                 .entry(room.clone())
                 .or_default()
@@ -61,7 +68,7 @@ impl<S> Rooms<S> {
     /// Removes a socket from every room; returns its handle if it was present.
     pub fn leave(&mut self, socket_id: &str) -> Option<S> {
         let member = self.sockets.remove(socket_id)?;
-        for room in &member.rooms {
+        for room in &member.rooms[1..] {
             if let Some(set) = self.rooms.get_mut(room) {
                 set.remove(socket_id);
                 if set.is_empty() {
@@ -74,7 +81,29 @@ impl<S> Rooms<S> {
 
     /// Number of local sockets in `room`.
     pub fn room_size(&self, room: &str) -> usize {
-        self.rooms.get(room).map_or(0, HashSet::len)
+        self.rooms.get(room).map_or(0, HashSet::len) + usize::from(self.sockets.contains_key(room))
+    }
+
+    /// The members of `room` other than the socket named like it (see [`Rooms::own_member`]).
+    fn set_members<'a>(&'a self, room: &str) -> impl Iterator<Item = (&'a str, &'a Member<S>)> {
+        self.rooms.get(room).into_iter().flatten().filter_map(|id| {
+            let member = self.sockets.get(&**id)?;
+            Some((&**id, member))
+        })
+    }
+
+    /// The socket whose own room `room` is, if it is one of ours.
+    fn own_member<'a>(&'a self, room: &str) -> Option<(&'a str, &'a Member<S>)> {
+        self.sockets
+            .get_key_value(room)
+            .map(|(id, member)| (&**id, member))
+    }
+
+    /// Every member of `room`, each once.
+    fn members<'a>(&'a self, room: &str) -> impl Iterator<Item = (&'a str, &'a Member<S>)> {
+        self.own_member(room)
+            .into_iter()
+            .chain(self.set_members(room))
     }
 
     /// Ids of the sockets in any of `rooms` (every socket when `rooms` is empty), minus those in
@@ -84,9 +113,6 @@ impl<S> Rooms<S> {
             m.rooms
                 .iter()
                 .any(|r| except.iter().any(|e| e.as_str() == &**r))
-        };
-        let excluded = |id: &str| -> bool {
-            !except.is_empty() && self.sockets.get(id).is_some_and(excluded_member)
         };
         if rooms.is_empty() {
             // Everyone: walk the sockets themselves, no lookup per recipient.
@@ -100,14 +126,9 @@ impl<S> Rooms<S> {
         let mut out = Vec::new();
         let mut seen: HashSet<&str> = HashSet::new();
         for room in rooms {
-            let Some(set) = self.rooms.get(room.as_str()) else {
-                continue;
-            };
-            for id in set {
-                if seen.insert(id) && !excluded(id) {
-                    if let Some(member) = self.sockets.get(&**id) {
-                        out.push((&**id, &member.handle));
-                    }
+            for (id, member) in self.members(room) {
+                if seen.insert(id) && (except.is_empty() || !excluded_member(member)) {
+                    out.push((id, &member.handle));
                 }
             }
         }
@@ -132,13 +153,7 @@ impl<S> Rooms<S> {
             return;
         }
         for (at, room) in rooms.iter().enumerate() {
-            let Some(set) = self.rooms.get(room.as_str()) else {
-                continue;
-            };
-            for id in set {
-                let Some(member) = self.sockets.get(&**id) else {
-                    continue;
-                };
+            for (_, member) in self.members(room) {
                 // A socket in several of `rooms` is visited once: for the first of them.
                 let seen = rooms[..at]
                     .iter()
@@ -152,7 +167,15 @@ impl<S> Rooms<S> {
 
     /// Every room that has a local member (socket-id rooms included, as Node reports them).
     pub fn all_rooms(&self) -> Vec<String> {
-        self.rooms.keys().map(|r| r.to_string()).collect()
+        let others = self
+            .rooms
+            .keys()
+            .filter(|r| !self.sockets.contains_key(&***r));
+        self.sockets
+            .keys()
+            .chain(others)
+            .map(|r| r.to_string())
+            .collect()
     }
 
     /// The rooms of one local socket.
@@ -221,5 +244,44 @@ mod tests {
         rooms.leave("a2");
         assert_eq!(rooms.room_size("alice"), 0);
         assert!(!rooms.all_rooms().contains(&"alice".to_string()));
+    }
+
+    #[test]
+    fn a_sockets_own_room_is_its_entry() {
+        let mut rooms = Rooms::default();
+        rooms.join("a1", &["alice"], 1);
+        rooms.join("b1", &["bob"], 2);
+        assert_eq!(rooms.room_size("a1"), 1);
+        assert_eq!(ids(&rooms, &["a1"], &[]), ["a1"]);
+        assert_eq!(ids(&rooms, &["a1", "alice"], &[]), ["a1"], "once");
+        assert_eq!(ids(&rooms, &["b1"], &["bob"]), Vec::<String>::new());
+        let mut all = rooms.all_rooms();
+        all.sort();
+        assert_eq!(all, ["a1", "alice", "b1", "bob"]);
+        assert_eq!(rooms.rooms_of("a1"), ["a1", "alice"]);
+        assert_eq!(rooms.room_size("nobody"), 0);
+    }
+
+    #[test]
+    fn a_room_named_like_a_socket_holds_it_and_its_joiners() {
+        let mut rooms = Rooms::default();
+        rooms.join("a1", &[], 1);
+        rooms.join("b1", &["a1"], 2);
+        assert_eq!(rooms.room_size("a1"), 2);
+        assert_eq!(ids(&rooms, &["a1"], &[]), ["a1", "b1"]);
+        let mut visited = Vec::new();
+        rooms.visit(&["a1".to_owned(), "b1".to_owned()], &[], |h| {
+            visited.push(*h)
+        });
+        visited.sort();
+        assert_eq!(visited, [1, 2], "each once");
+        let mut all = rooms.all_rooms();
+        all.sort();
+        assert_eq!(all, ["a1", "b1"], "a1 listed once");
+        rooms.leave("a1");
+        assert_eq!(rooms.room_size("a1"), 1, "b1 still joined it");
+        assert_eq!(rooms.all_rooms().len(), 2);
+        rooms.leave("b1");
+        assert!(rooms.all_rooms().is_empty());
     }
 }

@@ -84,13 +84,13 @@ async fn import_from(
                 };
                 seen += 1;
                 let entry = UserEntry {
-                    user_id,
-                    username,
+                    user_id: user_id.into(),
+                    username: username.into(),
                     connected: connected.as_deref() == Some("true"),
                 };
                 let json = serde_json::to_string(&entry)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                entries.push((entry.user_id, json));
+                entries.push((entry.user_id.to_string(), json));
             }
             added += add_missing(conn, &entries).await?;
         }

@@ -20,8 +20,8 @@ pub fn learn_from_remote(sessions: &Addr<SessionStore>, data: &Value) {
                 return;
             };
             sessions.do_send(RememberUser(UserEntry {
-                user_id: user_id.clone(),
-                username: username.clone(),
+                user_id: user_id.as_str().into(),
+                username: username.as_str().into(),
                 connected: true,
             }));
         }

@@ -7,7 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Sessions by sessionID, plus the user directory by userID (insertion order kept so the
-/// `users` list is stable).
+/// `users` list is stable). A user's id is one `Arc<str>`, shared by its key, its entry and
+/// its place in the order.
 #[derive(Default, Clone)]
 pub struct MemorySessions {
     inner: Arc<Mutex<SessionTables>>,
@@ -16,14 +17,22 @@ pub struct MemorySessions {
 #[derive(Default)]
 struct SessionTables {
     sessions: HashMap<String, Session>,
-    users: HashMap<String, UserEntry>,
-    order: Vec<String>,
+    users: HashMap<Arc<str>, UserEntry>,
+    order: Vec<Arc<str>>,
 }
 
 /// A poisoned lock only means another thread panicked mid-update of plain maps; the data is
 /// still usable, so recover it rather than propagate the panic to every connection.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SessionTables {
+    /// Adds a user not yet in the directory, at the end of the order.
+    fn add_user(&mut self, entry: UserEntry) {
+        self.order.push(entry.user_id.clone());
+        self.users.insert(entry.user_id.clone(), entry);
+    }
 }
 
 impl SessionBackend for MemorySessions {
@@ -39,13 +48,19 @@ impl SessionBackend for MemorySessions {
     ) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut t = lock(&self.inner);
         t.sessions.insert(session_id.to_owned(), session.clone());
-        let entry = UserEntry {
-            user_id: session.user_id.clone(),
-            username: session.username.clone(),
-            connected: session.connected,
-        };
-        if t.users.insert(session.user_id.clone(), entry).is_none() {
-            t.order.push(session.user_id.clone());
+        let connected = session.connected;
+        match t.users.get_mut(session.user_id.as_str()) {
+            Some(entry) => {
+                if *entry.username != *session.username {
+                    entry.username = Arc::from(session.username.as_str());
+                }
+                entry.connected = connected;
+            }
+            None => t.add_user(UserEntry {
+                user_id: Arc::from(session.user_id.as_str()),
+                username: Arc::from(session.username.as_str()),
+                connected,
+            }),
         }
         future::ready(Ok(())).boxed()
     }
@@ -55,7 +70,7 @@ impl SessionBackend for MemorySessions {
         let users = t
             .order
             .iter()
-            .filter_map(|id| t.users.get(id).cloned())
+            .filter_map(|id| t.users.get(&**id).cloned())
             .collect();
         future::ready(Ok(users)).boxed()
     }
@@ -67,11 +82,12 @@ impl SessionBackend for MemorySessions {
 
     fn remember_user(&self, entry: &UserEntry) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut t = lock(&self.inner);
-        if t.users
-            .insert(entry.user_id.clone(), entry.clone())
-            .is_none()
-        {
-            t.order.push(entry.user_id.clone());
+        match t.users.get_mut(&*entry.user_id) {
+            Some(known) => {
+                known.username = entry.username.clone();
+                known.connected = entry.connected;
+            }
+            None => t.add_user(entry.clone()),
         }
         future::ready(Ok(())).boxed()
     }

@@ -1,6 +1,7 @@
 //! Values kept by the stores, with the exact field names of the reference design.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// What a sessionID resolves to. The sessionID itself is the key, never a field: it is a
@@ -14,11 +15,17 @@ pub struct Session {
 }
 
 /// One user as listed in the `users` event (without its messages).
+///
+/// The id and the name are shared (`Arc<str>`): every newcomer is sent the whole directory,
+/// and a copy of each user's two strings for every one of them made a connect storm of N
+/// users allocate N² tiny strings, short-lived but scattered among the pages of long-lived
+/// state, which then stayed resident with a few live objects each (idle memory, see
+/// bench/HISTORY.md). Listing the directory now copies pointers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserEntry {
     #[serde(rename = "userID")]
-    pub user_id: String,
-    pub username: String,
+    pub user_id: Arc<str>,
+    pub username: Arc<str>,
     pub connected: bool,
 }
 

@@ -63,8 +63,8 @@ impl SessionBackend for RedisSessions {
         let directory = self.directory;
         async move {
             let entry = UserEntry {
-                user_id: session.user_id.clone(),
-                username: session.username.clone(),
+                user_id: session.user_id.as_str().into(),
+                username: session.username.as_str().into(),
                 connected: session.connected,
             };
             let entry_json =
@@ -171,7 +171,7 @@ impl SessionBackend for RedisSessions {
             let json =
                 serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let mut cmd = ::redis::cmd("HSET");
-            cmd.arg(&key).arg(&entry.user_id).arg(json);
+            cmd.arg(&key).arg(&*entry.user_id).arg(json);
             conn.query::<()>(&cmd, Replay::Safe).await
         }
         .boxed()
