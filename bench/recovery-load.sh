@@ -62,7 +62,8 @@ run() {
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pids[$n]}/status")
     entries=$(metric "${ports[$n]}" chat_recovery_log_entries)
     bytes=$(metric "${ports[$n]}" chat_recovery_log_frame_bytes)
-    nodes+="${nodes:+,}{\"rss_mib\":$((rss / 1024)),\"log_entries\":${entries:-0},\"log_frame_mib\":$(((${bytes:-0}) / 1048576))}"
+    nodes+="${nodes:+,}$(awk -v rss="$rss" -v n="${entries:-0}" -v b="${bytes:-0}" \
+      'BEGIN { printf "{\"rss_mib\":%.1f,\"log_entries\":%d,\"log_frame_mib\":%.1f}", rss / 1024, n, b / 1048576 }')"
   done
   line="{\"recovery\":\"$mode\",\"others_cores\":$others,\"per_node\":[$nodes],${line#\{}"
   echo "$line" | tee -a "$OUT"

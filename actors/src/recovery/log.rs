@@ -266,6 +266,13 @@ impl BroadcastLog {
             frames: LoggedFrames::of(&frames),
         };
         self.frame_bytes += entry.frame_bytes();
+        if self.entries.len() == self.entries.capacity() {
+            // Doubling, but never past the capacity: the queue turns like a ring through every
+            // slot it has, so a doubled one (131 072 for 100 000) would be touched in full.
+            let target = (self.entries.len() * 2).max(16).min(self.capacity);
+            self.entries
+                .reserve_exact(target.saturating_sub(self.entries.len()));
+        }
         self.entries.push_back(entry);
         self.count();
         (seq, frames)
@@ -502,6 +509,15 @@ mod tests {
             assert_eq!(log.frame_bytes, kept.iter().sum::<usize>(), "after {name}");
         }
         assert_eq!(log.len(), 2, "the capacity holds");
+        let mut big = BroadcastLog::new(Duration::from_secs(60), 100);
+        for _ in 0..250 {
+            big.push(&[], &[], &OutboundEvent::new("e", vec![]));
+        }
+        assert_eq!(big.len(), 100);
+        assert!(
+            big.entries.capacity() < 128,
+            "the queue grows to the capacity, not past it"
+        );
         log.window = Duration::ZERO;
         log.trim(Instant::now() + Duration::from_millis(1));
         assert!(log.is_empty());
