@@ -41,8 +41,8 @@ const messagesPerUser = Number(process.argv[5] ?? 0);
 process.env.CHAT_SERVER_BIN ??= join(REPO_ROOT, "target/release/chat-server");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Connecting everyone may take this long; a server that cannot is reported as failed. */
-const CONNECT_TIMEOUT_MS = 120_000;
+/** Connecting everyone may take this long ($CONNECT_TIMEOUT_S, default 120 s); a server that cannot is reported as failed. */
+const CONNECT_TIMEOUT_MS = Number(process.env.CONNECT_TIMEOUT_S ?? 120) * 1000;
 const window = mode === "on" ? "120" : "0";
 const graceMs = Number(process.env.GRACE_MS ?? 3000);
 const reference = process.env.SERVER === "reference";

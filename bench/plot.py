@@ -146,6 +146,9 @@ ROWS = [
     dict(figure="Memory (RSS) per idle user, 1 node", load="5 000 users connected, then idle",
          where=dict(benchmark="compare", setup="idle", users=5000, recovery=NOT_IDLE_VARIANT),
          field="rss_kib_per_conn", unit=" KiB"),
+    dict(figure="Memory (RSS) per idle user, 1 node", load="19 000 users connected, then idle",
+         where=dict(benchmark="compare", setup="idle", users=19000, recovery=NOT_IDLE_VARIANT),
+         field="rss_kib_per_conn", unit=" KiB"),
     dict(figure="Memory (RSS) per idle user, 1 node", load="10 000 users connected, then idle",
          where=dict(benchmark="compare", setup="idle", users=10000, recovery=NOT_IDLE_VARIANT),
          field="rss_kib_per_conn", unit=" KiB"),
@@ -263,9 +266,14 @@ def row_cells(row, runs):
         else:
             vals = [r[field] for r in mine if r.get(field) is not None]
             cells[server] = spread(vals, unit)
+            failed = [r["raw"]["failed"] for r in mine if isinstance(r.get("raw", {}).get("failed"), str)]
+            if not vals and failed:
+                cells[server] = failed[0]
         if vals:
             means[server] = mean(vals)
-    if "ours" in means and "reference" in means:
+    if "ours" in means and "reference" in means and means["ours"] == 0:
+        lead = "ours: none"
+    elif "ours" in means and "reference" in means:
         lead = f"{means['reference'] / means['ours']:.1f}×" + (" (p99)" if kind == "latency" else "")
     else:
         lead = "–"

@@ -68,7 +68,9 @@ def build_id():
     try:
         head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short=7", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+        # The results themselves are not the build: a sitting appending to them stays clean.
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no",
+                                "--", ".", ":(exclude)bench/results"],
                                capture_output=True, text=True, check=True).stdout.strip()
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -88,7 +90,8 @@ def normalise(raw, labels, benchmark, command, date, build):
     """The common record of one tool line `raw` (a dict) with the given labels (strings)."""
     labels = dict(labels)
     out = {"date": date, "build": build}
-    out["sitting"] = os.environ.get("SITTING") or labels.pop("sitting", None) or raw.get("sitting") or date
+    label_sitting = labels.pop("sitting", None)
+    out["sitting"] = os.environ.get("SITTING") or label_sitting or raw.get("sitting") or date
     out["benchmark"] = benchmark
     out["server"] = labels.pop("server", None) or raw.get("server") or "ours"
     nodes = number(labels.pop("nodes", None) or raw.get("nodes") or raw.get("urls") or 1)
