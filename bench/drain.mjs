@@ -23,12 +23,11 @@
 // bytes are not reported; SIGTERM ends it at once, as Node's default handler does.
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { connect as connectTcp } from "node:net";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { startNginx } from "../tests/e2e/lib/nginx.mjs";
 import { startRedis } from "../tests/e2e/lib/redis.mjs";
-import { freePort, REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
+import { acceptsConnections, freePort, REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
 
 const require = createRequire(join(REPO_ROOT, "tests/e2e/package.json"));
 const { io } = require("socket.io-client");
@@ -55,7 +54,7 @@ async function startReference(redis) {
   const port = await freePort();
   const proc = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port), REDIS_URL: redis.url }, stdio: "ignore" });
   const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
-  for (let i = 0; !(await accepts(port)); i++) {
+  for (let i = 0; !(await acceptsConnections(port)); i++) {
     if (i > 200) throw new Error(`reference server on ${port} did not come up`);
     await sleep(50);
   }
@@ -64,17 +63,6 @@ async function startReference(redis) {
     return exited;
   };
   return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => signal("SIGTERM"), kill: () => signal("SIGKILL") };
-}
-
-function accepts(port) {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /** Open file descriptors of a process: the node ip_hash pinned holds one per user. */

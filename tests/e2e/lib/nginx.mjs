@@ -7,10 +7,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT, freePort } from "./server.mjs";
+import { REPO_ROOT, acceptsConnections, freePort } from "./server.mjs";
 
 const READY_TIMEOUT_MS = 10_000;
 const EXAMPLE_CONFIG = join(REPO_ROOT, "config/nginx.conf");
@@ -43,17 +42,6 @@ export async function exampleConfigFor(nodePorts, listenPort) {
   return example
     .replace(upstream, (_, head) => head + nodePorts.map((port) => `\n    server 127.0.0.1:${port};`).join(""))
     .replace(/listen\s+\d+;/, `listen 127.0.0.1:${listenPort};`);
-}
-
-function acceptsConnections(port) {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /**

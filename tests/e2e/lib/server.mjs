@@ -183,7 +183,8 @@ async function isHealthy(url, lenient) {
   }
 }
 
-function acceptsConnections(port) {
+/** Whether something accepts TCP connections on 127.0.0.1:`port` now. */
+export function acceptsConnections(port) {
   return new Promise((resolveConnect) => {
     const socket = connectTcp(Number(port), "127.0.0.1");
     socket.once("connect", () => {
