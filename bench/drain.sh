@@ -7,13 +7,14 @@
 #
 #   bash bench/drain.sh [USERS] [MESSAGES]       # defaults 2000 users, 5 messages each
 # Knobs: ENDING=term|kill  SERVERS="ours reference"  MODES="on off" (ours only)
+#        CONNECT_TIMEOUT_S=120 (how long connecting everyone may take)
 #        KIT=/tmp/bench (the reference's benchmark kit, installed by bench/compare.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=bench/processes.sh
 source "$ROOT/bench/processes.sh"
-INVOCATION=$(invocation bench/drain.sh ENDING SERVERS MODES)
+INVOCATION=$(invocation bench/drain.sh ENDING SERVERS MODES CONNECT_TIMEOUT_S)
 INVOCATION+=" $*"
 SITTING_START=$(date -u +%Y-%m-%dT%H:%MZ)
 users="${1:-2000}"
