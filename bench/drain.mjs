@@ -21,13 +21,13 @@
 // $KIT, default /tmp/bench, installed by bench/compare.sh): it has no recovery, no /health
 // and no byte counter, so the pinned node is the one holding the users' sockets and the
 // bytes are not reported; SIGTERM ends it at once, as Node's default handler does.
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { startNginx } from "../tests/e2e/lib/nginx.mjs";
 import { startRedis } from "../tests/e2e/lib/redis.mjs";
-import { acceptsConnections, freePort, REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
+import { startNodeServer } from "../tests/e2e/cluster/reference-node.mjs";
+import { REPO_ROOT, startServer } from "../tests/e2e/lib/server.mjs";
 
 const require = createRequire(join(REPO_ROOT, "tests/e2e/package.json"));
 const { io } = require("socket.io-client");
@@ -47,22 +47,10 @@ const graceMs = Number(process.env.GRACE_MS ?? 3000);
 const reference = process.env.SERVER === "reference";
 const kit = process.env.KIT ?? "/tmp/bench";
 
-/** The reference server on a free port, once it accepts connections. */
-async function startReference(redis) {
-  const script = join(kit, "reference-server.mjs");
+/** The kit's reference server on a free port, once it accepts connections. */
+function startReference(redis) {
   if (!existsSync(join(kit, "node_modules"))) throw new Error(`no benchmark kit in ${kit}: run bench/compare.sh once, or set KIT`);
-  const port = await freePort();
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port), REDIS_URL: redis.url }, stdio: "ignore" });
-  const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
-  for (let i = 0; !(await acceptsConnections(port)); i++) {
-    if (i > 200) throw new Error(`reference server on ${port} did not come up`);
-    await sleep(50);
-  }
-  const signal = async (name) => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(name);
-    return exited;
-  };
-  return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => signal("SIGTERM"), kill: () => signal("SIGKILL") };
+  return startNodeServer(join(kit, "reference-server.mjs"), { REDIS_URL: redis.url });
 }
 
 /** Open file descriptors of a process: the node ip_hash pinned holds one per user. */

@@ -2,10 +2,9 @@
 // (fixtures/reference-server.mjs, unmodified) with socket.io-redis 6 ("v6") or
 // @socket.io/redis-adapter 8 ("v8"), on a free port, sharing our Redis.
 import { spawn } from "node:child_process";
-import { connect as connectTcp } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../lib/server.mjs";
+import { acceptsConnections, freePort } from "../lib/server.mjs";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
@@ -35,9 +34,17 @@ export function startShardedReference(clusterUrls) {
   return startFixture("sharded-reference-server.mjs", { REDIS_CLUSTER_URLS: clusterUrls.join(",") });
 }
 
-async function startFixture(script, env) {
+function startFixture(script, env) {
+  return startNodeServer(join(FIXTURES, script), env);
+}
+
+/**
+ * A Node.js server script (PORT set to a free port, plus `env`); resolves once it accepts
+ * connections. bench/drain.mjs starts the benchmark kit's reference server with it.
+ */
+export async function startNodeServer(scriptPath, env) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(FIXTURES, script)], {
+  const proc = spawn(process.execPath, [scriptPath], {
     env: { ...process.env, PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -51,27 +58,26 @@ async function startFixture(script, env) {
   process.on("exit", killOnExit);
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const up = await new Promise((resolve) => {
-      const socket = connectTcp(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (up) break;
+    if (await acceptsConnections(port)) break;
     if (exitInfo || Date.now() > deadline) {
       proc.kill("SIGKILL");
       throw new Error(`reference server did not start (${JSON.stringify(exitInfo)}):\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const signal = async (name) => {
+    process.off("exit", killOnExit);
+    if (!exitInfo) proc.kill(name);
+    return exited;
+  };
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
     output: () => output,
     /** Whether it is still running: a Node node crashes on payloads its adapter cannot read. */
     alive: () => exitInfo === null,
-    async stop() {
-      process.off("exit", killOnExit);
-      if (!exitInfo) proc.kill("SIGTERM");
-      await exited;
-    },
+    stop: () => signal("SIGTERM"),
+    kill: () => signal("SIGKILL"),
   };
 }
