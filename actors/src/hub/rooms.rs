@@ -5,7 +5,7 @@
 //! A socket's own room is not stored as a room: its one member is the socket of that id, so
 //! `sockets` answers for it, and every idle user saved a one-member set and an entry of the
 //! room map (about 200 bytes of the hub's memory per connection). `rooms` holds the other
-//! rooms only; a room's members are those of its set plus the socket named like it, if any.
+//! rooms only; a room's members are those of its list plus the socket named like it, if any.
 //!
 //! The maps hash with foldhash instead of SipHash: every routed message looks up its rooms and
 //! sockets here, and SipHash was 5 % of a delivered message's instructions (callgrind). Every
@@ -18,14 +18,29 @@ use std::sync::Arc;
 /// Room membership of the local sockets of one namespace.
 pub struct Rooms<S> {
     sockets: HashMap<Arc<str>, Member<S>>,
-    /// Every room but the sockets' own: a socket is never in the set of its own id.
-    rooms: HashMap<Arc<str>, HashSet<Arc<str>>>,
+    /// Every room but the sockets' own: a socket is never listed in the room of its own id.
+    rooms: HashMap<Arc<str>, Vec<Joined<S>>>,
 }
 
 struct Member<S> {
-    /// Its own room first, then the others.
+    /// Its own room first, then the others, each once.
     rooms: Vec<Arc<str>>,
     handle: S,
+}
+
+/// A socket as a room lists it: its id (the very `Arc` of its entry's key, so that a visit tells
+/// members apart by pointer) and a copy of its handle. Delivering to a room then reads the
+/// room's list alone: no lookup of each member's entry, no string compared. On a busy node
+/// those lookups were cache misses, one chain per recipient, and the largest share of routing
+/// a private message (perf). A room's list is short (a user's tabs); leaving is linear in it.
+struct Joined<S> {
+    id: Arc<str>,
+    handle: S,
+}
+
+/// The identity of a socket's id during one visit: the address its `Arc` points to.
+fn key(id: &Arc<str>) -> usize {
+    Arc::as_ptr(id) as *const u8 as usize
 }
 
 impl<S> Default for Rooms<S> {
@@ -37,24 +52,23 @@ impl<S> Default for Rooms<S> {
     }
 }
 
-impl<S> Rooms<S> {
+impl<S: Clone> Rooms<S> {
     /// Adds a socket to its own room and to `rooms`.
     pub fn join(&mut self, socket_id: &str, rooms: &[&str], handle: S) {
         self.leave(socket_id);
         let id: Arc<str> = Arc::from(socket_id);
-        let mut member_rooms = Vec::with_capacity(rooms.len() + 1);
+        let mut member_rooms: Vec<Arc<str>> = Vec::with_capacity(rooms.len() + 1);
         member_rooms.push(id.clone());
-        member_rooms.extend(
-            rooms
-                .iter()
-                .filter(|r| **r != socket_id)
-                .map(|r| Arc::from(*r)),
-        );
+        for room in rooms {
+            if !member_rooms.iter().any(|r| **r == **room) {
+                member_rooms.push(Arc::from(*room));
+            }
+        }
         for room in &member_rooms[1..] {
-            self.rooms
-                .entry(room.clone())
-                .or_default()
-                .insert(id.clone());
+            self.rooms.entry(room.clone()).or_default().push(Joined {
+                id: id.clone(),
+                handle: handle.clone(),
+            });
         }
         self.sockets.insert(
             id,
@@ -64,14 +78,18 @@ impl<S> Rooms<S> {
             },
         );
     }
+}
 
+impl<S> Rooms<S> {
     /// Removes a socket from every room; returns its handle if it was present.
     pub fn leave(&mut self, socket_id: &str) -> Option<S> {
-        let member = self.sockets.remove(socket_id)?;
+        let (id, member) = self.sockets.remove_entry(socket_id)?;
         for room in &member.rooms[1..] {
-            if let Some(set) = self.rooms.get_mut(room) {
-                set.remove(socket_id);
-                if set.is_empty() {
+            if let Some(list) = self.rooms.get_mut(room) {
+                if let Some(at) = list.iter().position(|j| Arc::ptr_eq(&j.id, &id)) {
+                    list.swap_remove(at);
+                }
+                if list.is_empty() {
                     self.rooms.remove(room);
                 }
             }
@@ -81,87 +99,74 @@ impl<S> Rooms<S> {
 
     /// Number of local sockets in `room`.
     pub fn room_size(&self, room: &str) -> usize {
-        self.rooms.get(room).map_or(0, HashSet::len) + usize::from(self.sockets.contains_key(room))
+        self.rooms.get(room).map_or(0, Vec::len) + usize::from(self.sockets.contains_key(room))
     }
 
-    /// The members of `room` other than the socket named like it (see [`Rooms::own_member`]).
-    fn set_members<'a>(&'a self, room: &str) -> impl Iterator<Item = (&'a str, &'a Member<S>)> {
-        self.rooms.get(room).into_iter().flatten().filter_map(|id| {
-            let member = self.sockets.get(&**id)?;
-            Some((&**id, member))
-        })
-    }
-
-    /// The socket whose own room `room` is, if it is one of ours.
-    fn own_member<'a>(&'a self, room: &str) -> Option<(&'a str, &'a Member<S>)> {
-        self.sockets
+    /// Every member of `room`, each once: the socket named like it, if any, then the sockets
+    /// that joined it.
+    fn members<'a>(&'a self, room: &str) -> impl Iterator<Item = (&'a Arc<str>, &'a S)> {
+        let own = self
+            .sockets
             .get_key_value(room)
-            .map(|(id, member)| (&**id, member))
+            .map(|(id, member)| (id, &member.handle));
+        let joined = self
+            .rooms
+            .get(room)
+            .into_iter()
+            .flatten()
+            .map(|j| (&j.id, &j.handle));
+        own.into_iter().chain(joined)
     }
 
-    /// Every member of `room`, each once.
-    fn members<'a>(&'a self, room: &str) -> impl Iterator<Item = (&'a str, &'a Member<S>)> {
-        self.own_member(room)
-            .into_iter()
-            .chain(self.set_members(room))
+    /// The sockets in any room of `except`, by [`key`], sorted (to search).
+    fn excluded(&self, except: &[String]) -> Vec<usize> {
+        let mut excluded: Vec<usize> = except
+            .iter()
+            .flat_map(|room| self.members(room))
+            .map(|(id, _)| key(id))
+            .collect();
+        excluded.sort_unstable();
+        excluded
     }
 
     /// Ids of the sockets in any of `rooms` (every socket when `rooms` is empty), minus those in
     /// any room of `except`: the recipients of a broadcast, as Node's adapter computes them.
     pub fn select(&self, rooms: &[String], except: &[String]) -> Vec<(&str, &S)> {
-        let excluded_member = |m: &Member<S>| -> bool {
-            m.rooms
-                .iter()
-                .any(|r| except.iter().any(|e| e.as_str() == &**r))
-        };
-        if rooms.is_empty() {
-            // Everyone: walk the sockets themselves, no lookup per recipient.
-            return self
-                .sockets
-                .iter()
-                .filter(|(_, member)| except.is_empty() || !excluded_member(member))
-                .map(|(id, member)| (&**id, &member.handle))
-                .collect();
-        }
         let mut out = Vec::new();
-        let mut seen: HashSet<&str> = HashSet::new();
-        for room in rooms {
-            for (id, member) in self.members(room) {
-                if seen.insert(id) && (except.is_empty() || !excluded_member(member)) {
-                    out.push((id, &member.handle));
-                }
-            }
-        }
+        self.each(rooms, except, |id, handle| out.push((&**id, handle)));
         out
     }
 
     /// Calls `f` with the handle of every socket [`Rooms::select`] would select, each once,
     /// without collecting them (the path of every delivered message).
     pub fn visit(&self, rooms: &[String], except: &[String], mut f: impl FnMut(&S)) {
-        let excluded = |m: &Member<S>| -> bool {
-            !except.is_empty()
-                && m.rooms
-                    .iter()
-                    .any(|r| except.iter().any(|e| e.as_str() == &**r))
-        };
+        self.each(rooms, except, |_, handle| f(handle));
+    }
+
+    fn each<'a>(
+        &'a self,
+        rooms: &[String],
+        except: &[String],
+        mut f: impl FnMut(&'a Arc<str>, &'a S),
+    ) {
+        let excluded = self.excluded(except);
         if rooms.is_empty() {
-            for member in self.sockets.values() {
-                if !excluded(member) {
-                    f(&member.handle);
+            // Everyone: walk the sockets themselves, no lookup per recipient.
+            for (id, member) in &self.sockets {
+                if !excluded.binary_search(&key(id)).is_ok() {
+                    f(id, &member.handle);
                 }
             }
             return;
         }
-        for (at, room) in rooms.iter().enumerate() {
-            for (_, member) in self.members(room) {
-                // A socket in several of `rooms` is visited once: for the first of them.
-                let seen = rooms[..at]
-                    .iter()
-                    .any(|earlier| member.rooms.iter().any(|r| **r == **earlier));
-                if !seen && !excluded(member) {
-                    f(&member.handle);
-                }
+        // A socket in several of `rooms` is visited once: for the first of them.
+        let mut seen = HashSet::new();
+        for (id, handle) in rooms.iter().flat_map(|room| self.members(room)) {
+            let key = key(id);
+            if excluded.binary_search(&key).is_ok() || (rooms.len() > 1 && !seen.insert(key)) {
+                continue;
             }
+            f(id, handle);
         }
     }
 

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 /// The read buffer of each worker thread.
@@ -203,7 +204,7 @@ impl futures_util::Stream for WsReader {
             }
             READ_BUFFER.with(|buffer| {
                 let mut buffer = buffer.borrow_mut();
-                match reader.stream.try_read(&mut buffer) {
+                match read_once(&reader.stream, &mut buffer) {
                     Ok(0) => {
                         reader.done = true;
                         reader.ready.push_back((WsItem::Closed, 0));
@@ -217,6 +218,32 @@ impl futures_util::Stream for WsReader {
                 }
             });
         }
+    }
+}
+
+/// Reads once from `stream` into `buffer`. A read that returns less than the buffer has
+/// drained the socket (TCP hands over all it holds, up to the buffer's length), so its
+/// readiness is cleared at once, as tokio's own `poll_read` does: otherwise the next poll would
+/// find out with one more `recv` that fails with `EAGAIN`, a syscall per message received.
+/// Clearing is safe against data that arrives meanwhile: tokio clears only the readiness event
+/// the read started from, and a newer event keeps the socket readable.
+fn read_once(stream: &TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let capacity = buffer.len();
+    let mut read = None;
+    let cleared = stream.try_io(Interest::READABLE, || {
+        let n = stream.try_read(buffer)?;
+        read = Some(n);
+        if n > 0 && n < capacity {
+            // Tells `try_io` the socket is drained (it then clears the readiness); the bytes
+            // read are returned below.
+            Err(std::io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    match read {
+        Some(n) => Ok(n),
+        None => cleared,
     }
 }
 
