@@ -153,7 +153,7 @@ impl<S> Rooms<S> {
         if rooms.is_empty() {
             // Everyone: walk the sockets themselves, no lookup per recipient.
             for (id, member) in &self.sockets {
-                if !excluded.binary_search(&key(id)).is_ok() {
+                if excluded.binary_search(&key(id)).is_err() {
                     f(id, &member.handle);
                 }
             }
