@@ -15,6 +15,7 @@ use crate::store::{StoreError, StoredMessage, UserExists};
 use actix::prelude::*;
 use futures_util::FutureExt;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A validated private message whose recipient is known to exist, ready to route.
@@ -158,7 +159,7 @@ impl ChatConnection {
             &sender_socket,
             event,
         );
-        let mut stored = services.history.append(&message);
+        let mut stored = services.history.append_shared(Arc::new(message));
         // The in-memory store answers at once: no future to spawn then.
         match (&mut stored).now_or_never() {
             Some(result) => self.on_stored(ack, &id, result, received, ctx),

@@ -106,14 +106,19 @@ impl Delivery {
     /// Delivers `event` to the local sockets in any of `rooms` (all when empty) except those in
     /// any room of `except`. With recovery on it is logged first, whether or not any local
     /// socket receives it now (a socket parked here may be selected by it), and its frames carry
-    /// its offset; the local offset of its log entry is returned.
+    /// its offset; the position of its log entry is returned ([`Delivery::offset_at`] names it).
     pub fn deliver(
         &self,
         rooms: &[String],
         except: &[String],
         event: &OutboundEvent,
-    ) -> Option<Offset> {
+    ) -> Option<u64> {
         self.deliver_new(rooms, except, event).flatten()
+    }
+
+    /// The local offset of log position `seq` (`None` with recovery off).
+    pub fn offset_at(&self, seq: u64) -> Option<Offset> {
+        self.lock_log().map(|log| log.offset_at(seq))
     }
 
     /// [`Delivery::deliver`], saying whether anything was delivered: `None` when the event is
@@ -124,7 +129,7 @@ impl Delivery {
         rooms: &[String],
         except: &[String],
         event: &OutboundEvent,
-    ) -> Option<Option<Offset>> {
+    ) -> Option<Option<u64>> {
         let fresh = match &event.message_id {
             Some(id) if !rooms.is_empty() => self.first_deliveries(rooms, id),
             _ => None,
@@ -134,13 +139,12 @@ impl Delivery {
             Some(fresh) => fresh.as_slice(),
             None => rooms,
         };
-        let logged = self.lock_log().map(|mut log| {
-            let (seq, frames) = log.push(rooms, except, event);
-            (seq, frames, log.offset_at(seq))
-        });
-        let (frames, seq, offset) = match logged {
-            Some((seq, frames, offset)) => (frames, Some(seq), Some(offset)),
-            None => (event.frames.clone(), None, None),
+        let logged = self
+            .lock_log()
+            .map(|mut log| log.push(rooms, except, event));
+        let (frames, seq) = match logged {
+            Some((seq, frames)) => (frames, Some(seq)),
+            None => (event.frames.clone(), None),
         };
         let message_id = event.message_id.as_ref();
         let bytes: usize = frames.iter().map(Frame::len).sum();
@@ -159,7 +163,7 @@ impl Delivery {
         });
         METRICS.deliveries.inc_by(delivered);
         METRICS.bytes_sent.inc_by(delivered * bytes as u64);
-        Some(offset)
+        Some(seq)
     }
 
     /// Joins a socket to its own room and `others` with `outbox`; with recovery on, returns the

@@ -100,7 +100,10 @@ impl ChatHub {
         except: Vec<String>,
         event: Arc<OutboundEvent>,
     ) {
-        let origin = self.delivery.deliver(&rooms, &except, &event);
+        let origin = self
+            .delivery
+            .deliver(&rooms, &except, &event)
+            .and_then(|seq| self.delivery.offset_at(seq));
         if let (Some(recovery), Some(origin)) = (&self.recovery, origin) {
             recovery.share_broadcast(&rooms, &except, &event, &origin);
         }

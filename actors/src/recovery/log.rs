@@ -15,8 +15,8 @@
 //! changes nothing the client believed. A rolling restart, where everybody goes and comes
 //! back while a socket is away, then replays it no presence at all.
 
-use super::offsets::{stamp_offset, Offset, OffsetEpoch};
-use super::watermark::{now_millis, Watermark};
+use super::offsets::{stamp_offset_with, Offset, OffsetEpoch};
+use super::watermark::{now_millis, push_watermark, Watermark};
 use super::Unrecoverable;
 use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
@@ -256,9 +256,17 @@ impl BroadcastLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let watermark = Watermark::of(event, now_millis());
-        let offset = self.epoch.offset(seq).with_watermark(&watermark);
-        let frames = stamp_offset(&event.frames, offset.as_str());
+        // The full offset (`<epoch>-<seq>.<ms>[.<messageID>]`, as `Watermark::of` marks an
+        // event) is written straight into the stamped frame.
+        let message_id = event.message_id.as_deref();
+        let ms = match message_id {
+            Some(_) => event.message_ts.unwrap_or_else(now_millis),
+            None => now_millis(),
+        };
+        let frames = stamp_offset_with(&event.frames, 40 + message_id.map_or(0, str::len), |out| {
+            self.epoch.push_offset(out, seq);
+            push_watermark(out, ms, message_id);
+        });
         let entry = LoggedEvent {
             at_ms: self.ms_since_created(now),
             rooms: u32::try_from(rooms.len()).unwrap_or(u32::MAX),

@@ -24,10 +24,15 @@ impl OffsetEpoch {
     /// The offset of position `seq`.
     pub fn offset(&self, seq: u64) -> Offset {
         let mut text = String::with_capacity(self.0.len() + 1 + 13);
-        text.push_str(&self.0);
-        text.push('-');
-        push_base36(&mut text, seq);
+        self.push_offset(&mut text, seq);
         Offset(text)
+    }
+
+    /// Appends the offset of position `seq` to `out`.
+    pub fn push_offset(&self, out: &mut String, seq: u64) {
+        out.push_str(&self.0);
+        out.push('-');
+        push_base36(out, seq);
     }
 
     /// The position an offset of this epoch names; `None` for anything else (another
@@ -89,21 +94,32 @@ fn push_base36(out: &mut String, mut n: u64) {
 /// offset is spliced in before it rather than the packet encoded again; offsets need no JSON
 /// escaping. Attachment frames are shared unchanged.
 pub fn stamp_offset(frames: &[Frame], offset: &str) -> Arc<[Frame]> {
+    stamp_offset_with(frames, offset.len(), |out| out.push_str(offset))
+}
+
+/// [`stamp_offset`] with the offset written straight into the stamped frame by `write` (about
+/// `offset_len` bytes): the path of every logged event, which builds no offset string apart.
+pub fn stamp_offset_with(
+    frames: &[Frame],
+    offset_len: usize,
+    write: impl FnOnce(&mut String),
+) -> Arc<[Frame]> {
     let mut out = Vec::with_capacity(frames.len());
-    let mut stamped = false;
+    let mut write = Some(write);
     for frame in frames {
         match frame {
-            Frame::Text(text) if !stamped && text.ends_with(']') => {
+            Frame::Text(text) if write.is_some() && text.ends_with(']') => {
                 let body = &text[..text.len() - 1];
                 let separator = if body.ends_with('[') { "" } else { "," };
-                let mut spliced = String::with_capacity(text.len() + offset.len() + 4);
+                let mut spliced = String::with_capacity(text.len() + offset_len + 4);
                 spliced.push_str(body);
                 spliced.push_str(separator);
                 spliced.push('"');
-                spliced.push_str(offset);
+                if let Some(write) = write.take() {
+                    write(&mut spliced);
+                }
                 spliced.push_str("\"]");
                 out.push(Frame::Text(ByteString::from(spliced)));
-                stamped = true;
             }
             other => out.push(other.clone()),
         }

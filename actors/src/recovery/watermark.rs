@@ -15,6 +15,17 @@ use crate::event::{is_plain_id, private_message_id, OutboundEvent};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Appends the watermark of time `ms` and, for a private message, its `message_id`
+/// (`.<ms>[.<messageID>]`) to a local offset being written in `out`.
+pub fn push_watermark(out: &mut String, ms: u64, message_id: Option<&str>) {
+    out.push('.');
+    out.push_str(itoa::Buffer::new().format(ms));
+    if let Some(id) = message_id {
+        out.push('.');
+        out.push_str(id);
+    }
+}
+
 /// Where a client left off, as another node can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watermark {
@@ -63,12 +74,7 @@ impl Watermark {
         let id = self.message_id.as_deref();
         let mut offset = String::with_capacity(local.len() + 15 + id.map_or(0, |id| id.len() + 1));
         offset.push_str(local);
-        offset.push('.');
-        offset.push_str(itoa::Buffer::new().format(self.ms));
-        if let Some(id) = id {
-            offset.push('.');
-            offset.push_str(id);
-        }
+        push_watermark(&mut offset, self.ms, id);
         offset
     }
 

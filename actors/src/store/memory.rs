@@ -137,7 +137,13 @@ impl MemoryMessages {
 
 impl MessageBackend for MemoryMessages {
     fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>> {
-        let message = Arc::new(message.clone());
+        self.append_shared(Arc::new(message.clone()))
+    }
+
+    fn append_shared(
+        &self,
+        message: Arc<StoredMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
         let mut histories = lock(&self.inner);
         self.push(&mut histories, &message.from, &message);
         if message.to != message.from {

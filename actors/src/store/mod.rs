@@ -27,6 +27,7 @@ pub use self::session_store::{
 pub use self::types::{Session, StoreError, StoredMessage, UserEntry};
 
 use futures_util::future::BoxFuture;
+use std::sync::Arc;
 
 /// Where sessions live. A session maps a secret sessionID to a public user identity.
 pub trait SessionBackend: Send + Sync + 'static {
@@ -66,6 +67,15 @@ pub trait MessageBackend: Send + Sync + 'static {
     /// Appends `message` to the history of `message.from` and of `message.to` (once when they
     /// are the same user), trimming each history to the configured cap, oldest dropped first.
     fn append(&self, message: &StoredMessage) -> BoxFuture<'static, Result<(), StoreError>>;
+
+    /// [`MessageBackend::append`] of a message the caller has no further use for: a backend
+    /// that keeps messages in memory keeps this one as it is instead of a copy.
+    fn append_shared(
+        &self,
+        message: Arc<StoredMessage>,
+    ) -> BoxFuture<'static, Result<(), StoreError>> {
+        self.append(&message)
+    }
 
     /// Every stored message `user_id` sent or received, oldest first.
     fn messages_of(
