@@ -5,7 +5,9 @@ mod roundtrip;
 mod strategy;
 
 use chat_protocol::binary::placeholder;
-use chat_protocol::socketio::{Packet, PacketKind, MAX_ATTACHMENTS, RESERVED_EVENTS};
+use chat_protocol::socketio::{
+    decode_event_as, Packet, PacketKind, MAX_ATTACHMENTS, RESERVED_EVENTS,
+};
 use chat_protocol::DecodeError;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -407,5 +409,38 @@ proptest! {
     fn arbitrary_json_data_never_panics_and_round_trips(kind in 0..7u8, data in strategy::json_value()) {
         let text = format!("{kind}{}", chat_protocol::json::stringify(&data));
         roundtrip::socketio(text.as_bytes());
+    }
+}
+
+#[test]
+fn an_event_decodes_straight_into_its_type_or_is_left_to_packet_decode() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        content: std::borrow::Cow<'a, str>,
+        to: String,
+    }
+    type Args<'a> = (String, Message<'a>);
+    let text = r#"217["private message",{"content":"hi \"you\"","to":"u2","from":"x"}]"#;
+    let (id, (name, message)) = decode_event_as::<Args>(text).expect("typed");
+    assert_eq!(
+        (id, name.as_str(), &*message.content, message.to.as_str()),
+        (Some(17), "private message", "hi \"you\"", "u2")
+    );
+    let (id, _) =
+        decode_event_as::<Args>(r#"2["private message",{"content":"a","to":"b"}]"#).expect("no id");
+    assert_eq!(id, None);
+    for other in [
+        r#"2/admin,["private message",{"content":"a","to":"b"}]"#,
+        r#"51-["private message",{"content":"a","to":"b"}]"#,
+        r#"3["private message",{"content":"a","to":"b"}]"#,
+        r#"2["connect",{"content":"a","to":"b"}]"#,
+        r#"2["conn\u0065ct",{"content":"a","to":"b"}]"#,
+        r#"2["private message",{"content":1,"to":"b"}]"#,
+        r#"2["private message",{"content":"a","to":"b"},3]"#,
+        r#"299999999999999999999["private message",{"content":"a","to":"b"}]"#,
+        r#"2 ["private message",{"content":"a","to":"b"}]"#,
+    ] {
+        assert!(decode_event_as::<Args>(other).is_none(), "{other}");
     }
 }

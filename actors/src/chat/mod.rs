@@ -36,4 +36,6 @@ pub use self::payloads::{
 pub use self::rate_limit::RateLimiter;
 pub use self::services::{ChatLimits, ChatServices};
 pub use self::socket::{ChatConnection, ChatSocket};
-pub use self::validate::{validate_private_message, validate_username, MessageRefusal};
+pub use self::validate::{
+    validate_message_fields, validate_private_message, validate_username, MessageRefusal,
+};

@@ -4,6 +4,7 @@ use crate::store::StoredMessage;
 use crate::transport::Frame;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The handshake `auth` object. Fields are kept as raw JSON: their types are validated (a
@@ -47,6 +48,27 @@ pub struct UserEvent {
 pub struct PrivateMessageIn {
     pub content: Value,
     pub to: Value,
+}
+
+/// A `private message` event as the typed path decodes it
+/// (`chat_protocol::socketio::decode_event_as`): the event's name and its first argument,
+/// with no JSON tree built.
+#[derive(Debug, Deserialize)]
+pub struct PrivateMessageEvent<'a>(
+    #[serde(borrow)] pub Cow<'a, str>,
+    #[serde(borrow)] pub PrivateMessageFields<'a>,
+);
+
+/// The two fields of a `private message` the server reads, borrowed from the packet unless
+/// an escape had to be undone. Any other field (a `from` the client put in) is skipped
+/// unread; a field that is no string, a missing or a repeated one makes the typed decoding
+/// fail, and the generic path then refuses the message as it always did.
+#[derive(Debug, Deserialize)]
+pub struct PrivateMessageFields<'a> {
+    #[serde(borrow)]
+    pub content: Cow<'a, str>,
+    #[serde(borrow)]
+    pub to: Cow<'a, str>,
 }
 
 /// `private message` as delivered: `from` is always the server's idea of the sender.

@@ -4,8 +4,11 @@
 //! stored, written from the store's completion.
 
 use super::handshake::store_result;
+use super::payloads::PrivateMessageFields;
 use super::socket::ChatConnection;
-use super::{to_json, validate_private_message, AckError, AckOk, MessageRefusal};
+use super::{
+    to_json, validate_message_fields, validate_private_message, AckError, AckOk, MessageRefusal,
+};
 use crate::event::OutboundEvent;
 use crate::hub::{route_private, IsOnline};
 use crate::metrics::METRICS;
@@ -46,6 +49,39 @@ impl ChatConnection {
         ack: Option<u64>,
         ctx: &mut Context<Self>,
     ) {
+        if !self.admit_event(ack, ctx) {
+            return;
+        }
+        match data.first().and_then(Value::as_str) {
+            Some("private message") => {
+                let valid = validate_private_message(data.get(1));
+                self.private_message(socket_id.to_owned(), valid, ack, ctx)
+            }
+            // Unknown events are ignored (as Node does without a handler), but counted.
+            _ => METRICS.error("unknown_event"),
+        }
+    }
+
+    /// A `private message` the typed path decoded (`ChatSocket::on_event_text`): the same as
+    /// one through [`Self::chat_event`], from its two fields.
+    pub(super) fn typed_private_message(
+        &mut self,
+        socket_id: String,
+        PrivateMessageFields { content, to }: PrivateMessageFields<'_>,
+        ack: Option<u64>,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.admit_event(ack, ctx) {
+            return;
+        }
+        let valid = validate_message_fields(&content, &to)
+            .map(|()| (content.into_owned(), to.into_owned()));
+        self.private_message(socket_id, valid, ack, ctx)
+    }
+
+    /// The rate limit of a chat event: whether it may be handled. A refused one is answered
+    /// (or, past a whole burst refused in a row, the client is closed).
+    fn admit_event(&mut self, ack: Option<u64>, ctx: &mut Context<Self>) -> bool {
         let chat = &mut self.app;
         if !chat.limiter.allow() {
             chat.refused_in_a_row += 1;
@@ -53,18 +89,14 @@ impl ChatConnection {
             // client having a bad second: close it.
             if chat.refused_in_a_row > chat.services.limits.message_burst as u64 {
                 METRICS.error("flood_closed");
-                return self.close("event flood", false, ctx);
+                self.close("event flood", false, ctx);
+            } else {
+                self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
             }
-            return self.refuse_message(MessageRefusal::RateLimited, ack, ctx);
+            return false;
         }
         chat.refused_in_a_row = 0;
-        match data.first().and_then(Value::as_str) {
-            Some("private message") => {
-                self.private_message(socket_id.to_owned(), data.get(1), ack, ctx)
-            }
-            // Unknown events are ignored (as Node does without a handler), but counted.
-            _ => METRICS.error("unknown_event"),
-        }
+        true
     }
 
     /// Validates, checks the recipient exists, then routes and persists it ([`Self::route`]).
@@ -75,7 +107,7 @@ impl ChatConnection {
     fn private_message(
         &mut self,
         socket_id: String,
-        payload: Option<&Value>,
+        valid: Result<(String, String), MessageRefusal>,
         ack: Option<u64>,
         ctx: &mut Context<Self>,
     ) {
@@ -84,7 +116,7 @@ impl ChatConnection {
         let Some(me) = chat.identity.clone() else {
             return;
         };
-        let (content, to) = match validate_private_message(payload) {
+        let (content, to) = match valid {
             Ok(valid) => valid,
             Err(refusal) => return self.refuse_message(refusal, ack, ctx),
         };

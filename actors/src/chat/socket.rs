@@ -2,6 +2,7 @@
 //! recovery state; and the [`SocketApp`] that hands a connection's Socket.IO traffic to the
 //! handshake (`handshake.rs`) and to private messaging (`private_message.rs`).
 
+use super::payloads::PrivateMessageEvent;
 use super::{ChatServices, RateLimiter};
 use crate::admin::{is_admin_namespace, AdminApp, AdminServices};
 use crate::connection::{Connection, Event, SocketApp};
@@ -10,7 +11,7 @@ use crate::presence::Leave;
 use crate::recovery::{ParkedSession, SocketRecovery};
 use crate::store::Session;
 use actix::Context;
-use chat_protocol::socketio::Packet as SioPacket;
+use chat_protocol::socketio::{decode_event_as, Packet as SioPacket};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -83,6 +84,35 @@ impl SocketApp for ChatSocket {
         } else {
             conn.refuse_namespace(&nsp, ctx);
         }
+    }
+
+    /// The typed path of the chat's one bulk event: a `private message` on the main
+    /// namespace is validated from its two fields, with no JSON tree built. Anything else, and
+    /// everything while the admin UI shows events (it wants their arguments as JSON), goes
+    /// through [`SocketApp::on_event`].
+    fn on_event_text(
+        conn: &mut ChatConnection,
+        text: &str,
+        ctx: &mut Context<ChatConnection>,
+    ) -> bool {
+        if conn
+            .app
+            .admin()
+            .is_some_and(|admin| admin.config.show_events)
+        {
+            return false;
+        }
+        let Some((ack, PrivateMessageEvent(name, fields))) = decode_event_as(text) else {
+            return false;
+        };
+        if name != "private message" {
+            return false;
+        }
+        let Some(socket_id) = conn.sio.socket_id("/").map(str::to_owned) else {
+            return false;
+        };
+        conn.typed_private_message(socket_id, fields, ack, ctx);
+        true
     }
 
     fn on_event(conn: &mut ChatConnection, event: Event, ctx: &mut Context<ChatConnection>) {

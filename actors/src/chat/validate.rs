@@ -63,23 +63,67 @@ pub fn validate_private_message(
         return Err(MessageRefusal::InvalidPayload);
     };
     let content = match fields.get("content") {
-        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(Value::String(s)) => s,
         _ => return Err(MessageRefusal::InvalidContent),
     };
+    check_content(content)?;
+    let to = match fields.get("to") {
+        Some(Value::String(s)) => s,
+        _ => return Err(MessageRefusal::InvalidRecipient),
+    };
+    check_recipient(to)?;
+    Ok((content.clone(), to.clone()))
+}
+
+/// Checks a private message's `content` and `to` once both are known to be strings (the
+/// typed path's decoding made sure): the same refusals, in the same order, as
+/// [`validate_private_message`].
+pub fn validate_message_fields(content: &str, to: &str) -> Result<(), MessageRefusal> {
+    check_content(content)?;
+    check_recipient(to)
+}
+
+fn check_content(content: &str) -> Result<(), MessageRefusal> {
+    if content.is_empty() {
+        return Err(MessageRefusal::InvalidContent);
+    }
     if content.chars().count() > MAX_CONTENT_CHARS {
         return Err(MessageRefusal::ContentTooLong);
     }
-    let to = match fields.get("to") {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        _ => return Err(MessageRefusal::InvalidRecipient),
-    };
-    Ok((content.clone(), to.clone()))
+    Ok(())
+}
+
+fn check_recipient(to: &str) -> Result<(), MessageRefusal> {
+    if to.is_empty() {
+        return Err(MessageRefusal::InvalidRecipient);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_typed_path_refuses_what_the_generic_path_refuses() {
+        let long = "é".repeat(MAX_CONTENT_CHARS + 1);
+        let longest = "é".repeat(MAX_CONTENT_CHARS);
+        for (content, to) in [
+            ("hi", "u2"),
+            ("", "u2"),
+            ("hi", ""),
+            ("", ""),
+            (long.as_str(), "u2"),
+            (long.as_str(), ""),
+            (longest.as_str(), "u2"),
+        ] {
+            let generic = validate_private_message(Some(&json!({"content": content, "to": to})));
+            let typed =
+                validate_message_fields(content, to).map(|()| (content.to_owned(), to.to_owned()));
+            assert_eq!(typed, generic, "{content:.10?} to {to:?}");
+        }
+    }
 
     #[test]
     fn usernames() {

@@ -43,6 +43,17 @@ pub trait SocketApp: Sized + Unpin + 'static {
         ctx: &mut Context<Connection<Self>>,
     );
 
+    /// A text Socket.IO packet before it is decoded: an app that can handle the event it may
+    /// be straight from its text (typed, without the JSON tree [`SocketApp::on_event`] gets)
+    /// does so and returns true. False leaves the packet to the generic decoding.
+    fn on_event_text(
+        _conn: &mut Connection<Self>,
+        _text: &str,
+        _ctx: &mut Context<Connection<Self>>,
+    ) -> bool {
+        false
+    }
+
     /// An EVENT (or reassembled BINARY_EVENT) on a connected namespace.
     fn on_event(conn: &mut Connection<Self>, event: Event, ctx: &mut Context<Connection<Self>>);
 

@@ -97,6 +97,9 @@ impl<A: SocketApp> Connection<A> {
         if self.sio.reassembler.is_some() {
             return self.malformed("text_during_attachments", ctx);
         }
+        if A::on_event_text(self, &text, ctx) {
+            return;
+        }
         let packet = match SioPacket::decode(&text) {
             Ok(packet) => packet,
             Err(e) => return self.malformed(e.kind(), ctx),

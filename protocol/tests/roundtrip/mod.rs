@@ -56,6 +56,21 @@ pub fn socketio(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Some((id, args)) = socketio::decode_event_as::<Vec<serde_json::Value>>(text) {
+        let packet = socketio::Packet::decode(text).unwrap_or_else(|e| {
+            panic!("the typed path took {text:?}, Packet::decode refused it: {e}")
+        });
+        assert_eq!(
+            (packet.kind, packet.nsp.as_str(), packet.id, packet.data),
+            (
+                socketio::PacketKind::Event,
+                "/",
+                id,
+                Some(serde_json::Value::Array(args))
+            ),
+            "the typed path and Packet::decode agree on {text:?}"
+        );
+    }
     let Ok(packet) = socketio::Packet::decode(text) else {
         return;
     };
