@@ -288,7 +288,7 @@ impl BroadcastLog {
         // The gauges are shared by every thread that delivers: set on every push, they were a
         // cache line written from both workers per message. Every [`COUNT_EVERY`] pushes (and
         // at each sweep) keeps them current to within a few hundred entries.
-        if seq % COUNT_EVERY == 0 {
+        if seq.is_multiple_of(COUNT_EVERY) {
             self.count();
         }
         (seq, frames)
