@@ -86,7 +86,8 @@ fn push_base36(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    // The digits are ASCII, so the slice is UTF-8; pushed whole, not a `char` at a time.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or("0"));
 }
 
 /// The frames of an event with `offset` appended as its last argument, as Node does. The

@@ -32,7 +32,9 @@ pub fn message_id(socket_id: &str) -> String {
     let mut digits = [0u8; 20];
     // Ten bytes always fit twenty hex digits.
     let _ = hex::encode_to_slice(raw, &mut digits);
-    digits.iter().map(|&d| char::from(d)).collect()
+    // Hex digits are ASCII, so the array is UTF-8; copied whole, not a `char` at a time
+    // (which was ~500 instructions of every private message, callgrind).
+    std::str::from_utf8(&digits).unwrap_or_default().to_owned()
 }
 
 /// Whether `message_id` was made by [`message_id`] for `socket_id`.

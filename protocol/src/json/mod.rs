@@ -55,6 +55,12 @@ fn write_value(out: &mut String, value: &Value) {
     }
 }
 
+/// `JSON.stringify` of the string `text`, appended to `out`: for encoders that write a known
+/// shape of JSON themselves rather than through a [`Value`].
+pub fn string_into(out: &mut String, text: &str) {
+    write_string(out, text);
+}
+
 /// A number as [`number_text`] writes it; integers (all but a float's) without allocating.
 fn write_number(out: &mut String, number: &serde_json::Number) {
     let mut digits = itoa::Buffer::new();
