@@ -12,6 +12,7 @@
 #
 # Usage: bench/callgrind.sh
 # Knobs (environment): SERVER=ours|floor  USERS=50  RATE=200  SHORT=2  LONG=6  WORKERS=1
+#   BINARY=path  another chat-server build to count (default: this checkout's release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,7 +39,7 @@ measure() {
     FLOOR_WORKERS=$WORKERS valgrind --tool=callgrind --callgrind-out-file="$out" \
       "$ROOT/target/release/chat-floor-relay" "$PORT" 2>"$WORK/valgrind.log" &
   else
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$ROOT/target/release/chat-server" \
+    valgrind --tool=callgrind --callgrind-out-file="$out" "${BINARY:-$ROOT/target/release/chat-server}" \
       --port "$PORT" --host 127.0.0.1 --workers "$WORKERS" --drain-timeout-secs 1 \
       2>"$WORK/valgrind.log" >/dev/null &
   fi

@@ -64,7 +64,8 @@ impl OutboundEvent {
             ts: stored_ts,
         } = message;
         let mut text = String::with_capacity(
-            72 + content.len() + from.len() + to.len() + stored_id.as_ref().map_or(0, String::len),
+            // The fixed text, the quotes and a timestamp's 13 digits take 82 bytes.
+            96 + content.len() + from.len() + to.len() + stored_id.as_ref().map_or(0, String::len),
         );
         text.push_str(r#"42["private message",{"content":"#);
         string_into(&mut text, content);

@@ -253,7 +253,8 @@ impl BroadcastLog {
         event: &OutboundEvent,
     ) -> (u64, Arc<[Frame]>) {
         let now = Instant::now();
-        self.drop_expired(now);
+        let now_ms = self.ms_since_created(now);
+        self.drop_expired(now_ms);
         if self.entries.len() >= self.capacity {
             self.pop_front();
         }
@@ -271,7 +272,7 @@ impl BroadcastLog {
             push_watermark(out, ms, message_id);
         });
         let entry = LoggedEvent {
-            at_ms: self.ms_since_created(now),
+            at_ms: now_ms,
             rooms: u32::try_from(rooms.len()).unwrap_or(u32::MAX),
             selection: Selection::new(rooms, except),
             frames: LoggedFrames::of(&frames),
@@ -321,12 +322,13 @@ impl BroadcastLog {
 
     /// Drops the entries older than the window.
     pub fn trim(&mut self, now: Instant) {
-        self.drop_expired(now);
+        self.drop_expired(self.ms_since_created(now));
         self.count();
     }
 
-    fn drop_expired(&mut self, now: Instant) {
-        let now_ms = self.ms_since_created(now);
+    /// Drops the entries older than the window at `now_ms` (in [`BroadcastLog::ms_since_created`]'s
+    /// terms: computed once per push).
+    fn drop_expired(&mut self, now_ms: u32) {
         let window_ms = u32::try_from(self.window.as_millis()).unwrap_or(u32::MAX);
         while let Some(front) = self.entries.front() {
             if now_ms.wrapping_sub(front.at_ms) <= window_ms {

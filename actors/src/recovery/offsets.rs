@@ -105,10 +105,12 @@ pub fn stamp_offset_with(
     offset_len: usize,
     write: impl FnOnce(&mut String),
 ) -> Arc<[Frame]> {
-    let mut out = Vec::with_capacity(frames.len());
     let mut write = Some(write);
-    for frame in frames {
-        match frame {
+    // Collected straight into the shared slice (one allocation; a `Vec` made into an `Arc`
+    // would be copied into a second one).
+    frames
+        .iter()
+        .map(|frame| match frame {
             Frame::Text(text) if write.is_some() && text.ends_with(']') => {
                 let body = &text[..text.len() - 1];
                 let separator = if body.ends_with('[') { "" } else { "," };
@@ -120,12 +122,11 @@ pub fn stamp_offset_with(
                     write(&mut spliced);
                 }
                 spliced.push_str("\"]");
-                out.push(Frame::Text(ByteString::from(spliced)));
+                Frame::Text(ByteString::from(spliced))
             }
-            other => out.push(other.clone()),
-        }
-    }
-    out.into()
+            other => other.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
