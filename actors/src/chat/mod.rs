@@ -30,8 +30,7 @@ mod validate;
 
 pub use self::known_users::KnownUsers;
 pub use self::payloads::{
-    event_frame, to_json, AckError, AckOk, HandshakeAuth, OutgoingMessage, PrivateMessageIn,
-    SessionEvent, UserEvent,
+    event_frame, to_json, AckError, AckOk, HandshakeAuth, OutgoingMessage, SessionEvent, UserEvent,
 };
 pub use self::rate_limit::RateLimiter;
 pub use self::services::{ChatLimits, ChatServices};

@@ -43,13 +43,6 @@ pub struct UserEvent {
     pub messages: Vec<StoredMessage>,
 }
 
-/// `private message` as the client sends it, before validation.
-#[derive(Debug, Deserialize)]
-pub struct PrivateMessageIn {
-    pub content: Value,
-    pub to: Value,
-}
-
 /// A `private message` event as the typed path decodes it
 /// (`chat_protocol::socketio::decode_event_as`): the event's name and its first argument,
 /// with no JSON tree built.

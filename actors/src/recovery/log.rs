@@ -16,7 +16,7 @@
 //! back while a socket is away, then replays it no presence at all.
 
 use super::offsets::{stamp_offset_with, Offset, OffsetEpoch};
-use super::watermark::{now_millis, push_watermark, Watermark};
+use super::watermark::{now_millis, push_event_watermark, Watermark};
 use super::Unrecoverable;
 use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
@@ -260,16 +260,12 @@ impl BroadcastLog {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        // The full offset (`<epoch>-<seq>.<ms>[.<messageID>]`, as `Watermark::of` marks an
-        // event) is written straight into the stamped frame.
-        let message_id = event.message_id.as_deref();
-        let ms = match message_id {
-            Some(_) => event.message_ts.unwrap_or_else(now_millis),
-            None => now_millis(),
-        };
-        let frames = stamp_offset_with(&event.frames, 40 + message_id.map_or(0, str::len), |out| {
+        // The full offset (`<epoch>-<seq>.<ms>[.<messageID>]`) is written straight into the
+        // stamped frame.
+        let id_len = event.message_id.as_deref().map_or(0, str::len);
+        let frames = stamp_offset_with(&event.frames, 40 + id_len, |out| {
             self.epoch.push_offset(out, seq);
-            push_watermark(out, ms, message_id);
+            push_event_watermark(out, event);
         });
         let entry = LoggedEvent {
             at_ms: now_ms,

@@ -26,6 +26,17 @@ pub fn push_watermark(out: &mut String, ms: u64, message_id: Option<&str>) {
     }
 }
 
+/// Appends the watermark of `event` delivered now to a local offset being written in `out`: a
+/// private message of ours is marked by its id and time, anything else by the time now.
+pub fn push_event_watermark(out: &mut String, event: &OutboundEvent) {
+    let message_id = event.message_id.as_deref();
+    let ms = match message_id {
+        Some(_) => event.message_ts.unwrap_or_else(now_millis),
+        None => now_millis(),
+    };
+    push_watermark(out, ms, message_id);
+}
+
 /// Where a client left off, as another node can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watermark {
@@ -37,18 +48,6 @@ pub struct Watermark {
 }
 
 impl Watermark {
-    /// The watermark of `event` delivered at `now_ms`: a private message of ours is marked by
-    /// its id and time.
-    pub fn of(event: &OutboundEvent, now_ms: u64) -> Watermark {
-        match &event.message_id {
-            Some(id) => Watermark {
-                ms: event.message_ts.unwrap_or(now_ms),
-                message_id: Some(id.to_string()),
-            },
-            None => Watermark::at(now_ms),
-        }
-    }
-
     /// The watermark of an event (`data` is `[event, ...args]`) delivered at `now_ms`.
     pub fn of_event(data: &Value, now_ms: u64) -> Watermark {
         let message_id = private_message_id(data).map(str::to_owned);
