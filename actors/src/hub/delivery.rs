@@ -8,21 +8,28 @@
 //! (which local socket is in which room, with its outbox), and, with recovery on, the node's
 //! broadcast log, each behind a short lock.
 //!
-//! **Recovery's invariant** (a socket restored from the log misses nothing and gets nothing
-//! twice, whatever the other threads deliver meanwhile): a delivery logs its event (taking its
-//! position under the log lock) before it looks up recipients; a restore reads the missed events
-//! and joins the socket to its rooms under that same lock, and the socket's outbox holds what
-//! is routed to it until its replay is queued, then drops the held events at or before the
-//! replay's last position. An event logged before the restore's read is either replayed (and its
-//! live copy, if it found the socket joined, dropped) or was routed before the join; an event
-//! logged after it finds the socket joined and is kept.
+//! **Recovery's invariants** (a socket restored from the log misses nothing and gets nothing
+//! twice, whatever the other threads deliver meanwhile):
+//! - *Each outbox gets events in log order.* A client's offset is that of the last event it
+//!   received, and a recovery replays what comes after it; if two threads delivering at once
+//!   queued positions 11 and 10 in that order, a client dropped between them would never get
+//!   10 (or, dropped after 10, get 11 twice). So a delivery takes its position and queues the
+//!   event into every recipient's outbox under the one log lock; writing the frames and waking
+//!   tasks come after it, outside (`Outbox::queue_routed`, then `finish_routed`).
+//! - *A restore is exact.* It reads the missed events and joins the socket to its rooms under
+//!   that same lock, and the socket's outbox holds what is routed to it until its replay is
+//!   queued, then drops the held events at or before the replay's last position. An event
+//!   logged before the restore's read was replayed (and its live copy, if it found the socket
+//!   joined, dropped) or was routed before the join; an event logged after it finds the socket
+//!   joined and is kept.
 
 use super::recent::RecentDeliveries;
 use super::rooms::Rooms;
 use crate::event::OutboundEvent;
 use crate::metrics::METRICS;
 use crate::recovery::{BroadcastLog, Offset, RecoveryConfig, Unrecoverable, LOG_CAPACITY};
-use crate::transport::{Flush, Frame, Outbox};
+use crate::transport::{Flush, Frame, Outbox, RoutedNext};
+use smallvec::SmallVec;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -139,11 +146,17 @@ impl Delivery {
             Some(fresh) => fresh.as_slice(),
             None => rooms,
         };
-        let logged = self
-            .lock_log()
-            .map(|mut log| log.push(rooms, except, event));
-        let (frames, seq) = match logged {
-            Some((seq, frames)) => (frames, Some(seq)),
+        // The log lock is held until every recipient's outbox has the event queued: two
+        // threads delivering at once queue their events into a shared recipient's outbox in
+        // the order of their log positions, so the offset a client holds (that of the last
+        // event it received) names everything before it too. Writing the frames and waking
+        // tasks wait until the lock is released.
+        let mut log = self.lock_log();
+        let (frames, seq) = match log.as_mut() {
+            Some(log) => {
+                let (seq, frames) = log.push(rooms, except, event);
+                (frames, Some(seq))
+            }
             None => (event.frames.clone(), None),
         };
         let message_id = event.message_id.as_ref();
@@ -155,12 +168,20 @@ impl Delivery {
         } else {
             Flush::Now
         };
-        self.routes().visit(rooms, except, |outbox| {
+        let routes = self.routes();
+        let mut queued: SmallVec<[(&Arc<Outbox>, RoutedNext); 4]> = SmallVec::new();
+        routes.visit(rooms, except, |outbox| {
             // A recipient that cannot take it ends its outbox; its session closes itself.
-            if outbox.push_routed(&frames, seq, message_id, flush).is_ok() {
+            if let Ok(next) = outbox.queue_routed(&frames, seq, message_id, flush) {
                 delivered += 1;
+                queued.push((outbox, next));
             }
         });
+        drop(log);
+        for (outbox, next) in queued {
+            outbox.finish_routed(next);
+        }
+        drop(routes);
         METRICS.deliveries.inc_by(delivered);
         METRICS.bytes_sent.inc_by(delivered * bytes as u64);
         Some(seq)
@@ -210,6 +231,66 @@ impl Delivery {
     pub(super) fn trim_log(&self) {
         if let Some(mut log) = self.lock_log() {
             log.trim(Instant::now());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Frame;
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    /// Two threads deliver to one socket at once, as two workers' senders do: its outbox must
+    /// get their events in the order of their log positions (the first invariant of the module
+    /// doc), or a client dropped between two of them recovers with one missed or doubled.
+    #[test]
+    fn concurrent_deliveries_reach_an_outbox_in_log_order() {
+        const EACH: usize = 20_000;
+        let delivery = Delivery::new(RecoveryConfig {
+            window: Duration::from_secs(120),
+            max_events: 1000,
+        });
+        let outbox = Outbox::new(usize::MAX / 2);
+        delivery.join("s1", &["alice"], outbox.clone(), "alice");
+        let rooms = vec!["alice".to_owned()];
+        let positions: Vec<HashMap<String, u64>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..2)
+                .map(|t| {
+                    let (delivery, rooms) = (&delivery, &rooms);
+                    scope.spawn(move || {
+                        (0..EACH)
+                            .map(|i| {
+                                let tag = format!("{t}:{i}");
+                                let event = OutboundEvent::new("n", vec![tag.clone().into()]);
+                                let seq = delivery.deliver(rooms, &[], &event).expect("logged");
+                                (tag, seq)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().expect("no panic"))
+                .collect()
+        });
+        let queued = outbox.take_queued();
+        assert_eq!(queued.len(), 2 * EACH);
+        let mut last = None;
+        for frame in &queued {
+            let Frame::Text(text) = frame else {
+                panic!("text frames only");
+            };
+            let tag = text.split('"').nth(3).expect("the event's argument");
+            let t: usize = tag[..1].parse().expect("thread");
+            let seq = positions[t][tag];
+            assert!(
+                last < Some(seq),
+                "{tag} (position {seq}) queued after position {last:?}"
+            );
+            last = Some(seq);
         }
     }
 }

@@ -139,7 +139,7 @@ impl<S> Rooms<S> {
 
     /// Calls `f` with the handle of every socket [`Rooms::select`] would select, each once,
     /// without collecting them (the path of every delivered message).
-    pub fn visit(&self, rooms: &[String], except: &[String], mut f: impl FnMut(&S)) {
+    pub fn visit<'a>(&'a self, rooms: &[String], except: &[String], mut f: impl FnMut(&'a S)) {
         self.each(rooms, except, |_, handle| f(handle));
     }
 

@@ -29,6 +29,8 @@ mod websocket;
 pub use self::bound::QueueError;
 pub use self::config::EngineConfig;
 pub use self::frame::{encode_polling_body, Frame};
-pub use self::outbox::{Ended, Flush, Held, Outbox, OutboxEvent, PollReply, AFTER_ALONE};
+pub use self::outbox::{
+    Ended, Flush, Held, Outbox, OutboxEvent, PollReply, RoutedNext, AFTER_ALONE,
+};
 pub use self::upgrade::{ProbeStep, UpgradeProbe, LATE_POLL_GRACE};
 pub use self::websocket::{OutboxWatch, WsIn, WsItem, WsReader, READ_BUFFER_BYTES};

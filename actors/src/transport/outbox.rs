@@ -61,6 +61,19 @@ pub enum Flush {
     ByOwner,
 }
 
+/// What a routed event queued by [`Outbox::queue_routed`] still needs, once the caller has
+/// released the locks that ordered it ([`Outbox::finish_routed`]).
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutedNext {
+    /// Nothing: it was held, or someone else is writing or will be woken to write.
+    Nothing,
+    /// Write what is queued (or answer a waiting GET).
+    Write,
+    /// Wake the session's task, which writes it (`Flush::ByOwner`).
+    WakeOwner,
+}
+
 /// How the actor answers a long-polling GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PollReply {
@@ -316,8 +329,8 @@ impl Outbox {
     }
 
     /// Queues an event routed to this session (a broadcast, a private message), or holds it
-    /// while the session joins. `seq` is its position in the node's broadcast log, and
-    /// `message_id` names it when it is a private message (see [`Outbox::release`]).
+    /// while the session joins, and writes it or wakes the session's task as `flush` says:
+    /// [`Outbox::queue_routed`] and [`Outbox::finish_routed`] at once.
     pub fn push_routed(
         &self,
         frames: &Arc<[Frame]>,
@@ -325,6 +338,23 @@ impl Outbox {
         message_id: Option<&Arc<str>>,
         flush: Flush,
     ) -> Result<(), QueueError> {
+        let next = self.queue_routed(frames, seq, message_id, flush)?;
+        self.finish_routed(next);
+        Ok(())
+    }
+
+    /// Queues an event routed to this session, or holds it while the session joins, and says
+    /// what is left to do ([`Outbox::finish_routed`]): the part of a delivery that must happen
+    /// in the order of the node's broadcast log, so cheap enough to do under its lock, with no
+    /// syscall and no task woken. `seq` is its position in that log, and `message_id` names it
+    /// when it is a private message (see [`Outbox::release`]).
+    pub fn queue_routed(
+        &self,
+        frames: &Arc<[Frame]>,
+        seq: Option<u64>,
+        message_id: Option<&Arc<str>>,
+        flush: Flush,
+    ) -> Result<RoutedNext, QueueError> {
         let mut state = self.lock();
         if let Some(held) = state.held.as_mut() {
             let len: usize = frames.iter().map(Frame::len).sum();
@@ -341,7 +371,7 @@ impl Outbox {
                 wake_owner(state);
                 return Err(QueueError::SlowConsumer);
             }
-            return Ok(());
+            return Ok(RoutedNext::Nothing);
         }
         if let Some(ended) = state.ended {
             return Err(ended.into());
@@ -363,18 +393,30 @@ impl Outbox {
                 alone: false,
             });
         }
-        match (flush, &state.sink) {
+        Ok(match (flush, &state.sink) {
             (Flush::ByOwner, Sink::WebSocket { .. }) => {
                 if !state.writing && !state.blocked {
                     // The owner's task writes it once it finds the socket writable (at once,
-                    // usually), with whatever else was queued by then.
+                    // usually), with whatever else was queued by then. Marked blocked now, so
+                    // that nobody writes meanwhile; woken by `finish_routed`.
                     state.blocked = true;
-                    wake_owner(state);
+                    RoutedNext::WakeOwner
+                } else {
+                    RoutedNext::Nothing
                 }
             }
-            _ => self.flush(state),
+            _ => RoutedNext::Write,
+        })
+    }
+
+    /// Does what [`Outbox::queue_routed`] left to do: writes what is queued (answers a waiting
+    /// GET) or wakes the session's task.
+    pub fn finish_routed(&self, next: RoutedNext) {
+        match next {
+            RoutedNext::Nothing => {}
+            RoutedNext::Write => self.flush(self.lock()),
+            RoutedNext::WakeOwner => wake_owner(self.lock()),
         }
-        Ok(())
     }
 
     /// Holds what is routed to the session until [`Outbox::release`]: between its join and
