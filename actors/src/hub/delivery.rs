@@ -17,7 +17,9 @@
 //!   event into every recipient's outbox under the one log lock; writing the frames and waking
 //!   tasks come after it, outside (`Outbox::queue_routed`, then `finish_routed`).
 //! - *A restore is exact.* It reads the missed events and joins the socket to its rooms under
-//!   that same lock, and the socket's outbox holds what is routed to it until its replay is
+//!   that same lock (and the routing table's write lock, which a delivery holds to read from
+//!   before it takes the log's: a delivery sees the socket joined exactly when it is logged
+//!   after the restore's read), and the socket's outbox holds what is routed to it until its replay is
 //!   queued, then drops the held events at or before the replay's last position. An event
 //!   logged before the restore's read was replayed (and its live copy, if it found the socket
 //!   joined, dropped) or was routed before the join; an event logged after it finds the socket
@@ -146,11 +148,24 @@ impl Delivery {
             Some(fresh) => fresh.as_slice(),
             None => rooms,
         };
-        // The log lock is held until every recipient's outbox has the event queued: two
-        // threads delivering at once queue their events into a shared recipient's outbox in
-        // the order of their log positions, so the offset a client holds (that of the last
-        // event it received) names everything before it too. Writing the frames and waking
-        // tasks wait until the lock is released.
+        // The recipients are read first (the routing table's read lock is taken before the
+        // log's, here and in a restore). The log lock is then held until every recipient's
+        // outbox has the event queued: two threads delivering at once queue their events into
+        // a shared recipient's outbox in the order of their log positions, so the offset a
+        // client holds (that of the last event it received) names everything before it too.
+        // Writing the frames and waking tasks wait until the lock is released.
+        let routes = self.routes();
+        let mut recipients: SmallVec<[(&Arc<Outbox>, RoutedNext); 4]> = SmallVec::new();
+        routes.visit(rooms, except, |outbox| {
+            recipients.push((outbox, RoutedNext::Nothing));
+        });
+        // A broadcast to everyone is written by each recipient's own task (see `Flush`).
+        let flush = if rooms.is_empty() {
+            Flush::ByOwner
+        } else {
+            Flush::Now
+        };
+        let message_id = event.message_id.as_ref();
         let mut log = self.lock_log();
         let (frames, seq) = match log.as_mut() {
             Some(log) => {
@@ -159,29 +174,24 @@ impl Delivery {
             }
             None => (event.frames.clone(), None),
         };
-        let message_id = event.message_id.as_ref();
-        let bytes: usize = frames.iter().map(Frame::len).sum();
         let mut delivered = 0;
-        // A broadcast to everyone is written by each recipient's own task (see `Flush`).
-        let flush = if rooms.is_empty() {
-            Flush::ByOwner
-        } else {
-            Flush::Now
-        };
-        let routes = self.routes();
-        let mut queued: SmallVec<[(&Arc<Outbox>, RoutedNext); 4]> = SmallVec::new();
-        routes.visit(rooms, except, |outbox| {
+        recipients.retain(|(outbox, next)| {
             // A recipient that cannot take it ends its outbox; its session closes itself.
-            if let Ok(next) = outbox.queue_routed(&frames, seq, message_id, flush) {
-                delivered += 1;
-                queued.push((outbox, next));
+            match outbox.queue_routed(&frames, seq, message_id, flush) {
+                Ok(queued) => {
+                    *next = queued;
+                    delivered += 1;
+                    true
+                }
+                Err(_) => false,
             }
         });
         drop(log);
-        for (outbox, next) in queued {
+        for (outbox, next) in recipients {
             outbox.finish_routed(next);
         }
         drop(routes);
+        let bytes: usize = frames.iter().map(Frame::len).sum();
         METRICS.deliveries.inc_by(delivered);
         METRICS.bytes_sent.inc_by(delivered * bytes as u64);
         Some(seq)
@@ -215,11 +225,13 @@ impl Delivery {
         offset: &str,
         max: usize,
     ) -> Result<Replay, Unrecoverable> {
+        // The same order of locks as a delivery's: the routing table, then the log.
+        let mut routes = self.routes_mut();
         let log = self.lock_log().ok_or(Unrecoverable::UnknownPid)?;
         let missed = log.missed_after(offset, rooms, max)?;
         if let Some((socket_id, others)) = rooms.split_first() {
             let others: Vec<&str> = others.iter().map(String::as_str).collect();
-            self.routes_mut().join(socket_id, &others, outbox);
+            routes.join(socket_id, &others, outbox);
         }
         Ok(Replay {
             missed,
