@@ -49,6 +49,12 @@ pub trait ClusterPort: Send + Sync + 'static {
     /// Whether the other nodes subscribe to user rooms one by one (a private message is then
     /// published once per room) rather than receive every broadcast.
     fn subscribes_rooms(&self) -> bool;
+
+    /// Whether there are other nodes to publish to at all (a single node builds no
+    /// [`Broadcast`] for a private message).
+    fn has_peers(&self) -> bool {
+        true
+    }
 }
 
 /// A user's presence on this node changed.
@@ -99,6 +105,10 @@ impl ClusterPort for SingleNode {
     fn retire(&self, _: Duration) {}
 
     fn subscribes_rooms(&self) -> bool {
+        false
+    }
+
+    fn has_peers(&self) -> bool {
         false
     }
 }

@@ -78,7 +78,7 @@ impl Delivery {
 
     /// With [`Delivery::tracking_recent`]: the rooms of `rooms` that private message `id` was
     /// not delivered to yet, recorded as delivered now. `None` when nothing is tracked.
-    fn first_deliveries(&self, rooms: &[String], id: &Arc<str>) -> Option<Vec<String>> {
+    fn first_deliveries(&self, rooms: &[impl AsRef<str>], id: &Arc<str>) -> Option<Vec<String>> {
         let mut recent = self
             .recent
             .as_ref()?
@@ -88,8 +88,9 @@ impl Delivery {
         Some(
             rooms
                 .iter()
+                .map(AsRef::as_ref)
                 .filter(|room| recent.first_time(room, id, now))
-                .cloned()
+                .map(str::to_owned)
                 .collect(),
         )
     }
@@ -118,8 +119,8 @@ impl Delivery {
     /// its offset; the position of its log entry is returned ([`Delivery::offset_at`] names it).
     pub fn deliver(
         &self,
-        rooms: &[String],
-        except: &[String],
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
         event: &OutboundEvent,
     ) -> Option<u64> {
         self.deliver_new(rooms, except, event).flatten()
@@ -135,19 +136,28 @@ impl Delivery {
     /// [`Delivery::tracking_recent`]: caught up before it came live, or the other way round).
     pub fn deliver_new(
         &self,
-        rooms: &[String],
-        except: &[String],
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
         event: &OutboundEvent,
     ) -> Option<Option<u64>> {
         let fresh = match &event.message_id {
             Some(id) if !rooms.is_empty() => self.first_deliveries(rooms, id),
             _ => None,
         };
-        let rooms = match &fresh {
-            Some(fresh) if fresh.is_empty() => return None,
-            Some(fresh) => fresh.as_slice(),
-            None => rooms,
-        };
+        match fresh {
+            Some(fresh) if fresh.is_empty() => None,
+            Some(fresh) => Some(self.deliver_to(&fresh, except, event)),
+            None => Some(self.deliver_to(rooms, except, event)),
+        }
+    }
+
+    /// Delivers `event` to `rooms` except `except` (see [`Delivery::deliver`]).
+    fn deliver_to(
+        &self,
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
+        event: &OutboundEvent,
+    ) -> Option<u64> {
         // The recipients are read first (the routing table's read lock is taken before the
         // log's, here and in a restore). The log lock is then held until every recipient's
         // outbox has the event queued: two threads delivering at once queue their events into
@@ -194,7 +204,7 @@ impl Delivery {
         let bytes: usize = frames.iter().map(Frame::len).sum();
         METRICS.deliveries.inc_by(delivered);
         METRICS.bytes_sent.inc_by(delivered * bytes as u64);
-        Some(seq)
+        seq
     }
 
     /// Joins a socket to its own room and `others` with `outbox`; with recovery on, returns the
@@ -250,6 +260,9 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No rooms: every socket (as `rooms`), nobody left out (as `except`).
+    const NOBODY: &[&str] = &[];
     use crate::transport::Frame;
     use std::collections::HashMap;
     use std::time::Duration;
@@ -276,7 +289,7 @@ mod tests {
                             .map(|i| {
                                 let tag = format!("{t}:{i}");
                                 let event = OutboundEvent::new("n", vec![tag.clone().into()]);
-                                let seq = delivery.deliver(rooms, &[], &event).expect("logged");
+                                let seq = delivery.deliver(rooms, NOBODY, &event).expect("logged");
                                 (tag, seq)
                             })
                             .collect()

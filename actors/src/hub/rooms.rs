@@ -12,7 +12,8 @@
 //! key is an id the server generated (socket ids, userIDs), so a client cannot choose keys to
 //! collide; foldhash is still seeded per process.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Room membership of the local sockets of one namespace.
@@ -41,6 +42,34 @@ struct Joined<S> {
 /// The identity of a socket's id during one visit: the address its `Arc` points to.
 fn key(id: &Arc<str>) -> usize {
     Arc::as_ptr(id) as *const u8 as usize
+}
+
+/// The sockets a visit of several rooms has met, by [`key`]: a few on the stack, searched in
+/// turn (a private message's two user rooms hold a few tabs), a hash set past that.
+#[derive(Default)]
+struct Seen {
+    few: SmallVec<[usize; 8]>,
+    many: Option<HashSet<usize>>,
+}
+
+impl Seen {
+    /// Past this many, the sockets met go into a hash set.
+    const FEW: usize = 32;
+
+    /// Whether `key` is met for the first time (it is recorded).
+    fn first_time(&mut self, key: usize) -> bool {
+        if let Some(many) = self.many.as_mut() {
+            return many.insert(key);
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        self.few.push(key);
+        if self.few.len() > Self::FEW {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
+    }
 }
 
 impl<S> Default for Rooms<S> {
@@ -119,10 +148,10 @@ impl<S> Rooms<S> {
     }
 
     /// The sockets in any room of `except`, by [`key`], sorted (to search).
-    fn excluded(&self, except: &[String]) -> Vec<usize> {
-        let mut excluded: Vec<usize> = except
+    fn excluded(&self, except: &[impl AsRef<str>]) -> SmallVec<[usize; 4]> {
+        let mut excluded: SmallVec<[usize; 4]> = except
             .iter()
-            .flat_map(|room| self.members(room))
+            .flat_map(|room| self.members(room.as_ref()))
             .map(|(id, _)| key(id))
             .collect();
         excluded.sort_unstable();
@@ -139,14 +168,19 @@ impl<S> Rooms<S> {
 
     /// Calls `f` with the handle of every socket [`Rooms::select`] would select, each once,
     /// without collecting them (the path of every delivered message).
-    pub fn visit<'a>(&'a self, rooms: &[String], except: &[String], mut f: impl FnMut(&'a S)) {
+    pub fn visit<'a>(
+        &'a self,
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
+        mut f: impl FnMut(&'a S),
+    ) {
         self.each(rooms, except, |_, handle| f(handle));
     }
 
     fn each<'a>(
         &'a self,
-        rooms: &[String],
-        except: &[String],
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
         mut f: impl FnMut(&'a Arc<str>, &'a S),
     ) {
         let excluded = self.excluded(except);
@@ -160,10 +194,10 @@ impl<S> Rooms<S> {
             return;
         }
         // A socket in several of `rooms` is visited once: for the first of them.
-        let mut seen = HashSet::new();
-        for (id, handle) in rooms.iter().flat_map(|room| self.members(room)) {
+        let mut seen = Seen::default();
+        for (id, handle) in rooms.iter().flat_map(|room| self.members(room.as_ref())) {
             let key = key(id);
-            if excluded.binary_search(&key).is_ok() || (rooms.len() > 1 && !seen.insert(key)) {
+            if excluded.binary_search(&key).is_ok() || (rooms.len() > 1 && !seen.first_time(key)) {
                 continue;
             }
             f(id, handle);
@@ -203,6 +237,9 @@ impl<S> Rooms<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No rooms: every socket (as `rooms`), nobody left out (as `except`).
+    const NOBODY: &[&str] = &[];
 
     fn ids(rooms: &Rooms<u8>, r: &[&str], e: &[&str]) -> Vec<String> {
         let r: Vec<String> = r.iter().map(|s| s.to_string()).collect();
@@ -275,7 +312,7 @@ mod tests {
         assert_eq!(rooms.room_size("a1"), 2);
         assert_eq!(ids(&rooms, &["a1"], &[]), ["a1", "b1"]);
         let mut visited = Vec::new();
-        rooms.visit(&["a1".to_owned(), "b1".to_owned()], &[], |h| {
+        rooms.visit(&["a1".to_owned(), "b1".to_owned()], NOBODY, |h| {
             visited.push(*h)
         });
         visited.sort();

@@ -19,12 +19,14 @@ pub fn route_private(
     sender_socket: &str,
     event: Arc<OutboundEvent>,
 ) {
+    delivery.deliver(&[to, from], &[sender_socket], &event);
+    if !cluster.has_peers() {
+        return;
+    }
     let except = vec![sender_socket.to_owned()];
-    let rooms = vec![to.to_owned(), from.to_owned()];
-    delivery.deliver(&rooms, &except, &event);
     if !cluster.subscribes_rooms() {
         return cluster.publish(Broadcast {
-            rooms,
+            rooms: vec![to.to_owned(), from.to_owned()],
             except,
             event,
         });

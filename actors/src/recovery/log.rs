@@ -143,9 +143,12 @@ struct Selection {
 const LONG_NAME: u8 = u8::MAX;
 
 impl Selection {
-    fn new(rooms: &[String], except: &[String]) -> Selection {
-        let names = || rooms.iter().chain(except);
-        let header = |name: &String| {
+    fn new(rooms: &[impl AsRef<str>], except: &[impl AsRef<str>]) -> Selection {
+        let names = || {
+            let rooms = rooms.iter().map(AsRef::as_ref);
+            rooms.chain(except.iter().map(AsRef::as_ref))
+        };
+        let header = |name: &str| {
             if name.len() < LONG_NAME as usize {
                 1
             } else {
@@ -248,8 +251,8 @@ impl BroadcastLog {
     /// included) stamped, as every recipient gets them.
     pub fn push(
         &mut self,
-        rooms: &[String],
-        except: &[String],
+        rooms: &[impl AsRef<str>],
+        except: &[impl AsRef<str>],
         event: &OutboundEvent,
     ) -> (u64, Arc<[Frame]>) {
         let now = Instant::now();
@@ -424,6 +427,9 @@ fn net_presence(events: &[&LoggedEvent]) -> Vec<bool> {
 mod tests {
     use super::*;
 
+    /// No rooms: every socket (as `rooms`), nobody left out (as `except`).
+    const NOBODY: &[&str] = &[];
+
     fn rooms(r: &[&str]) -> Vec<String> {
         r.iter().map(|s| s.to_string()).collect()
     }
@@ -448,11 +454,18 @@ mod tests {
         let mut log = BroadcastLog::new(Duration::from_secs(60), 100);
         let me = rooms(&["sock1", "alice"]);
         let start = log.head();
-        log.push(&[], &rooms(&["sock1"]), &OutboundEvent::new("own", vec![]));
-        let (first, first_frames) =
-            log.push(&rooms(&["alice"]), &[], &OutboundEvent::new("a1", vec![]));
-        log.push(&rooms(&["bob"]), &[], &OutboundEvent::new("bob", vec![]));
-        log.push(&[], &[], &OutboundEvent::new("all", vec![]));
+        log.push(
+            NOBODY,
+            &rooms(&["sock1"]),
+            &OutboundEvent::new("own", vec![]),
+        );
+        let (first, first_frames) = log.push(
+            &rooms(&["alice"]),
+            NOBODY,
+            &OutboundEvent::new("a1", vec![]),
+        );
+        log.push(&rooms(&["bob"]), NOBODY, &OutboundEvent::new("bob", vec![]));
+        log.push(NOBODY, NOBODY, &OutboundEvent::new("all", vec![]));
         log.push(
             &rooms(&["alice"]),
             &rooms(&["alice"]),
@@ -503,7 +516,7 @@ mod tests {
         // Up to LOG_CAPACITY of them per node: 64 bytes in the queue, the frame inline.
         assert!(std::mem::size_of::<LoggedEvent>() <= 64);
         let mut log = BroadcastLog::new(Duration::from_secs(60), 10);
-        log.push(&rooms(&["a"]), &[], &OutboundEvent::new("e", vec![]));
+        log.push(&rooms(&["a"]), NOBODY, &OutboundEvent::new("e", vec![]));
         assert!(matches!(
             log.entries.front().map(|e| &e.frames),
             Some(LoggedFrames::One(_))
@@ -515,7 +528,7 @@ mod tests {
         let mut log = BroadcastLog::new(Duration::from_secs(60), 2);
         let mut kept = std::collections::VecDeque::new();
         for name in ["a", "bb", "ccc"] {
-            let (_, frames) = log.push(&[], &[], &OutboundEvent::new(name, vec![]));
+            let (_, frames) = log.push(NOBODY, NOBODY, &OutboundEvent::new(name, vec![]));
             kept.push_back(frames.iter().map(Frame::len).sum::<usize>());
             if kept.len() > 2 {
                 kept.pop_front();
@@ -525,7 +538,7 @@ mod tests {
         assert_eq!(log.len(), 2, "the capacity holds");
         let mut big = BroadcastLog::new(Duration::from_secs(60), 100);
         for _ in 0..250 {
-            big.push(&[], &[], &OutboundEvent::new("e", vec![]));
+            big.push(NOBODY, NOBODY, &OutboundEvent::new("e", vec![]));
         }
         assert_eq!(big.len(), 100);
         assert!(
@@ -554,14 +567,14 @@ mod tests {
         let gone = |user: &str| OutboundEvent::new("user disconnected", vec![user.into()]);
         // bob: gone and back (nothing to replay); carol: back and gone (her last);
         // dave: gone (once); a private message in between stays.
-        log.push(&[], &[], &gone("bob"));
-        log.push(&[], &[], &connected("carol"));
-        log.push(&[], &[], &gone("dave"));
-        log.push(&[], &[], &OutboundEvent::new("other", vec![]));
-        log.push(&[], &[], &connected("bob"));
-        log.push(&[], &[], &gone("carol"));
-        log.push(&[], &[], &gone("bob"));
-        log.push(&[], &[], &connected("bob"));
+        log.push(NOBODY, NOBODY, &gone("bob"));
+        log.push(NOBODY, NOBODY, &connected("carol"));
+        log.push(NOBODY, NOBODY, &gone("dave"));
+        log.push(NOBODY, NOBODY, &OutboundEvent::new("other", vec![]));
+        log.push(NOBODY, NOBODY, &connected("bob"));
+        log.push(NOBODY, NOBODY, &gone("carol"));
+        log.push(NOBODY, NOBODY, &gone("bob"));
+        log.push(NOBODY, NOBODY, &connected("bob"));
         let missed = log.missed_after(start.as_str(), &me, 10).unwrap();
         assert_eq!(
             names(&missed),
@@ -589,7 +602,7 @@ mod tests {
         let me = rooms(&["s"]);
         let start = log.head();
         for _ in 0..5 {
-            log.push(&[], &[], &OutboundEvent::new("e", vec![]));
+            log.push(NOBODY, NOBODY, &OutboundEvent::new("e", vec![]));
         }
         assert_eq!(log.len(), 3);
         assert_eq!(
@@ -615,7 +628,7 @@ mod tests {
     #[test]
     fn forgets_entries_older_than_the_window() {
         let mut log = BroadcastLog::new(Duration::ZERO, 100);
-        log.push(&[], &[], &OutboundEvent::new("e", vec![]));
+        log.push(NOBODY, NOBODY, &OutboundEvent::new("e", vec![]));
         std::thread::sleep(Duration::from_millis(2));
         log.trim(Instant::now());
         assert!(log.is_empty());
