@@ -13,8 +13,10 @@
 use super::outbox::Outbox;
 use chat_protocol::engineio::Packet as EioPacket;
 use chat_protocol::websocket::{decode_frame, Assembler, Message, WsError};
+use socket2::SockRef;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io::Read;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -231,7 +233,9 @@ fn read_once(stream: &TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
     let capacity = buffer.len();
     let mut read = None;
     let cleared = stream.try_io(Interest::READABLE, || {
-        let n = stream.try_read(buffer)?;
+        // A `recv` (socket2's `Read`), not a `read`: straight to the socket layer, without the
+        // file layer's work on every call (see the outbox's `write_batch`).
+        let n = (&*SockRef::from(stream)).read(buffer)?;
         read = Some(n);
         if n > 0 && n < capacity {
             // Tells `try_io` the socket is drained (it then clears the readiness); the bytes
