@@ -17,9 +17,9 @@
 //!   event into every recipient's outbox under the one log lock; writing the frames and waking
 //!   tasks come after it, outside (`Outbox::queue_routed`, then `finish_routed`).
 //! - *A restore is exact.* It reads the missed events and joins the socket to its rooms under
-//!   that same lock (and the routing table's write lock, which a delivery holds to read from
-//!   before it takes the log's: a delivery sees the socket joined exactly when it is logged
-//!   after the restore's read), and the socket's outbox holds what is routed to it until its replay is
+//!   that same lock and the routing table's write lock (a delivery reads the table before it
+//!   takes the log's lock, so it sees the socket joined exactly when it is logged after the
+//!   restore's read). The socket's outbox holds what is routed to it until its replay is
 //!   queued, then drops the held events at or before the replay's last position. An event
 //!   logged before the restore's read was replayed (and its live copy, if it found the socket
 //!   joined, dropped) or was routed before the join; an event logged after it finds the socket
@@ -260,12 +260,12 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// No rooms: every socket (as `rooms`), nobody left out (as `except`).
-    const NOBODY: &[&str] = &[];
     use crate::transport::Frame;
     use std::collections::HashMap;
     use std::time::Duration;
+
+    /// Nobody left out (as `except`).
+    const NOBODY: &[&str] = &[];
 
     /// Two threads deliver to one socket at once, as two workers' senders do: its outbox must
     /// get their events in the order of their log positions (the first invariant of the module

@@ -238,7 +238,7 @@ impl<S> Rooms<S> {
 mod tests {
     use super::*;
 
-    /// No rooms: every socket (as `rooms`), nobody left out (as `except`).
+    /// Nobody left out (as `except`).
     const NOBODY: &[&str] = &[];
 
     fn ids(rooms: &Rooms<u8>, r: &[&str], e: &[&str]) -> Vec<String> {

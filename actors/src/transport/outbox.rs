@@ -331,21 +331,6 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues an event routed to this session (a broadcast, a private message), or holds it
-    /// while the session joins, and writes it or wakes the session's task as `flush` says:
-    /// [`Outbox::queue_routed`] and [`Outbox::finish_routed`] at once.
-    pub fn push_routed(
-        &self,
-        frames: &Arc<[Frame]>,
-        seq: Option<u64>,
-        message_id: Option<&Arc<str>>,
-        flush: Flush,
-    ) -> Result<(), QueueError> {
-        let next = self.queue_routed(frames, seq, message_id, flush)?;
-        self.finish_routed(next);
-        Ok(())
-    }
-
     /// Queues an event routed to this session, or holds it while the session joins, and says
     /// what is left to do ([`Outbox::finish_routed`]): the part of a delivery that must happen
     /// in the order of the node's broadcast log, so cheap enough to do under its lock, with no
@@ -941,7 +926,15 @@ mod tests {
         let rest = read_texts(&mut client, 2).await;
         assert_eq!(rest, ["2", "42a"], "after the pause: the ping first");
         let routed: Arc<[Frame]> = vec![text("42b")].into();
-        outbox.push_routed(&routed, None, None, Flush::Now).unwrap();
+        let next = outbox
+            .queue_routed(&routed, None, None, Flush::Now)
+            .unwrap();
+        assert_eq!(
+            next,
+            RoutedNext::Write,
+            "the queuer writes a private message itself"
+        );
+        outbox.finish_routed(next);
         assert_eq!(read_texts(&mut client, 1).await, ["42b"]);
     }
 
@@ -955,9 +948,10 @@ mod tests {
         assert!(outbox.poll_socket(&mut cx).is_pending(), "the owner waits");
         for name in ["a", "b", "c"] {
             let routed: Arc<[Frame]> = vec![text(&format!("42{name}"))].into();
-            outbox
-                .push_routed(&routed, None, None, Flush::ByOwner)
+            let next = outbox
+                .queue_routed(&routed, None, None, Flush::ByOwner)
                 .unwrap();
+            outbox.finish_routed(next);
         }
         assert_eq!(
             woken.load(std::sync::atomic::Ordering::SeqCst),
