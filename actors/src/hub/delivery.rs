@@ -158,12 +158,9 @@ impl Delivery {
         except: &[impl AsRef<str>],
         event: &OutboundEvent,
     ) -> Option<u64> {
-        // The recipients are read first (the routing table's read lock is taken before the
-        // log's, here and in a restore). The log lock is then held until every recipient's
-        // outbox has the event queued: two threads delivering at once queue their events into
-        // a shared recipient's outbox in the order of their log positions, so the offset a
-        // client holds (that of the last event it received) names everything before it too.
-        // Writing the frames and waking tasks wait until the lock is released.
+        // The locks and their order are the module doc's invariants: the recipients read under
+        // the routing table's lock, then the log position taken and the event queued into every
+        // recipient's outbox under the log's; writes and wake-ups after the log's is released.
         let routes = self.routes();
         let mut recipients: SmallVec<[(&Arc<Outbox>, RoutedNext); 4]> = SmallVec::new();
         routes.visit(rooms, except, |outbox| {
@@ -260,7 +257,6 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Frame;
     use std::collections::HashMap;
     use std::time::Duration;
 

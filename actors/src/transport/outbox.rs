@@ -334,8 +334,9 @@ impl Outbox {
     /// Queues an event routed to this session, or holds it while the session joins, and says
     /// what is left to do ([`Outbox::finish_routed`]): the part of a delivery that must happen
     /// in the order of the node's broadcast log, so cheap enough to do under its lock, with no
-    /// syscall and no task woken. `seq` is its position in that log, and `message_id` names it
-    /// when it is a private message (see [`Outbox::release`]).
+    /// syscall and no task woken (except when the event ends the outbox, a slow consumer's
+    /// rare end, whose task is woken at once). `seq` is its position in that log, and
+    /// `message_id` names it when it is a private message (see [`Outbox::release`]).
     pub fn queue_routed(
         &self,
         frames: &Arc<[Frame]>,
